@@ -1,0 +1,30 @@
+/** An account: its validated configuration, its plugin, and the two handlers registered on that plugin. */
+import type { Account, AccountConfig, Plugin, Relation } from '@conn/types'
+
+export class ConnectorAccount implements Account {
+  readonly relation: Relation
+  readonly assetCode: string
+  readonly assetScale: number
+  /** `connect`/`disconnect` listeners we put on the plugin, to take off again on removal. */
+  readonly listeners: Array<[event: 'connect' | 'disconnect', listener: () => void]> = []
+
+  constructor (
+    readonly id: string,
+    readonly config: Readonly<AccountConfig>,
+    readonly plugin: Plugin,
+    /** The configured plugin package name, or undefined for an instance passed in. */
+    readonly pluginName: string | undefined
+  ) {
+    this.relation = config.relation
+    this.assetCode = config.assetCode
+    this.assetScale = config.assetScale
+  }
+
+  isConnected (): boolean {
+    try {
+      return this.plugin.isConnected()
+    } catch {
+      return false
+    }
+  }
+}

@@ -1,0 +1,477 @@
+/**
+ * The connector: accounts and their plugins, the composed pipelines, the switch, and the start-up and
+ * shut-down sequences. `createApp(config)` is the embedding entry point; the cli is a thin layer on it.
+ */
+import { EventEmitter } from 'node:events'
+import { randomBytes } from 'node:crypto'
+import { pino } from 'pino'
+import {
+  PacketType, UnreachableError, serializeReject,
+  type AccountConfig, type Backend, type BackendManifest, type ConnectorConfig, type Logger, type Middleware,
+  type MiddlewareApi, type MoneyContext, type PacketContext, type Plugin, type PluginConstructor, type Store,
+  type StoreManifest
+} from '@conn/types'
+import { ConnectorAccount } from './account.ts'
+import { ConfigError, isPluginInstance, validateAccount, validateConfig } from './config.ts'
+import { checkManifest, defaultExport, importByName, LoadError } from './loader.ts'
+import { loadMiddlewares } from './middlewares.ts'
+import { parsePrepare, serializePrepare } from './packet.ts'
+import { compose } from './pipeline.ts'
+import { buildLocalRoutes, RoutingTable } from './routing.ts'
+import { PacketSwitch, type PeerProtocolHandler } from './switch.ts'
+import { MemoryStore, PrefixedStore } from './stores/memory.ts'
+import { OneToOneBackend } from './backends/one-to-one.ts'
+import { fetchIldcp } from './vendor/ildcp.ts'
+
+export interface AppOptions {
+  /** Root logger; default a pino logger at `info`. */
+  logger?: Logger
+  /**
+   * Directories (or file: URLs) to resolve package names from, in order. Default: the working directory.
+   * The cli adds its own folder, so the packages it ships with are found too.
+   */
+  resolveFrom?: string[]
+  /** Modules already imported, by package name; used instead of importing that name. */
+  modules?: Record<string, unknown>
+}
+
+/** Names of the built-in stores and backends, and the packages that provide the others. */
+const STORE_ALIASES: Record<string, string> = { leveldown: '@conn/store-level', level: '@conn/store-level' }
+const BACKEND_ALIASES: Record<string, string> = {
+  ecb: '@conn/backend-ecb',
+  'ecb-plus-xrp': '@conn/backend-ecb',
+  'ecb-plus-coinmarketcap': '@conn/backend-ecb'
+}
+
+export type ConnectorEvents = {
+  'account-connect': [accountId: string]
+  'account-disconnect': [accountId: string]
+  'account-added': [accountId: string]
+  'account-removed': [accountId: string]
+  'address-changed': [address: string]
+}
+
+export class Connector extends EventEmitter<ConnectorEvents> {
+  readonly config: ConnectorConfig
+  readonly logger: Logger
+  readonly routingTable: RoutingTable
+  private readonly resolveFrom: string[]
+  private readonly modules: Record<string, unknown>
+  private readonly accounts = new Map<string, ConnectorAccount>()
+  /** Accounts configured with a package name, constructed at listen(). */
+  private readonly pendingAccounts = new Map<string, AccountConfig>()
+  private readonly peerProtocols = new Map<string, PeerProtocolHandler>()
+  private ownAddress: string
+  private store: Store = new MemoryStore()
+  private backend: Backend | undefined
+  private middlewares: Middleware[] = []
+  private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
+  readonly routingSecret: Buffer
+
+  private incomingData: (ctx: PacketContext) => Promise<Buffer> = notStarted
+  private outgoingData: (ctx: PacketContext) => Promise<Buffer> = notStarted
+  private incomingMoney: (ctx: MoneyContext) => Promise<void> = notStarted
+  private outgoingMoney: (ctx: MoneyContext) => Promise<void> = notStarted
+
+  constructor (config: ConnectorConfig, options: AppOptions = {}) {
+    super()
+    this.config = config
+    this.logger = options.logger ?? pino({ name: 'conn' }) as unknown as Logger
+    this.resolveFrom = options.resolveFrom ?? [process.cwd()]
+    this.modules = options.modules ?? {}
+    this.ownAddress = config.ilpAddress
+    this.routingSecret = config.routingSecret === '' ? randomBytes(32) : Buffer.from(config.routingSecret, 'base64')
+    this.routingTable = new RoutingTable((id) => this.accounts.get(id)?.relation, config.routes)
+    for (const [id, account] of Object.entries(config.accounts)) {
+      if (isPluginInstance(account.plugin)) this.addAccountObject(id, account, account.plugin, undefined)
+      else this.pendingAccounts.set(id, account)
+    }
+  }
+
+  // ---- public API -------------------------------------------------------------------------------
+
+  getOwnAddress (): string { return this.ownAddress }
+
+  getAccount (id: string): ConnectorAccount | undefined { return this.accounts.get(id) }
+
+  getAccounts (): IterableIterator<ConnectorAccount> { return this.accounts.values() }
+
+  /** The plugin of an account (undefined before listen() for plugins configured by package name). */
+  getPlugin (id: string): Plugin | undefined { return this.accounts.get(id)?.plugin }
+
+  /** Handles Prepares to `<prefix>` and `<prefix>.*` (e.g. `peer.route` for route exchange). */
+  registerPeerProtocol (prefix: string, handler: PeerProtocolHandler): void {
+    this.peerProtocols.set(prefix, handler)
+  }
+
+  /** Sends money to an account through the outgoing money pipeline. */
+  async sendMoney (accountId: string, amount: bigint): Promise<void> {
+    const account = this.accounts.get(accountId)
+    if (account === undefined) throw new Error(`unknown account. accountId=${accountId}`)
+    await this.outgoingMoney({ account, amount })
+  }
+
+  /** Sends a Prepare from the connector itself (e.g. a route update) straight through an account's plugin. */
+  async sendPeerPacket (accountId: string, prepare: Buffer): Promise<Buffer> {
+    const account = this.accounts.get(accountId)
+    if (account === undefined) throw new Error(`unknown account. accountId=${accountId}`)
+    return await account.plugin.sendData(prepare)
+  }
+
+  /** Starts the connector: store, backend, middlewares, plugins, address, routes; then connects everyone. */
+  async listen (): Promise<void> {
+    if (this.state !== 'new') throw new Error(`listen() called on a connector that is ${this.state}`)
+    this.state = 'starting'
+    try {
+      await this.start()
+      this.state = 'started'
+    } catch (err) {
+      this.logger.error({ err }, 'start-up failed')
+      await this.shutdown().catch(() => {})
+      throw err
+    }
+    this.logger.info({ address: this.ownAddress, accounts: [...this.accounts.keys()] }, 'connector ready')
+  }
+
+  /** Adds an account at runtime (or before listen): validated, wired into the pipelines, connected, routed. */
+  async addPlugin (id: string, accountConfig: AccountConfig): Promise<void> {
+    if (this.accounts.has(id) || this.pendingAccounts.has(id)) throw new Error(`account already exists. accountId=${id}`)
+    const config = validateAccount(id, accountConfig)
+    if (this.state === 'new') {
+      if (isPluginInstance(config.plugin)) this.addAccountObject(id, config, config.plugin, undefined)
+      else this.pendingAccounts.set(id, config)
+      return
+    }
+    if (this.state !== 'started') throw new Error(`cannot add an account while the connector is ${this.state}`)
+    const account = await this.constructAccount(id, config)
+    await this.attach(account)
+    this.reloadLocalRoutes()
+    await account.plugin.connect({})
+  }
+
+  /** Removes an account: handlers off, middleware state dropped, plugin disconnected, routes withdrawn. */
+  async removePlugin (id: string): Promise<void> {
+    this.pendingAccounts.delete(id)
+    const account = this.accounts.get(id)
+    if (account === undefined) throw new Error(`unknown account. accountId=${id}`)
+    await this.detach(account)
+    this.accounts.delete(id)
+    this.routingTable.removeLearnedRoutesOf(id)
+    this.reloadLocalRoutes()
+    this.emit('account-removed', id)
+    await account.plugin.disconnect().catch((err: Error) => this.logger.warn({ err, account: id }, 'plugin failed to disconnect'))
+  }
+
+  /** Disconnects every plugin, runs the middlewares' teardown, closes backend and store. */
+  async shutdown (): Promise<void> {
+    if (this.state === 'stopping' || this.state === 'stopped') return
+    const wasStarted = this.state !== 'new'
+    this.state = 'stopping'
+    const results = await Promise.allSettled([...this.accounts.values()].map(async (account) => {
+      if (wasStarted) await this.detach(account)
+      await account.plugin.disconnect()
+    }))
+    for (const result of results) {
+      if (result.status === 'rejected') this.logger.warn({ err: result.reason }, 'error while disconnecting an account')
+    }
+    for (const middleware of [...this.middlewares].reverse()) {
+      await Promise.resolve(middleware.stop?.()).catch((err: Error) => this.logger.warn({ err, middleware: middleware.name }, 'middleware failed to stop'))
+    }
+    await this.backend?.disconnect?.().catch((err: Error) => this.logger.warn({ err }, 'backend failed to disconnect'))
+    await this.store.close?.().catch((err: Error) => this.logger.warn({ err }, 'store failed to close'))
+    this.state = 'stopped'
+    this.logger.info('connector stopped')
+  }
+
+  // ---- start-up -----------------------------------------------------------------------------------
+
+  private async start (): Promise<void> {
+    const log = this.logger
+    this.store = await this.loadStore()
+    await this.store.open?.()
+    this.backend = await this.loadBackend()
+    await this.backend.connect?.()
+
+    const { middlewares, missing } = await loadMiddlewares(this.config, (name) => this.import(name), this.middlewareApi())
+    this.middlewares = middlewares
+    for (const { name, package: pkg, unenforced } of missing) {
+      if (unenforced.length > 0) {
+        log.warn({ middleware: name, package: pkg, options: unenforced },
+          `${unenforced.join(', ')} set but not enforced: the ${name} middleware (${pkg}) is not installed`)
+      } else {
+        log.debug({ middleware: name, package: pkg }, 'middleware not installed; skipped')
+      }
+    }
+    log.info({ middlewares: middlewares.map((m) => m.name) }, 'middlewares loaded')
+    this.composePipelines()
+    for (const middleware of middlewares) await middleware.start?.()
+
+    for (const [id, config] of this.pendingAccounts) {
+      this.pendingAccounts.delete(id)
+      await this.constructAccount(id, config)
+    }
+    for (const account of this.accounts.values()) await this.attach(account)
+
+    if (this.ownAddress === 'unknown') await this.inheritAddress()
+    this.reloadLocalRoutes()
+
+    await this.connectAll()
+  }
+
+  private async import (packageName: string): Promise<Record<string, unknown>> {
+    const preloaded = this.modules[packageName]
+    if (preloaded !== undefined) return preloaded as Record<string, unknown>
+    return await importByName(packageName, this.resolveFrom)
+  }
+
+  private async loadStore (): Promise<Store> {
+    const name = this.config.store
+    if (name === 'memory' || name === 'memdown' || name === '') {
+      this.logger.info({ store: name || 'memory' }, 'using the memory store; balances and plugin state will not survive a restart')
+      return new MemoryStore()
+    }
+    const packageName = STORE_ALIASES[name] ?? name
+    const manifest = await this.loadManifest(packageName, 'store', `store "${name}"`) as StoreManifest
+    return await manifest.create({ path: this.config.storePath || undefined, ...this.config.storeConfig }, { logger: this.logger.child({ component: 'store' }) })
+  }
+
+  private async loadBackend (): Promise<Backend> {
+    let name = this.config.backend
+    if (name === '') {
+      const codes = new Set([...Object.values(this.config.accounts).map((a) => a.assetCode)])
+      name = codes.size <= 1 ? 'one-to-one' : 'ecb'
+      this.logger.info({ backend: name }, codes.size <= 1
+        ? 'backend not set; every account has the same asset, using one-to-one'
+        : 'backend not set; accounts have different assets, using ecb')
+    }
+    const options = { spread: this.config.spread, ...this.config.backendConfig }
+    const api = { getInfo: (id: string) => this.accounts.get(id), logger: this.logger.child({ component: 'backend' }) }
+    if (name === 'one-to-one') return new OneToOneBackend(options, api)
+    const packageName = BACKEND_ALIASES[name] ?? name
+    const manifest = await this.loadManifest(packageName, 'backend', `backend "${name}"`) as BackendManifest
+    return await manifest.create({ ...options, name }, api)
+  }
+
+  private async loadManifest (packageName: string, kind: 'store' | 'backend', label: string): Promise<unknown> {
+    try {
+      return checkManifest(defaultExport(await this.import(packageName)), kind, packageName)
+    } catch (err) {
+      if (err instanceof LoadError) throw new LoadError(err.code, `${label}: ${err.message}`, { cause: err })
+      throw err
+    }
+  }
+
+  private middlewareApi (): MiddlewareApi {
+    return {
+      logger: this.logger.child({ component: 'middleware' }),
+      store: this.store,
+      getOwnAddress: () => this.ownAddress,
+      getAccount: (id) => this.accounts.get(id),
+      getAccounts: () => this.accounts.values(),
+      sendMoney: async (id, amount) => await this.sendMoney(id, amount)
+    }
+  }
+
+  private composePipelines (): void {
+    const handlersOf = <K extends 'incomingData' | 'outgoingData' | 'incomingMoney' | 'outgoingMoney'>(kind: K) =>
+      this.middlewares.flatMap((m) => {
+        const handler = m[kind]
+        return handler === undefined ? [] : [{ name: m.name, handler: handler.bind(m) as NonNullable<Middleware[K]> }]
+      })
+    this.outgoingData = compose(handlersOf('outgoingData'), sendData)
+    const packetSwitch = new PacketSwitch({
+      settings: this.config,
+      routingTable: this.routingTable,
+      getAccount: (id) => this.accounts.get(id),
+      getOwnAddress: () => this.ownAddress,
+      backend: () => this.backend!,
+      outgoingData: this.outgoingData,
+      peerProtocols: this.peerProtocols,
+      logger: this.logger.child({ component: 'switch' })
+    })
+    this.incomingData = compose(handlersOf('incomingData'), packetSwitch.forward)
+    this.incomingMoney = compose(handlersOf('incomingMoney'), async () => {})
+    this.outgoingMoney = compose(handlersOf('outgoingMoney'), sendMoney)
+  }
+
+  // ---- accounts -----------------------------------------------------------------------------------
+
+  private addAccountObject (id: string, config: AccountConfig, plugin: Plugin, pluginName: string | undefined): ConnectorAccount {
+    const account = new ConnectorAccount(id, config, plugin, pluginName)
+    this.accounts.set(id, account)
+    return account
+  }
+
+  /** Creates the plugin of an account configured by package name, with its namespaced store. */
+  private async constructAccount (id: string, config: AccountConfig): Promise<ConnectorAccount> {
+    if (isPluginInstance(config.plugin)) return this.addAccountObject(id, config, config.plugin, undefined)
+    const name = config.plugin as string
+    let PluginClass: PluginConstructor
+    try {
+      PluginClass = defaultExport(await this.import(name)) as PluginConstructor
+    } catch (err) {
+      throw new LoadError((err as LoadError).code ?? 'ERR_PACKAGE_LOAD', `accounts.${id}.plugin: ${(err as Error).message}`, { cause: err })
+    }
+    if (typeof PluginClass !== 'function') {
+      throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${name}" does not export a plugin class`)
+    }
+    if (PluginClass.version !== undefined && PluginClass.version !== 2) {
+      throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${name}" is an LPI${PluginClass.version} plugin; conn needs LPI2`)
+    }
+    const store = new PrefixedStore(this.store, `plugin:${id}:`)
+    const log = this.logger.child({ component: 'plugin', account: id })
+    let plugin: Plugin
+    try {
+      plugin = new PluginClass({ _store: store, _log: log, ...(config.options ?? {}) }, { store, log })
+    } catch (err) {
+      throw new LoadError('ERR_PACKAGE_LOAD', `accounts.${id}.plugin: "${name}" failed to construct: ${(err as Error).message}`, { cause: err })
+    }
+    return this.addAccountObject(id, config, plugin, name)
+  }
+
+  /** Gives middlewares the account, then registers its handlers and connection listeners. */
+  private async attach (account: ConnectorAccount): Promise<void> {
+    for (const middleware of this.middlewares) await middleware.addAccount?.(account)
+    const { plugin, id } = account
+    plugin.registerDataHandler((data) => this.handleData(account, data))
+    plugin.registerMoneyHandler((amount) => this.handleMoney(account, amount))
+    const onConnect = (): void => { this.logger.info({ account: id }, 'account connected'); this.emit('account-connect', id) }
+    const onDisconnect = (): void => { this.logger.info({ account: id }, 'account disconnected'); this.emit('account-disconnect', id) }
+    plugin.on('connect', onConnect)
+    plugin.on('disconnect', onDisconnect)
+    account.listeners.push(['connect', onConnect], ['disconnect', onDisconnect])
+    this.emit('account-added', id)
+  }
+
+  private async detach (account: ConnectorAccount): Promise<void> {
+    const { plugin } = account
+    try { plugin.deregisterDataHandler() } catch {}
+    try { plugin.deregisterMoneyHandler() } catch {}
+    for (const [event, listener] of account.listeners.splice(0)) plugin.removeListener(event, listener)
+    for (const middleware of this.middlewares) {
+      await Promise.resolve(middleware.removeAccount?.(account))
+        .catch((err: Error) => this.logger.warn({ err, account: account.id, middleware: middleware.name }, 'middleware failed to remove an account'))
+    }
+  }
+
+  /** A Prepare from an account: parsed once (malformed -> F01, never forwarded), then the incoming pipeline. */
+  private async handleData (account: ConnectorAccount, data: Buffer): Promise<Buffer> {
+    let prepare
+    try {
+      prepare = parsePrepare(data)
+    } catch (err) {
+      if (this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, reason: (err as Error).message }, 'malformed packet rejected')
+      return serializeReject({ code: 'F01', triggeredBy: this.ownAddress, message: (err as Error).message, data: Buffer.alloc(0) })
+    }
+    return await this.incomingData({ account, prepare, incoming: undefined })
+  }
+
+  private async handleMoney (account: ConnectorAccount, amount: string): Promise<void> {
+    if (!/^[0-9]{1,20}$/.test(amount)) throw new Error(`invalid amount from plugin. account=${account.id} amount=${amount}`)
+    await this.incomingMoney({ account, amount: BigInt(amount) })
+  }
+
+  // ---- address and routes -------------------------------------------------------------------------
+
+  /** Learns our address from a parent over ILDCP (RFC 31). */
+  private async inheritAddress (): Promise<void> {
+    const parentId = this.config.ilpAddressInheritFrom !== ''
+      ? this.config.ilpAddressInheritFrom
+      : [...this.accounts.values()].find((a) => a.relation === 'parent')?.id
+    const parent = parentId === undefined ? undefined : this.accounts.get(parentId)
+    if (parent === undefined) throw new ConfigError([{ path: 'ilpAddress', message: 'required when there is no parent to learn it from' }])
+    this.logger.info({ account: parent.id }, 'connecting to parent to learn our address (ILDCP)')
+    await parent.plugin.connect({})
+    let response
+    try {
+      response = await fetchIldcp((data) => parent.plugin.sendData(data))
+    } catch (err) {
+      throw new Error(`IL-DCP failed: ${(err as Error).message}`, { cause: err })
+    }
+    this.setOwnAddress(response.clientAddress)
+    this.logger.info({ address: this.ownAddress, account: parent.id }, 'learned our address from parent')
+  }
+
+  private setOwnAddress (address: string): void {
+    this.ownAddress = address
+    this.emit('address-changed', address)
+  }
+
+  /** Rebuilds the routes to ourselves, our children and the default route. */
+  reloadLocalRoutes (): void {
+    if (this.ownAddress === 'unknown') return
+    this.routingTable.setLocalRoutes(buildLocalRoutes({
+      ownAddress: this.ownAddress,
+      globalPrefix: this.config.env === 'production' ? 'g' : 'test',
+      defaultRoute: this.config.defaultRoute,
+      accounts: this.accounts.values()
+    }))
+    this.routingTable.recomputeAll()
+  }
+
+  /** Connects every plugin; after `initialConnectTimeout` start-up goes on while the slow ones keep trying. */
+  private async connectAll (): Promise<void> {
+    const timeout = this.config.initialConnectTimeout
+    const pending = [...this.accounts.values()].filter((a) => !a.isConnected())
+    if (pending.length === 0) return
+    let timer: NodeJS.Timeout | undefined
+    const connects = Promise.all(pending.map(async (account) => {
+      try {
+        await account.plugin.connect({ timeout })
+      } catch (err) {
+        throw new Error(`account ${account.id} failed to connect: ${(err as Error).message}`, { cause: err })
+      }
+    }))
+    const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeout) })
+    try {
+      if (await Promise.race([connects, timedOut]) === 'timeout') {
+        connects.catch((err: Error) => this.logger.warn({ err }, 'an account failed to connect after start-up'))
+        const waiting = pending.filter((a) => !a.isConnected()).map((a) => a.id)
+        this.logger.warn({ accounts: waiting }, 'one or more accounts failed to connect within the time limit, continuing anyway.')
+      }
+    } finally {
+      clearTimeout(timer)
+    }
+  }
+}
+
+/** Terminal of the outgoing data pipeline: the next hop's plugin. */
+async function sendData (ctx: PacketContext): Promise<Buffer> {
+  const packet = serializePrepare(ctx.prepare)
+  let reply: Buffer
+  try {
+    reply = await ctx.account.plugin.sendData(packet)
+  } catch (err) {
+    throw new UnreachableError('failed to send packet: ' + (err as Error).message)
+  }
+  if (!isWellFormedReply(reply)) {
+    throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + ctx.account.id)
+  }
+  return reply
+}
+
+/** A reply we can pass upstream: a Fulfill or Reject whose envelope length matches its bytes. */
+function isWellFormedReply (reply: unknown): reply is Buffer {
+  if (!Buffer.isBuffer(reply) || reply.length < 3) return false
+  const type = reply[0]
+  if (type !== PacketType.Fulfill && type !== PacketType.Reject) return false
+  const first = reply[1]!
+  if (first < 0x80) return 2 + first === reply.length
+  const lengthOfLength = first & 0x7f
+  if (lengthOfLength === 0 || lengthOfLength > 3 || reply.length < 2 + lengthOfLength) return false
+  return 2 + lengthOfLength + reply.readUIntBE(2, lengthOfLength) === reply.length
+}
+
+/** Terminal of the outgoing money pipeline. */
+async function sendMoney (ctx: MoneyContext): Promise<void> {
+  await ctx.account.plugin.sendMoney(ctx.amount.toString())
+}
+
+async function notStarted (): Promise<never> {
+  throw new Error('connector not started')
+}
+
+/** Creates a connector from a configuration object (validated; defaults filled in). Throws ConfigError. */
+export function createApp (config: Partial<ConnectorConfig> & Pick<ConnectorConfig, 'accounts'>, options: AppOptions = {}): Connector {
+  return new Connector(validateConfig(config, { programmatic: true }), options)
+}

@@ -1,0 +1,71 @@
+/**
+ * Loading packages by name. Names resolve from each directory in `resolveFrom` in turn (the working
+ * directory or config file's folder first, then the cli's own dependencies), because under pnpm's strict
+ * layout @conn/core itself cannot see packages it does not depend on.
+ */
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
+import semver from 'semver'
+import { TYPES_VERSION, type Manifest, type ManifestKind } from '@conn/types'
+
+export class LoadError extends Error {
+  constructor (readonly code: 'ERR_PACKAGE_NOT_FOUND' | 'ERR_PACKAGE_INVALID' | 'ERR_PACKAGE_LOAD', message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = 'LoadError'
+  }
+}
+
+function requireFrom (from: string): NodeJS.Require {
+  const base = from.startsWith('file:') ? from : pathToFileURL(join(from, 'noop.js')).href
+  return createRequire(base)
+}
+
+/** Where `name` resolves from the first directory that has it, or undefined. */
+export function resolvePackage (name: string, resolveFrom: readonly string[]): string | undefined {
+  for (const from of resolveFrom) {
+    try {
+      return requireFrom(from).resolve(name)
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err
+    }
+  }
+  return undefined
+}
+
+/** Imports a package by name; LoadError ERR_PACKAGE_NOT_FOUND names every place it looked. */
+export async function importByName (name: string, resolveFrom: readonly string[]): Promise<Record<string, unknown>> {
+  const resolved = resolvePackage(name, resolveFrom)
+  if (resolved === undefined) {
+    throw new LoadError('ERR_PACKAGE_NOT_FOUND', `package "${name}" is not installed (looked from ${resolveFrom.join(', ')})`)
+  }
+  try {
+    return await import(pathToFileURL(resolved).href) as Record<string, unknown>
+  } catch (err) {
+    throw new LoadError('ERR_PACKAGE_LOAD', `package "${name}" failed to load: ${(err as Error).message}`, { cause: err })
+  }
+}
+
+/** The default export of a module, looking through one level of CommonJS interop wrapping. */
+export function defaultExport (mod: Record<string, unknown>): unknown {
+  let value: unknown = mod.default ?? mod
+  if (value !== null && typeof value === 'object' && 'default' in value && (value as { kind?: unknown }).kind === undefined) {
+    value = (value as { default: unknown }).default
+  }
+  return value
+}
+
+/** Checks that a loaded value is a conn manifest of the expected kind that targets our @conn/types. */
+export function checkManifest<K extends ManifestKind> (value: unknown, kind: K, packageName: string): Extract<Manifest, { kind: K }> {
+  const manifest = value as Partial<Manifest> | undefined
+  if (manifest === null || typeof manifest !== 'object' || typeof manifest.create !== 'function') {
+    throw new LoadError('ERR_PACKAGE_INVALID', `package "${packageName}" does not default-export a conn ${kind} manifest ({ kind, name, types, create })`)
+  }
+  if (manifest.kind !== kind) {
+    throw new LoadError('ERR_PACKAGE_INVALID', `package "${packageName}" is a ${String(manifest.kind)}, not a ${kind}`)
+  }
+  if (typeof manifest.types !== 'string' || !semver.satisfies(TYPES_VERSION, manifest.types)) {
+    throw new LoadError('ERR_PACKAGE_INVALID', `package "${packageName}" targets @conn/types ${String(manifest.types)}, but this conn has @conn/types ${TYPES_VERSION}`)
+  }
+  return manifest as Extract<Manifest, { kind: K }>
+}

@@ -1,0 +1,109 @@
+/**
+ * Which middlewares run, in which order, from which packages. The built-ins keep the reference
+ * connector's order; custom ones go after them, or before/after a named one.
+ */
+import type { AccountConfig, BuiltinMiddlewareName, ConnectorConfig, Middleware, MiddlewareApi, MiddlewareManifest } from '@conn/types'
+import { checkManifest, defaultExport, LoadError } from './loader.ts'
+
+export interface BuiltinMiddleware {
+  name: BuiltinMiddlewareName
+  package: string
+  /** The account option this middleware enforces, if any (for the "not installed" warning). */
+  accountOption?: keyof AccountConfig
+}
+
+/** The built-in middlewares in pipeline order (outermost first), and the package each lives in. */
+export const BUILTIN_MIDDLEWARES: readonly BuiltinMiddleware[] = [
+  { name: 'errorHandler', package: '@conn/middleware-error-handler' },
+  { name: 'rateLimit', package: '@conn/middleware-rate-limit', accountOption: 'rateLimit' },
+  { name: 'maxPacketAmount', package: '@conn/middleware-max-packet-amount', accountOption: 'maxPacketAmount' },
+  { name: 'throughput', package: '@conn/middleware-throughput', accountOption: 'throughput' },
+  { name: 'balance', package: '@conn/middleware-balance', accountOption: 'balance' },
+  { name: 'deduplicate', package: '@conn/middleware-deduplicate', accountOption: 'deduplicate' },
+  { name: 'echo', package: '@conn/middleware-echo' },
+  { name: 'expire', package: '@conn/middleware-expire' },
+  { name: 'validateFulfillment', package: '@conn/middleware-validate-fulfillment' },
+  { name: 'stats', package: '@conn/middleware-stats' },
+  { name: 'alert', package: '@conn/middleware-alert' }
+]
+
+export type ModuleImporter = (packageName: string) => Promise<Record<string, unknown>>
+
+export interface LoadedMiddlewares {
+  middlewares: Middleware[]
+  /** Built-ins whose package is not installed, with the account options that are therefore not enforced. */
+  missing: Array<{ name: BuiltinMiddlewareName, package: string, unenforced: string[] }>
+}
+
+async function loadManifest (importer: ModuleImporter, packageName: string, label: string): Promise<MiddlewareManifest> {
+  const mod = await importer(packageName)
+  try {
+    return checkManifest(defaultExport(mod), 'middleware', packageName) as MiddlewareManifest
+  } catch (err) {
+    throw new LoadError((err as LoadError).code ?? 'ERR_PACKAGE_INVALID', `middleware ${label}: ${(err as Error).message}`)
+  }
+}
+
+/** Places `name` before or after `anchor` in `list` (mutates), as the reference's insertBefore/insertAfter. */
+function place (list: Array<{ name: string }>, item: { name: string }, where: { before?: string, after?: string }): void {
+  const anchor = where.before ?? where.after
+  if (anchor === undefined) { list.push(item); return }
+  const index = list.findIndex((m) => m.name === anchor)
+  if (index < 0) {
+    throw new LoadError('ERR_PACKAGE_INVALID',
+      `could not insert ${where.before !== undefined ? 'before' : 'after'} middleware; not found. name=${anchor} (placing ${item.name})`)
+  }
+  list.splice(where.before !== undefined ? index : index + 1, 0, item)
+}
+
+/**
+ * Loads and creates the middlewares for a configuration: the enabled built-ins, then the custom ones.
+ * A built-in whose package is not installed is skipped (reported in `missing`); a custom one that cannot
+ * be found, is not a middleware manifest, or fails to create is an error naming it.
+ */
+export async function loadMiddlewares (
+  config: ConnectorConfig,
+  importer: ModuleImporter,
+  api: MiddlewareApi
+): Promise<LoadedMiddlewares> {
+  const disabled = new Set<string>(config.disableMiddleware)
+  const middlewares: Middleware[] = []
+  const missing: LoadedMiddlewares['missing'] = []
+  for (const builtin of BUILTIN_MIDDLEWARES) {
+    if (disabled.has(builtin.name)) continue
+    let manifest: MiddlewareManifest
+    try {
+      manifest = await loadManifest(importer, builtin.package, builtin.name)
+    } catch (err) {
+      if ((err as LoadError).code !== 'ERR_PACKAGE_NOT_FOUND') throw err
+      const option = builtin.accountOption
+      const unenforced = option === undefined
+        ? []
+        : Object.entries(config.accounts).filter(([, account]) => account[option] !== undefined).map(([id]) => `accounts.${id}.${option}`)
+      missing.push({ name: builtin.name, package: builtin.package, unenforced })
+      continue
+    }
+    middlewares.push(await create(manifest, builtin.name, {}, api))
+  }
+  for (const [name, entry] of Object.entries(config.middlewares)) {
+    const manifest = await loadManifest(importer, entry.type, name)
+    const middleware = await create(manifest, name, entry.options ?? {}, api)
+    place(middlewares, middleware, {
+      before: entry.before ?? (entry.after === undefined ? manifest.before : undefined),
+      after: entry.after ?? (entry.before === undefined ? manifest.after : undefined)
+    })
+  }
+  return { middlewares, missing }
+}
+
+async function create (manifest: MiddlewareManifest, name: string, options: Record<string, unknown>, api: MiddlewareApi): Promise<Middleware> {
+  let middleware: Middleware
+  try {
+    middleware = await manifest.create(options, api)
+  } catch (err) {
+    throw new LoadError('ERR_PACKAGE_LOAD', `middleware ${name} failed to start: ${(err as Error).message}`, { cause: err })
+  }
+  // Custom middlewares are known by their configured name, whatever they call themselves.
+  if (middleware.name === name) return middleware
+  return Object.defineProperty(Object.create(middleware) as Middleware, 'name', { value: name, enumerable: true })
+}

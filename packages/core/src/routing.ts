@@ -1,0 +1,165 @@
+/**
+ * The routing table: for each prefix the best of its static route, local route and the routes learned
+ * from peers (a route-exchange package such as @conn/routing-ccp feeds those in), with longest-prefix
+ * lookup for forwarding.
+ */
+import type { Relation, StaticRoute } from '@conn/types'
+import { PrefixMap } from './prefix-map.ts'
+
+export interface Route {
+  /** Account id of the next hop; '' for the connector itself. */
+  nextHop: string
+  /** ILP addresses of the connectors the route passes through (empty for local routes). */
+  path: string[]
+  auth?: Buffer
+}
+
+export type RouteChangeListener = (prefix: string, route: Route | undefined) => void
+
+const RELATION_PREFERENCE: Record<Relation, number> = { child: 0, peer: 1, parent: 2 }
+
+export interface LocalRouteSettings {
+  ownAddress: string
+  /** `g` in production, `test` otherwise. */
+  globalPrefix: string
+  /** `defaultRoute` option: `auto` (first parent), '' (none) or an account id. */
+  defaultRoute: string
+  accounts: Iterable<{ id: string, relation: Relation, config: { ilpAddressSegment?: string } }>
+}
+
+/** Child address of an account: our address plus its segment (the account id unless configured). */
+export function childAddress (ownAddress: string, account: { id: string, config: { ilpAddressSegment?: string } }): string {
+  return ownAddress + '.' + (account.config.ilpAddressSegment ?? account.id)
+}
+
+/** The routes the connector knows without asking anyone: itself, its children and the default route. */
+export function buildLocalRoutes (settings: LocalRouteSettings): Map<string, Route> {
+  const routes = new Map<string, Route>()
+  routes.set(settings.ownAddress, { nextHop: '', path: [] })
+  let defaultHop = settings.defaultRoute === 'auto' ? undefined : settings.defaultRoute
+  for (const account of settings.accounts) {
+    if (account.relation === 'child') {
+      routes.set(childAddress(settings.ownAddress, account), { nextHop: account.id, path: [] })
+    } else if (account.relation === 'parent' && settings.defaultRoute === 'auto' && defaultHop === undefined) {
+      defaultHop = account.id
+    }
+  }
+  if (defaultHop !== undefined && defaultHop !== '') {
+    routes.set(settings.globalPrefix, { nextHop: defaultHop, path: [] })
+  }
+  return routes
+}
+
+export class RoutingTable {
+  private readonly table = new PrefixMap<Route>()
+  private local = new Map<string, Route>()
+  private readonly statics = new Map<string, string>()
+  /** prefix -> account id -> route learned from that account */
+  private readonly learned = new Map<string, Map<string, Route>>()
+  private readonly listeners: RouteChangeListener[] = []
+
+  constructor (
+    private readonly relationOf: (accountId: string) => Relation | undefined,
+    staticRoutes: StaticRoute[] = []
+  ) {
+    for (const { targetPrefix, peerId } of staticRoutes) this.statics.set(targetPrefix, peerId)
+  }
+
+  /** Next hop for a destination address by longest prefix, or undefined when there is no route. */
+  resolve (destination: string): string | undefined {
+    return this.table.resolve(destination)?.nextHop
+  }
+
+  /** The table entry (prefix and route) a destination resolves to. */
+  lookup (destination: string): { prefix: string, route: Route } | undefined {
+    const prefix = this.table.resolvePrefix(destination)
+    return prefix === undefined ? undefined : { prefix, route: this.table.get(prefix)! }
+  }
+
+  get (prefix: string): Route | undefined { return this.table.get(prefix) }
+
+  /** A snapshot of the table, longest prefixes first. */
+  entries (): Array<[string, Route]> {
+    return this.table.sortedKeys().map((prefix) => [prefix, this.table.get(prefix)!])
+  }
+
+  onChange (listener: RouteChangeListener): () => void {
+    this.listeners.push(listener)
+    return () => {
+      const index = this.listeners.indexOf(listener)
+      if (index >= 0) this.listeners.splice(index, 1)
+    }
+  }
+
+  /** Replaces the local routes and re-evaluates every prefix they or the previous ones covered. */
+  setLocalRoutes (routes: Map<string, Route>): void {
+    const previous = this.local
+    this.local = routes
+    const prefixes = new Set([...previous.keys(), ...routes.keys(), ...this.statics.keys()])
+    for (const prefix of prefixes) this.recompute(prefix)
+  }
+
+  /** Records a route an account advertised to us. */
+  addLearnedRoute (accountId: string, prefix: string, route: Omit<Route, 'nextHop'>): void {
+    let byAccount = this.learned.get(prefix)
+    if (byAccount === undefined) this.learned.set(prefix, byAccount = new Map())
+    byAccount.set(accountId, { nextHop: accountId, path: route.path, auth: route.auth })
+    this.recompute(prefix)
+  }
+
+  removeLearnedRoute (accountId: string, prefix: string): void {
+    const byAccount = this.learned.get(prefix)
+    if (byAccount?.delete(accountId) !== true) return
+    if (byAccount.size === 0) this.learned.delete(prefix)
+    this.recompute(prefix)
+  }
+
+  /** Drops every route learned from an account (it disconnected or was removed). */
+  removeLearnedRoutesOf (accountId: string): void {
+    for (const [prefix, byAccount] of [...this.learned]) {
+      if (byAccount.has(accountId)) this.removeLearnedRoute(accountId, prefix)
+    }
+  }
+
+  /** Re-evaluates every prefix, e.g. after an account was added or removed. */
+  recomputeAll (): void {
+    const prefixes = new Set([...this.table.keys(), ...this.local.keys(), ...this.statics.keys(), ...this.learned.keys()])
+    for (const prefix of prefixes) this.recompute(prefix)
+  }
+
+  /** Best route for exactly this prefix: static, then local, then learned (child > peer > parent, shorter path, smaller id). */
+  private best (prefix: string): Route | undefined {
+    const staticHop = this.statics.get(prefix)
+    if (staticHop !== undefined && this.relationOf(staticHop) !== undefined) return { nextHop: staticHop, path: [] }
+    const local = this.local.get(prefix)
+    if (local !== undefined) return local
+    let best: Route | undefined
+    let bestRank = Infinity
+    for (const route of this.learned.get(prefix)?.values() ?? []) {
+      const relation = this.relationOf(route.nextHop)
+      if (relation === undefined) continue
+      const rank = RELATION_PREFERENCE[relation]
+      if (best === undefined || rank < bestRank ||
+          (rank === bestRank && (route.path.length < best.path.length ||
+            (route.path.length === best.path.length && route.nextHop < best.nextHop)))) {
+        best = route
+        bestRank = rank
+      }
+    }
+    return best
+  }
+
+  private recompute (prefix: string): void {
+    const current = this.table.get(prefix)
+    const next = this.best(prefix)
+    if (sameRoute(current, next)) return
+    if (next === undefined) this.table.delete(prefix)
+    else this.table.set(prefix, next)
+    for (const listener of this.listeners) listener(prefix, next)
+  }
+}
+
+function sameRoute (a: Route | undefined, b: Route | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return a.nextHop === b.nextHop && a.path.length === b.path.length && a.path.every((hop, i) => hop === b.path[i])
+}

@@ -1,0 +1,22 @@
+/** The built-in store (`memory`, `memdown`): a Map. Nothing survives a restart. */
+import type { Store } from '@conn/types'
+
+export class MemoryStore implements Store {
+  private readonly map = new Map<string, string>()
+
+  async get (key: string): Promise<string | undefined> { return this.map.get(key) }
+  async put (key: string, value: string): Promise<void> { this.map.set(key, value) }
+  async del (key: string): Promise<void> { this.map.delete(key) }
+}
+
+/**
+ * A view of a store whose keys all start with `prefix`. Plugins get one per account
+ * (`plugin:<account id>:`), so two accounts' plugins never see each other's keys.
+ */
+export class PrefixedStore implements Store {
+  constructor (private readonly store: Store, private readonly prefix: string) {}
+
+  get (key: string): Promise<string | undefined> { return this.store.get(this.prefix + key) }
+  put (key: string, value: string): Promise<void> { return this.store.put(this.prefix + key, value) }
+  del (key: string): Promise<void> { return this.store.del(this.prefix + key) }
+}

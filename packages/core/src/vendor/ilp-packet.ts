@@ -1,0 +1,12 @@
+// The one place conn/core imports the CommonJS ilp-packet library.
+import IlpPacket from 'ilp-packet'
+
+export const serializeIlpPrepare: (prepare: {
+  amount: string
+  expiresAt: Date
+  executionCondition: Buffer
+  destination: string
+  data: Buffer
+}) => Buffer = IlpPacket.serializeIlpPrepare
+
+export const isValidIlpAddress: (address: unknown) => boolean = IlpPacket.isValidIlpAddress

@@ -1,0 +1,88 @@
+/**
+ * The connector configuration, with the option names of the reference connector `ilp-connector` v23.
+ * Amounts are decimal integer strings, as in the reference; times are milliseconds.
+ */
+import type { Plugin } from './plugin.ts'
+
+export type Relation = 'parent' | 'peer' | 'child'
+
+export interface BalanceConfig {
+  /** Lowest balance allowed (we owe the peer at most -minimum); `-Infinity` for no limit. Default `-Infinity`. */
+  minimum?: string
+  /** Highest balance allowed (the peer owes us at most this); `Infinity` for no limit. Required. */
+  maximum: string
+  /** Settle when the balance falls below this; unset: never settle automatically. */
+  settleThreshold?: string
+  /** Balance to settle up to. Default `0`. */
+  settleTo?: string
+}
+
+export interface AccountConfig {
+  relation: Relation
+  /** A package name (resolved like any package) or, when embedding, a plugin instance. */
+  plugin: string | Plugin
+  assetCode: string
+  assetScale: number
+  /** Options for the plugin's constructor. */
+  options?: Record<string, unknown>
+  /** Child address segment; default the account id. */
+  ilpAddressSegment?: string
+  balance?: BalanceConfig
+  maxPacketAmount?: string
+  throughput?: { refillPeriod?: number, incomingAmount?: string, outgoingAmount?: string }
+  rateLimit?: { refillPeriod?: number, refillCount?: number, capacity?: number }
+  deduplicate?: { cleanupInterval?: number, packetLifetime?: number }
+  sendRoutes?: boolean
+  receiveRoutes?: boolean
+}
+
+export interface StaticRoute {
+  targetPrefix: string
+  peerId: string
+}
+
+export interface CustomMiddlewareConfig {
+  /** Package name of the middleware. */
+  type: string
+  options?: Record<string, unknown>
+  /** Place it just before this middleware (by name); default: after all built-ins. */
+  before?: string
+  /** Place it just after this middleware (by name). */
+  after?: string
+}
+
+export type BuiltinMiddlewareName =
+  | 'errorHandler' | 'rateLimit' | 'maxPacketAmount' | 'throughput' | 'balance' | 'deduplicate'
+  | 'echo' | 'expire' | 'validateFulfillment' | 'stats' | 'alert'
+
+export interface ConnectorConfig {
+  env: 'production' | 'test'
+  ilpAddress: string
+  ilpAddressInheritFrom: string
+  accounts: Record<string, AccountConfig>
+  defaultRoute: string
+  routes: StaticRoute[]
+  spread: number
+  minMessageWindow: number
+  maxHoldTime: number
+  routeBroadcastEnabled: boolean
+  routeBroadcastInterval: number
+  routeCleanupInterval: number
+  routeExpiry: number
+  routingSecret: string
+  /** Backend name; unset: `one-to-one` when all accounts share an asset code, else `ecb`. */
+  backend: string
+  backendConfig: Record<string, unknown>
+  store: string
+  storePath: string
+  storeConfig: Record<string, unknown>
+  middlewares: Record<string, CustomMiddlewareConfig>
+  disableMiddleware: BuiltinMiddlewareName[]
+  reflectPayments: boolean
+  initialConnectTimeout: number
+  adminApi: boolean
+  adminApiPort: number
+  adminApiHost: string
+  adminApiToken: string
+  collectDefaultMetrics: boolean
+}

@@ -1,0 +1,132 @@
+/**
+ * The ILP error catalogue (RFC 27 section "Error codes"), one class per code, all in one file.
+ *
+ * Throw one of these anywhere on the packet path; the error-handler middleware turns it into a Reject
+ * with `triggeredBy` set to the connector's address (unless the error already carries one).
+ * Errors that are not IlpErrors become F00 Bad Request, as in the reference connector.
+ */
+
+export type IlpErrorCode =
+  | 'F00' | 'F01' | 'F02' | 'F03' | 'F04' | 'F05' | 'F06' | 'F07' | 'F08' | 'F99'
+  | 'T00' | 'T01' | 'T02' | 'T03' | 'T04' | 'T05' | 'T99'
+  | 'R00' | 'R01' | 'R02' | 'R99'
+
+export interface IlpErrorOptions {
+  /** ILP address of the node that raised the error; the error handler fills in ours when absent. */
+  triggeredBy?: string
+  /** Reject data (at most 32767 bytes). */
+  data?: Buffer
+  cause?: unknown
+}
+
+const EMPTY = Buffer.alloc(0)
+
+export class IlpError extends Error {
+  readonly ilpErrorCode: IlpErrorCode
+  triggeredBy: string | undefined
+  readonly data: Buffer
+
+  constructor (code: IlpErrorCode, message: string, options: IlpErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = new.target.name
+    this.ilpErrorCode = code
+    this.triggeredBy = options.triggeredBy
+    this.data = options.data ?? EMPTY
+  }
+
+  /** The reference connector's name for `data`; middlewares written for it read this. */
+  get ilpErrorData (): Buffer { return this.data }
+}
+
+/** Something that looks like an ILP error, including errors thrown by reference-style middlewares. */
+export interface IlpErrorLike {
+  ilpErrorCode?: string
+  message?: string
+  ilpErrorData?: Buffer
+  data?: Buffer
+  triggeredBy?: string
+}
+
+export function isIlpError (err: unknown): err is IlpError {
+  return err instanceof IlpError
+}
+
+// Final errors (F): the packet will not succeed if sent again unchanged.
+export class BadRequestError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('F00', message, options) }
+}
+export class InvalidPacketError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('F01', message, options) }
+}
+export class UnreachableError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('F02', message, options) }
+}
+export class InvalidAmountError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('F03', message, options) }
+}
+export class InsufficientDestinationAmountError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('F04', message, options) }
+}
+export class WrongConditionError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('F05', message, options) }
+}
+export class UnexpectedPaymentError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('F06', message, options) }
+}
+export class CannotReceiveError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('F07', message, options) }
+}
+
+/** F08 with the RFC's data: the received amount then the maximum amount, each a big-endian UInt64. */
+export class AmountTooLargeError extends IlpError {
+  readonly receivedAmount: bigint
+  readonly maximumAmount: bigint
+  constructor (message: string, amounts: { receivedAmount: bigint, maximumAmount: bigint }, options?: Omit<IlpErrorOptions, 'data'>) {
+    const data = Buffer.alloc(16)
+    data.writeBigUInt64BE(amounts.receivedAmount, 0)
+    data.writeBigUInt64BE(amounts.maximumAmount, 8)
+    super('F08', message, { ...options, data })
+    this.receivedAmount = amounts.receivedAmount
+    this.maximumAmount = amounts.maximumAmount
+  }
+}
+export class FinalApplicationError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('F99', message, options) }
+}
+
+// Temporary errors (T): the packet may succeed if sent again later.
+export class InternalError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('T00', message, options) }
+}
+export class PeerUnreachableError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('T01', message, options) }
+}
+export class PeerBusyError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('T02', message, options) }
+}
+export class ConnectorBusyError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('T03', message, options) }
+}
+export class InsufficientLiquidityError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('T04', message, options) }
+}
+export class RateLimitedError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('T05', message, options) }
+}
+export class TemporaryApplicationError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('T99', message, options) }
+}
+
+// Relative errors (R): the packet may succeed with a different amount or expiry.
+export class TransferTimedOutError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('R00', message, options) }
+}
+export class InsufficientSourceAmountError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('R01', message, options) }
+}
+export class InsufficientTimeoutError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('R02', message, options) }
+}
+export class RelativeApplicationError extends IlpError {
+  constructor (message: string, options?: IlpErrorOptions) { super('R99', message, options) }
+}

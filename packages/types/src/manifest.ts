@@ -1,0 +1,38 @@
+/**
+ * A conn package default-exports a manifest: what it is, which `@conn/types` it was built against and
+ * how to create it. The cli loads packages by name and checks the manifest before using it.
+ */
+import type { Backend, BackendApi, BackendOptions } from './backend.ts'
+import type { Middleware, MiddlewareApi } from './middleware.ts'
+import type { Store, StoreOptions } from './store.ts'
+import type { Logger } from './logger.ts'
+
+/** The version of this interfaces package; manifests name a semver range that must include it. */
+export const TYPES_VERSION = '0.1.0'
+
+interface ManifestBase {
+  readonly name: string
+  /** Semver range of `@conn/types` versions the package works with, e.g. `^0.1.0`. */
+  readonly types: string
+}
+
+export interface MiddlewareManifest<Options = Record<string, unknown>> extends ManifestBase {
+  readonly kind: 'middleware'
+  create (options: Options, api: MiddlewareApi): Middleware | Promise<Middleware>
+  /** Where a custom middleware goes by default: before or after a named one (default: last). */
+  readonly before?: string
+  readonly after?: string
+}
+
+export interface BackendManifest extends ManifestBase {
+  readonly kind: 'backend'
+  create (options: BackendOptions, api: BackendApi): Backend | Promise<Backend>
+}
+
+export interface StoreManifest extends ManifestBase {
+  readonly kind: 'store'
+  create (options: StoreOptions, api: { logger: Logger }): Store | Promise<Store>
+}
+
+export type Manifest = MiddlewareManifest<any> | BackendManifest | StoreManifest
+export type ManifestKind = Manifest['kind']

@@ -1,0 +1,19 @@
+/**
+ * A string key-value store. Plugins get one namespaced by account id; the connector and its
+ * middlewares keep their own state (balances, for instance) in namespaces of their own.
+ */
+export interface Store {
+  get (key: string): Promise<string | undefined>
+  put (key: string, value: string): Promise<void>
+  del (key: string): Promise<void>
+  /** Called once at start, before any other method. */
+  open? (): Promise<void>
+  /** Called once at shutdown; the store must not be used afterwards. */
+  close? (): Promise<void>
+}
+
+export interface StoreOptions {
+  /** `storePath` from the configuration, if any. */
+  path?: string
+  [option: string]: unknown
+}
