@@ -1,2 +1,4 @@
 import { main } from './main.ts'
-process.exitCode = await main()
+
+// Exit explicitly: a plugin may keep a handle open after disconnecting.
+process.exit(await main())

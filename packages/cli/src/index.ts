@@ -1,1 +1,3 @@
-export { main } from './main.ts'
+export { main, run, type RunOptions, type Started } from './main.ts'
+export { readEnv, envName } from './env.ts'
+export { embeddedDefault, DEFAULT_PORT } from './defaults.ts'

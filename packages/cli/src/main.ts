@@ -1,1 +1,195 @@
-export async function main (): Promise<number> { return 0 }
+/**
+ * The `conn` command: configuration from `CONNECTOR_*` variables (and optionally a JSON file), checked in
+ * full before anything opens a port, then the connector from @conn/core until SIGINT or SIGTERM.
+ */
+import { readFile } from 'node:fs/promises'
+import { dirname, resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { pino } from 'pino'
+import {
+  ConfigError, LoadError, createApp, resolvePackage, validateConfig,
+  type ConfigIssue, type Connector
+} from '@conn/core'
+import type { ConnectorConfig, Logger } from '@conn/types'
+import { parseArgs, HELP, type CliArgs } from './args.ts'
+import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
+import { readEnv, envName, optionOfEnv } from './env.ts'
+import { aliasedPackages } from './packages.ts'
+
+/** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
+const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
+
+export interface RunOptions {
+  env?: NodeJS.ProcessEnv
+  /** Where plain-text messages (config errors, the connect banner) go; default stderr. */
+  print?: (line: string) => void
+  logger?: Logger
+  /** Install SIGINT/SIGTERM handlers (default true). */
+  handleSignals?: boolean
+}
+
+export interface Started {
+  app: Connector
+  /** Resolves with the exit code once the connector has shut down after a signal. */
+  exited: Promise<number>
+}
+
+/** Parses, checks and starts. Resolves with an exit code when it must not keep running. */
+export async function run (argv: string[], options: RunOptions = {}): Promise<number | Started> {
+  const env = options.env ?? process.env
+  const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'))
+  let args: CliArgs
+  try {
+    args = parseArgs(argv)
+  } catch (err) {
+    print(`conn: ${(err as Error).message}`)
+    print('Try `conn --help`.')
+    return 2
+  }
+  if (args.help) { process.stdout.write(HELP); return 0 }
+  if (args.version) { process.stdout.write(await version() + '\n'); return 0 }
+
+  const logger = options.logger ?? rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info')
+  const loaded = await loadConfig(args, env)
+  if ('issues' in loaded) {
+    for (const issue of loaded.issues) print(`conn: config error: ${issue.path}: ${issue.message}`)
+    print(`conn: ${loaded.issues.length} configuration error${loaded.issues.length === 1 ? '' : 's'}; nothing was started.`)
+    return 1
+  }
+  for (const name of loaded.unknownEnv) logger.warn({ variable: name }, `unrecognized environment variable ${name} (ignored)`)
+
+  const resolveFrom = [loaded.baseDir, CLI_DIR]
+  const missing = missingPackages(loaded.config, resolveFrom)
+  if (missing.length > 0) {
+    for (const issue of missing) print(`conn: config error: ${issue.path}: ${issue.message}`)
+    print(`conn: ${missing.length} configuration error${missing.length === 1 ? '' : 's'}; nothing was started.`)
+    return 1
+  }
+
+  const app = createApp(loaded.config, { logger, resolveFrom })
+  try {
+    await app.listen()
+  } catch (err) {
+    print(`conn: start-up failed: ${err instanceof ConfigError || err instanceof LoadError ? err.message : String((err as Error).stack ?? err)}`)
+    return 1
+  }
+  if (loaded.embedded) printBanner(print, loaded.config)
+  return { app, exited: options.handleSignals === false ? new Promise(() => {}) : untilSignal(app, logger, print) }
+}
+
+/** Entry point of the bin: runs, and exits when the connector has stopped. */
+export async function main (argv = process.argv.slice(2)): Promise<number> {
+  const result = await run(argv)
+  return typeof result === 'number' ? result : await result.exited
+}
+
+interface LoadedConfig {
+  config: ConnectorConfig
+  /** Folder that package names resolve from first: the config file's, else the working directory. */
+  baseDir: string
+  embedded: boolean
+  unknownEnv: string[]
+}
+
+/** The file (if any), overridden option by option by the environment; the embedded default if neither exists. */
+async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<LoadedConfig | { issues: ConfigIssue[] }> {
+  const fromEnv = readEnv(env)
+  const issues = [...fromEnv.issues]
+  let fromFile: Record<string, unknown> = {}
+  let baseDir = process.cwd()
+  if (args.config !== undefined) {
+    const path = resolve(args.config)
+    baseDir = dirname(path)
+    try {
+      const parsed = JSON.parse(await readFile(path, 'utf8')) as unknown
+      if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
+        issues.push({ path: args.config, message: 'expected a JSON object' })
+      } else {
+        fromFile = parsed as Record<string, unknown>
+      }
+    } catch (err) {
+      issues.push({ path: args.config, message: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read config file (${(err as Error).message})` })
+    }
+  }
+  const embedded = args.config === undefined && Object.keys(fromEnv.config).length === 0 && issues.length === 0
+  const raw = embedded ? embeddedDefault(args.port) : { ...fromFile, ...fromEnv.config }
+  // Options whose variable did not convert are reported once, by variable, not again as missing.
+  const failed = new Set(fromEnv.issues.map((issue) => optionOfEnv(issue.path)))
+  if (!embedded && raw.accounts === undefined && !failed.has('accounts')) {
+    issues.push({ path: 'accounts', message: `required: set ${envName('accounts')} (JSON, '{}' for none) or "accounts" in the config file; with no configuration at all conn starts its embedded default` })
+  }
+  try {
+    const config = validateConfig({ ...raw, accounts: raw.accounts ?? {} }, { programmatic: false })
+    if (issues.length > 0) return { issues }
+    return { config, baseDir, embedded, unknownEnv: fromEnv.unknown }
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    for (const issue of err.issues) {
+      const top = issue.path.split(/[.[]/)[0]!
+      if (failed.has(top)) continue
+      // Name the variable a path came from, so users know where to look.
+      issues.push(top in fromEnv.config ? { ...issue, path: `${issue.path} (${envName(top)})` } : issue)
+    }
+    return { issues }
+  }
+}
+
+/** Every package the configuration names that cannot be found, as config issues (checked before any port opens). */
+function missingPackages (config: ConnectorConfig, resolveFrom: string[]): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  for (const { path, packageName, label } of aliasedPackages(config)) {
+    if (resolvePackage(packageName, resolveFrom) === undefined) {
+      issues.push({ path, message: `${label}package "${packageName}" is not installed (install it next to your config, e.g. npm i ${packageName})` })
+    }
+  }
+  return issues
+}
+
+function rootLogger (level: string): Logger {
+  return pino({
+    name: 'conn',
+    level,
+    redact: { paths: ['*.secret', '*.token', '*.options', 'options.*.secret', 'accounts.*.options'], censor: '[redacted]' }
+  }) as unknown as Logger
+}
+
+function printBanner (print: (line: string) => void, config: ConnectorConfig): void {
+  const account = config.accounts[DEFAULT_ACCOUNT]
+  const port = (account?.options?.wsOpts as { port?: number } | undefined)?.port
+  print('')
+  print(`conn is running at ${config.ilpAddress} with no configuration: the embedded default.`)
+  print(`Local BTP clients join at btp+ws://<name>:<secret>@127.0.0.1:${String(port)}`)
+  print(`  e.g. new BtpPlugin({ server: 'btp+ws://alice:s3cret@127.0.0.1:${String(port)}' }) gets ${config.ilpAddress}.${DEFAULT_ACCOUNT}.alice`)
+  print('Configure it with CONNECTOR_* variables or --config <file>; see conn --help. Stop with Ctrl-C.')
+  print('')
+}
+
+/** Shuts down cleanly on the first SIGINT/SIGTERM (exit 0, or 1 if shutdown fails); a second one exits 1 at once. */
+function untilSignal (app: Connector, logger: Logger, print: (line: string) => void): Promise<number> {
+  return new Promise((resolveExit) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        print(`conn: ${signal} again, exiting now`)
+        process.exit(1)
+      }
+      stopping = true
+      logger.info({ signal }, 'shutting down')
+      app.shutdown().then(() => {
+        process.off('SIGINT', onSignal)
+        process.off('SIGTERM', onSignal)
+        resolveExit(0)
+      }, (err: Error) => {
+        logger.error({ err }, 'shutdown failed')
+        resolveExit(1)
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
+
+async function version (): Promise<string> {
+  const pkg = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }
+  return pkg.version
+}

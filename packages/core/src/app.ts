@@ -15,6 +15,7 @@ import { ConnectorAccount } from './account.ts'
 import { ConfigError, isPluginInstance, validateAccount, validateConfig } from './config.ts'
 import { checkManifest, defaultExport, importByName, LoadError } from './loader.ts'
 import { loadMiddlewares } from './middlewares.ts'
+import { backendName, backendPackageName, storePackageName } from './names.ts'
 import { parsePrepare, serializePrepare } from './packet.ts'
 import { compose } from './pipeline.ts'
 import { buildLocalRoutes, RoutingTable } from './routing.ts'
@@ -33,14 +34,6 @@ export interface AppOptions {
   resolveFrom?: string[]
   /** Modules already imported, by package name; used instead of importing that name. */
   modules?: Record<string, unknown>
-}
-
-/** Names of the built-in stores and backends, and the packages that provide the others. */
-const STORE_ALIASES: Record<string, string> = { leveldown: '@conn/store-level', level: '@conn/store-level' }
-const BACKEND_ALIASES: Record<string, string> = {
-  ecb: '@conn/backend-ecb',
-  'ecb-plus-xrp': '@conn/backend-ecb',
-  'ecb-plus-coinmarketcap': '@conn/backend-ecb'
 }
 
 export type ConnectorEvents = {
@@ -203,6 +196,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       }
     }
     log.info({ middlewares: middlewares.map((m) => m.name) }, 'middlewares loaded')
+    for (const warning of notYetImplemented(this.config, this.peerProtocols)) log.warn(warning)
     this.composePipelines()
     for (const middleware of middlewares) await middleware.start?.()
 
@@ -226,28 +220,26 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
   private async loadStore (): Promise<Store> {
     const name = this.config.store
-    if (name === 'memory' || name === 'memdown' || name === '') {
+    const packageName = storePackageName(name)
+    if (packageName === undefined) {
       this.logger.info({ store: name || 'memory' }, 'using the memory store; balances and plugin state will not survive a restart')
       return new MemoryStore()
     }
-    const packageName = STORE_ALIASES[name] ?? name
     const manifest = await this.loadManifest(packageName, 'store', `store "${name}"`) as StoreManifest
     return await manifest.create({ path: this.config.storePath || undefined, ...this.config.storeConfig }, { logger: this.logger.child({ component: 'store' }) })
   }
 
   private async loadBackend (): Promise<Backend> {
-    let name = this.config.backend
-    if (name === '') {
-      const codes = new Set([...Object.values(this.config.accounts).map((a) => a.assetCode)])
-      name = codes.size <= 1 ? 'one-to-one' : 'ecb'
-      this.logger.info({ backend: name }, codes.size <= 1
+    const name = backendName(this.config)
+    if (this.config.backend === '') {
+      this.logger.info({ backend: name }, name === 'one-to-one'
         ? 'backend not set; every account has the same asset, using one-to-one'
         : 'backend not set; accounts have different assets, using ecb')
     }
     const options = { spread: this.config.spread, ...this.config.backendConfig }
     const api = { getInfo: (id: string) => this.accounts.get(id), logger: this.logger.child({ component: 'backend' }) }
-    if (name === 'one-to-one') return new OneToOneBackend(options, api)
-    const packageName = BACKEND_ALIASES[name] ?? name
+    const packageName = backendPackageName(name)
+    if (packageName === undefined) return new OneToOneBackend(options, api)
     const manifest = await this.loadManifest(packageName, 'backend', `backend "${name}"`) as BackendManifest
     return await manifest.create({ ...options, name }, api)
   }
@@ -433,6 +425,27 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       clearTimeout(timer)
     }
   }
+}
+
+/**
+ * Options conn accepts (a reference config must load unchanged) but does not act on yet; each one set to
+ * something other than its default gets a warning, so nothing is ignored silently.
+ */
+function notYetImplemented (config: ConnectorConfig, peerProtocols: Map<string, PeerProtocolHandler>): string[] {
+  const warnings: string[] = []
+  if (config.adminApi) warnings.push('adminApi is set, but this version of conn has no admin API yet; no HTTP server is started')
+  if (config.adminApiToken !== '') warnings.push('adminApiToken is set, but this version of conn has no admin API yet')
+  if (config.collectDefaultMetrics) warnings.push('collectDefaultMetrics is set, but this version of conn has no metrics yet')
+  if (!peerProtocols.has('peer.route')) {
+    const exchanging = Object.entries(config.accounts)
+      .filter(([, a]) => (a.sendRoutes ?? a.relation !== 'child') || (a.receiveRoutes ?? a.relation !== 'child'))
+      .map(([id]) => id)
+    if (config.routeBroadcastEnabled && exchanging.length > 0) {
+      warnings.push(`route exchange (CCP) with ${exchanging.join(', ')} is not available in this version of conn ` +
+        '(@conn/routing-ccp); forwarding uses static routes, children and the default route only')
+    }
+  }
+  return warnings
 }
 
 /** Terminal of the outgoing data pipeline: the next hop's plugin. */

@@ -12,3 +12,4 @@ export { parsePrepare, patchPrepare, serializePrepare, PEER_PROTOCOL_CONDITION, 
 export { MemoryStore, PrefixedStore } from './stores/memory.ts'
 export { OneToOneBackend } from './backends/one-to-one.ts'
 export type { PeerProtocolHandler } from './switch.ts'
+export { backendName, backendPackageName, storePackageName } from './names.ts'

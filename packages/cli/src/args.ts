@@ -1,0 +1,73 @@
+/** Command-line flags. Everything else is configured with `CONNECTOR_*` variables, as in the reference. */
+import { parseArgs as parseNodeArgs } from 'node:util'
+
+export interface CliArgs {
+  help: boolean
+  version: boolean
+  /** JSON config file; `CONNECTOR_*` variables override its options one by one. */
+  config?: string
+  /** Port of the embedded default's BTP server (only without any configuration). */
+  port?: number
+  logLevel?: string
+}
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
+
+export function parseArgs (argv: string[]): CliArgs {
+  const { values } = parseNodeArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+      config: { type: 'string', short: 'c' },
+      port: { type: 'string', short: 'p' },
+      'log-level': { type: 'string' }
+    }
+  })
+  let port: number | undefined
+  if (values.port !== undefined) {
+    port = Number(values.port)
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new Error(`--port: expected an integer 0..65535, got ${JSON.stringify(values.port)}`)
+  }
+  const logLevel = values['log-level']
+  if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
+    throw new Error(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
+  }
+  return { help: values.help ?? false, version: values.version ?? false, config: values.config, port, logLevel }
+}
+
+export const HELP = `conn - an Interledger connector, configured like ilp-connector v23
+
+Usage: conn [--config <file.json>] [--log-level <level>]
+       conn                      (no configuration at all: the embedded default)
+
+Options:
+  -c, --config <file>   JSON file with connector options; CONNECTOR_* variables override it option by option.
+                        Plugin and middleware package names resolve from the file's folder first.
+  -p, --port <port>     BTP port of the embedded default (default 7768); ignored when configured.
+      --log-level <l>   fatal, error, warn, info (default), debug, trace or silent; or set LOG_LEVEL.
+  -h, --help            this text
+  -v, --version         conn's version
+
+Configuration (the reference connector's names; objects and arrays as JSON):
+  CONNECTOR_ACCOUNTS            accounts, e.g. '{"alice":{"relation":"child","plugin":"ilp-plugin-btp",
+                                "assetCode":"USD","assetScale":9,"options":{"listener":{"port":7770,"secret":"s"}}}}'
+  CONNECTOR_ILP_ADDRESS         our address (default: learned from the first parent over ILDCP)
+  CONNECTOR_ENV                 test (default) or production
+  CONNECTOR_BACKEND             one-to-one, ecb, ... or a package name
+  CONNECTOR_SPREAD              default 0.002
+  CONNECTOR_STORE               memory (default) or a package name
+  CONNECTOR_ROUTES              static routes, '[{"targetPrefix":"test.x","peerId":"bob"}]'
+  CONNECTOR_DEFAULT_ROUTE       auto (first parent, default), '' (none) or an account id
+  CONNECTOR_MIN_MESSAGE_WINDOW  ms taken off each packet's expiry (default 1000)
+  CONNECTOR_MAX_HOLD_TIME       longest outgoing expiry in ms (default 30000)
+  CONNECTOR_DISABLE_MIDDLEWARE  e.g. '["expire"]'
+  CONNECTOR_MIDDLEWARES         custom middlewares by package name, '{"name":{"type":"pkg","options":{}}}'
+  ...and every other CONNECTOR_* option of ilp-connector; see the README's configuration table.
+
+With no configuration at all, conn starts at test.conn with a memory store, the one-to-one backend and an
+ilp-plugin-mini-accounts BTP server on 127.0.0.1:7768 that local clients can join.
+SIGINT or SIGTERM shuts down cleanly (exit 0); a second one exits at once (exit 1).
+`

@@ -1,0 +1,27 @@
+/**
+ * The embedded default, used when there is no configuration at all: a connector at `test.conn` with one
+ * `ilp-plugin-mini-accounts` account on 127.0.0.1 that any local BTP client can join, a memory store and
+ * the one-to-one backend without spread, so local payments arrive in full.
+ */
+import type { ConnectorConfig } from '@conn/types'
+
+export const DEFAULT_PORT = 7768
+export const DEFAULT_ACCOUNT = 'local'
+
+export function embeddedDefault (port = DEFAULT_PORT): Partial<ConnectorConfig> & Pick<ConnectorConfig, 'accounts'> {
+  return {
+    ilpAddress: 'test.conn',
+    backend: 'one-to-one',
+    spread: 0,
+    store: 'memory',
+    accounts: {
+      [DEFAULT_ACCOUNT]: {
+        relation: 'child',
+        plugin: 'ilp-plugin-mini-accounts',
+        assetCode: 'XRP',
+        assetScale: 9,
+        options: { wsOpts: { host: '127.0.0.1', port } }
+      }
+    }
+  }
+}

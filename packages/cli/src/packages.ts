@@ -1,0 +1,32 @@
+/** Every package a configuration names, with the option it comes from, so missing ones are found up front. */
+import { backendName, backendPackageName, storePackageName } from '@conn/core'
+import type { ConnectorConfig } from '@conn/types'
+
+export interface NamedPackage {
+  path: string
+  packageName: string
+  /** Prefix for messages, e.g. `backend "ecb": `. */
+  label: string
+}
+
+export function aliasedPackages (config: ConnectorConfig): NamedPackage[] {
+  const packages: NamedPackage[] = []
+  for (const [id, account] of Object.entries(config.accounts)) {
+    if (typeof account.plugin === 'string') packages.push({ path: `accounts.${id}.plugin`, packageName: account.plugin, label: '' })
+  }
+  for (const [name, entry] of Object.entries(config.middlewares)) {
+    packages.push({ path: `middlewares.${name}.type`, packageName: entry.type, label: '' })
+  }
+  const backend = backendName(config)
+  const backendPackage = backendPackageName(backend)
+  if (backendPackage !== undefined) {
+    packages.push({
+      path: 'backend',
+      packageName: backendPackage,
+      label: config.backend === '' ? `backend "${backend}" (chosen because accounts have different asset codes): ` : `backend "${backend}": `
+    })
+  }
+  const storePackage = storePackageName(config.store)
+  if (storePackage !== undefined) packages.push({ path: 'store', packageName: storePackage, label: `store "${config.store}": ` })
+  return packages
+}

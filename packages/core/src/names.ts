@@ -1,0 +1,33 @@
+/**
+ * Built-in names for stores and backends, and the packages behind the ones that are not in core.
+ * Any other name is a package name.
+ */
+import type { ConnectorConfig } from '@conn/types'
+
+const MEMORY_STORE_NAMES = new Set(['', 'memory', 'memdown'])
+const STORE_ALIASES: Record<string, string> = { leveldown: '@conn/store-level', level: '@conn/store-level' }
+const BACKEND_ALIASES: Record<string, string> = {
+  ecb: '@conn/backend-ecb',
+  'ecb-plus-xrp': '@conn/backend-ecb',
+  'ecb-plus-coinmarketcap': '@conn/backend-ecb'
+}
+
+/** The package of a store name, or undefined for the built-in memory store. */
+export function storePackageName (store: string): string | undefined {
+  return MEMORY_STORE_NAMES.has(store) ? undefined : STORE_ALIASES[store] ?? store
+}
+
+/**
+ * The backend to use: as configured, else `one-to-one` when every account has the same asset code and
+ * `ecb` otherwise (the reference always defaults to `ecb`, which needs the network just to start).
+ */
+export function backendName (config: Pick<ConnectorConfig, 'backend' | 'accounts'>): string {
+  if (config.backend !== '') return config.backend
+  const codes = new Set(Object.values(config.accounts).map((account) => account.assetCode))
+  return codes.size <= 1 ? 'one-to-one' : 'ecb'
+}
+
+/** The package of a backend name, or undefined for the built-in `one-to-one`. */
+export function backendPackageName (backend: string): string | undefined {
+  return backend === 'one-to-one' ? undefined : BACKEND_ALIASES[backend] ?? backend
+}
