@@ -1,5 +1,5 @@
 // The one place conn/core imports the CommonJS ilp-protocol-ildcp library.
-import Ildcp from 'ilp-protocol-ildcp'
+import * as Ildcp from 'ilp-protocol-ildcp'
 
 export const fetchIldcp = Ildcp.fetch
 export const serveIldcp = Ildcp.serve

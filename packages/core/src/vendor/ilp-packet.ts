@@ -1,5 +1,5 @@
 // The one place conn/core imports the CommonJS ilp-packet library.
-import IlpPacket from 'ilp-packet'
+import * as IlpPacket from 'ilp-packet'
 
 export const serializeIlpPrepare: (prepare: {
   amount: string

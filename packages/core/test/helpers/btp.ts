@@ -5,7 +5,7 @@
 import { createHash, randomBytes } from 'node:crypto'
 import { createServer, type AddressInfo } from 'node:net'
 import BtpPluginModule from 'ilp-plugin-btp'
-import IlpPacket from 'ilp-packet'
+import * as IlpPacket from 'ilp-packet'
 
 export const BtpPlugin = BtpPluginModule.default
 export type BtpPluginInstance = InstanceType<typeof BtpPlugin>
@@ -25,7 +25,8 @@ export async function freePort (): Promise<number> {
 /** A server-side plugin for the connector and the URL a client uses to reach it. */
 export async function btpServer (secret = 'secret'): Promise<{ plugin: BtpPluginInstance, url: string, port: number }> {
   const port = await freePort()
-  const plugin = new BtpPlugin({ listener: { port, secret } } as any)
+  // wsOpts.host keeps the listener on loopback; with only `port` ws would bind every interface.
+  const plugin = new BtpPlugin({ listener: { port, secret, wsOpts: { host: '127.0.0.1', port } } } as any)
   return { plugin, url: `btp+ws://:${secret}@127.0.0.1:${port}`, port }
 }
 

@@ -1,0 +1,73 @@
+import { expect } from 'chai'
+import { envName, readEnv } from '../src/env.ts'
+import { parseArgs } from '../src/args.ts'
+
+describe('env', () => {
+  it('names each option CONNECTOR_ + UPPER_SNAKE, as the reference does', () => {
+    expect(envName('ilpAddressInheritFrom')).to.equal('CONNECTOR_ILP_ADDRESS_INHERIT_FROM')
+    expect(envName('accounts')).to.equal('CONNECTOR_ACCOUNTS')
+    expect(envName('adminApiPort')).to.equal('CONNECTOR_ADMIN_API_PORT')
+  })
+
+  it('converts every type: strings as-is, numbers, booleans and JSON', () => {
+    const { config, issues, unknown } = readEnv({
+      CONNECTOR_ILP_ADDRESS: 'test.x',
+      CONNECTOR_SPREAD: '0.01',
+      CONNECTOR_MAX_HOLD_TIME: '5000',
+      CONNECTOR_REFLECT_PAYMENTS: 'FALSE',
+      CONNECTOR_ADMIN_API: '1',
+      CONNECTOR_ACCOUNTS: '{"a":{"relation":"child"}}',
+      CONNECTOR_ROUTES: '[{"targetPrefix":"test.y","peerId":"a"}]',
+      PATH: '/usr/bin'
+    })
+    expect(issues).to.deep.equal([])
+    expect(unknown).to.deep.equal([])
+    expect(config).to.deep.equal({
+      ilpAddress: 'test.x',
+      spread: 0.01,
+      maxHoldTime: 5000,
+      reflectPayments: false,
+      adminApi: true,
+      accounts: { a: { relation: 'child' } },
+      routes: [{ targetPrefix: 'test.y', peerId: 'a' }]
+    })
+  })
+
+  it('reports a value that does not convert, naming the variable (the reference lets NaN and bad JSON through)', () => {
+    const { config, issues } = readEnv({
+      CONNECTOR_SPREAD: 'abc',
+      CONNECTOR_MIN_MESSAGE_WINDOW: '1.5',
+      CONNECTOR_REFLECT_PAYMENTS: 'yes',
+      CONNECTOR_ACCOUNTS: '{"a":',
+      CONNECTOR_MAX_HOLD_TIME: ''
+    })
+    expect(config).to.deep.equal({})
+    expect(issues.map((i) => i.path).sort()).to.deep.equal([
+      'CONNECTOR_ACCOUNTS', 'CONNECTOR_MAX_HOLD_TIME', 'CONNECTOR_MIN_MESSAGE_WINDOW', 'CONNECTOR_REFLECT_PAYMENTS', 'CONNECTOR_SPREAD'
+    ])
+    expect(issues.find((i) => i.path === 'CONNECTOR_SPREAD')!.message).to.equal('expected a number, got "abc"')
+    expect(issues.find((i) => i.path === 'CONNECTOR_MIN_MESSAGE_WINDOW')!.message).to.equal('expected an integer, got "1.5"')
+    expect(issues.find((i) => i.path === 'CONNECTOR_REFLECT_PAYMENTS')!.message).to.equal('expected true, false, 1 or 0, got "yes"')
+    expect(issues.find((i) => i.path === 'CONNECTOR_ACCOUNTS')!.message).to.match(/^invalid JSON \(/)
+  })
+
+  it('lists CONNECTOR_* variables that are not options, and ignores other variables', () => {
+    const { unknown, config } = readEnv({ CONNECTOR_FOO: '1', CONNECTOR_ILP_ADRESS: 'typo', HOME: '/root' })
+    expect(unknown.sort()).to.deep.equal(['CONNECTOR_FOO', 'CONNECTOR_ILP_ADRESS'])
+    expect(config).to.deep.equal({})
+  })
+})
+
+describe('args', () => {
+  it('reads --config, --port and --log-level', () => {
+    expect(parseArgs(['--config', 'conn.json', '--port', '9000', '--log-level', 'debug']))
+      .to.deep.equal({ help: false, version: false, config: 'conn.json', port: 9000, logLevel: 'debug' })
+    expect(parseArgs(['-h']).help).to.equal(true)
+  })
+
+  it('rejects unknown flags, a bad port and a bad log level with the flag named', () => {
+    expect(() => parseArgs(['--nope'])).to.throw(/nope/)
+    expect(() => parseArgs(['--port', '70000'])).to.throw('--port: expected an integer 0..65535, got "70000"')
+    expect(() => parseArgs(['--log-level', 'loud'])).to.throw(/--log-level: expected one of/)
+  })
+})
