@@ -26,8 +26,9 @@ export class ErrorHandler implements Middleware {
       return reply
     } catch (thrown) {
       const err = this.normalize(thrown)
-      this.log(err, ctx.account.id)
-      return this.toReject(err)
+      const code = codeOf(err)
+      this.log(err, code, ctx.account.id)
+      return this.reject(err, code)
     }
   }
 
@@ -48,7 +49,10 @@ export class ErrorHandler implements Middleware {
 
   /** Serializes the error as a Reject. */
   toReject (err: Error & IlpErrorLike): Buffer {
-    const code = typeof err.ilpErrorCode === 'string' && CODE_PATTERN.test(err.ilpErrorCode) ? err.ilpErrorCode : 'F00'
+    return this.reject(err, codeOf(err))
+  }
+
+  private reject (err: Error & IlpErrorLike, code: string): Buffer {
     const data = err.ilpErrorData ?? err.data
     return serializeReject({
       code,
@@ -58,16 +62,22 @@ export class ErrorHandler implements Middleware {
     })
   }
 
-  private log (err: Error & IlpErrorLike, account: string): void {
+  private log (err: Error & IlpErrorLike, code: string, account: string): void {
     const logger = this.api.logger
-    if (typeof err.ilpErrorCode !== 'string') {
-      // Not an ILP error: a bug or a failing dependency, which the operator should see once.
+    if (code !== err.ilpErrorCode) {
+      // Not an ILP error (no code, or not a valid one): a bug or a failing dependency, which the operator
+      // should see once.
       if (!this.warned.has(err.message) && this.warned.size < MAX_REMEMBERED_MESSAGES) {
         this.warned.add(err.message)
         logger.warn({ account, err }, 'unexpected error on the packet path; rejected with F00 (further occurrences at debug)')
         return
       }
     }
-    if (logger.isLevelEnabled('debug')) logger.debug({ account, code: err.ilpErrorCode ?? 'F00', reason: err.message }, 'packet rejected')
+    if (logger.isLevelEnabled('debug')) logger.debug({ account, code, reason: err.message }, 'packet rejected')
   }
+}
+
+/** The error's code if it is a valid ILP error code, else F00. */
+function codeOf (err: IlpErrorLike): string {
+  return typeof err.ilpErrorCode === 'string' && CODE_PATTERN.test(err.ilpErrorCode) ? err.ilpErrorCode : 'F00'
 }

@@ -7,6 +7,6 @@ const manifest: MiddlewareManifest = {
   kind: 'middleware',
   name: 'validateFulfillment',
   types: '^0.1.0',
-  create: () => new ValidateFulfillment()
+  create: (_options, api) => new ValidateFulfillment(api.logger)
 }
 export default manifest
