@@ -1,0 +1,350 @@
+import { expect } from 'chai'
+import { createHash } from 'node:crypto'
+import { fileURLToPath } from 'node:url'
+import * as IlpPacket from 'ilp-packet'
+import * as Ildcp from 'ilp-protocol-ildcp'
+import {
+  BadRequestError, serializeReject,
+  type AccountConfig, type Middleware, type MiddlewareApi, type MiddlewareManifest, type Plugin
+} from '@conn/types'
+import { createApp, ConfigError, LoadError, type Connector } from '../src/index.ts'
+import { MockPlugin } from './helpers/mock-plugin.ts'
+import { captureLogger, silentLogger } from './helpers/logger.ts'
+import { PEER_PROTOCOL_CONDITION } from '../src/packet.ts'
+
+const PLUGIN_APP = fileURLToPath(new URL('./fixtures/plugin-app/', import.meta.url))
+
+function child (plugin: Plugin | string, extra: Partial<AccountConfig> = {}): AccountConfig {
+  return { relation: 'child', plugin, assetCode: 'USD', assetScale: 9, ...extra }
+}
+
+function prepare (destination: string, amount = '10', condition = Buffer.alloc(32, 1)): Buffer {
+  return IlpPacket.serializeIlpPrepare({
+    amount, destination, executionCondition: condition, expiresAt: new Date(Date.now() + 5000), data: Buffer.alloc(0)
+  })
+}
+
+/** A stand-in for the error-handler package, so core's tests need no other workspace package. */
+const rejecting: MiddlewareManifest = {
+  kind: 'middleware',
+  name: 'errorHandler',
+  types: '^0.1.0',
+  create: (_options, api) => ({
+    name: 'errorHandler',
+    incomingData: async (ctx, next) => {
+      try {
+        return await next(ctx)
+      } catch (err) {
+        const e = err as Error & { ilpErrorCode?: string }
+        return serializeReject({ code: e.ilpErrorCode ?? 'F00', triggeredBy: api.getOwnAddress(), message: e.message, data: Buffer.alloc(0) })
+      }
+    }
+  })
+}
+
+/** A middleware that records what it sees, by name. */
+function recorder (name: string, log: string[]): MiddlewareManifest {
+  return {
+    kind: 'middleware',
+    name,
+    types: '^0.1.0',
+    create: (): Middleware => ({
+      name,
+      incomingData: async (ctx, next) => { log.push(`in:${name}`); return await next(ctx) },
+      outgoingData: async (ctx, next) => { log.push(`out:${name}`); return await next(ctx) },
+      incomingMoney: async (ctx, next) => { log.push(`money-in:${name}:${ctx.amount}`); await next(ctx) },
+      outgoingMoney: async (ctx, next) => { log.push(`money-out:${name}:${ctx.amount}`); await next(ctx) },
+      addAccount: (account) => { log.push(`add:${name}:${account.id}`) },
+      removeAccount: (account) => { log.push(`remove:${name}:${account.id}`) },
+      start: () => { log.push(`start:${name}`) },
+      stop: () => { log.push(`stop:${name}`) }
+    })
+  }
+}
+
+describe('Connector (createApp)', () => {
+  let app: Connector | undefined
+  afterEach(async () => { await app?.shutdown(); app = undefined })
+
+  it('constructs a plugin named by package with its options and a store namespaced by account id', async () => {
+    app = createApp({
+      ilpAddress: 'test.conn',
+      accounts: {
+        a: child('conn-fixture-plugin', { options: { greeting: 'hi' } }),
+        b: child('conn-fixture-plugin')
+      }
+    }, { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
+    await app.listen()
+    const a = app.getPlugin('a') as any
+    const b = app.getPlugin('b') as any
+    expect(a.options.greeting).to.equal('hi')
+    expect(a.options._store).to.equal(a.services.store)
+    await a.services.store.put('token', 'secret-a')
+    expect(await a.services.store.get('token')).to.equal('secret-a')
+    expect(await b.services.store.get('token')).to.equal(undefined)
+    expect(a.isConnected()).to.equal(true)
+  })
+
+  it('refuses a plugin package that is not installed, naming the account', async () => {
+    app = createApp({ ilpAddress: 'test.conn', accounts: { a: child('ilp-plugin-missing-xyz') } }, { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
+    let error: LoadError | undefined
+    await app.listen().catch((err: LoadError) => { error = err })
+    expect(error).to.be.instanceOf(LoadError)
+    expect(error!.code).to.equal('ERR_PACKAGE_NOT_FOUND')
+    expect(error!.message).to.match(/^accounts\.a\.plugin: package "ilp-plugin-missing-xyz" is not installed/)
+  })
+
+  it('refuses an LPI1 plugin', async () => {
+    class OldPlugin extends MockPlugin { static override readonly version = 1 as any }
+    app = createApp({ ilpAddress: 'test.conn', accounts: { a: child('old-plugin') } },
+      { logger: silentLogger, modules: { 'old-plugin': { default: OldPlugin } } })
+    await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
+      expect(err.message).to.equal('accounts.a.plugin: package "old-plugin" is an LPI1 plugin; conn needs LPI2')
+    })
+  })
+
+  it('runs middlewares in order: built-ins, then custom ones placed by before/after', async () => {
+    const log: string[] = []
+    const alice = new MockPlugin()
+    const bob = new MockPlugin()
+    bob.onSendData = async () => IlpPacket.serializeIlpFulfill({ fulfillment: Buffer.alloc(32, 7), data: Buffer.alloc(0) })
+    app = createApp({
+      ilpAddress: 'test.conn',
+      spread: 0,
+      accounts: { alice: child(alice), bob: child(bob) },
+      middlewares: {
+        last: { type: 'mw-last' },
+        first: { type: 'mw-first', before: 'last' },
+        afterHandler: { type: 'mw-after', after: 'errorHandler' }
+      }
+    }, {
+      logger: silentLogger,
+      modules: {
+        '@conn/middleware-error-handler': { default: rejecting },
+        'mw-last': { default: recorder('last', log) },
+        'mw-first': { default: recorder('first', log) },
+        'mw-after': { default: recorder('afterHandler', log) }
+      }
+    })
+    await app.listen()
+    expect(log.filter((l) => l.startsWith('start:'))).to.deep.equal(['start:afterHandler', 'start:first', 'start:last'])
+    log.length = 0
+    const condition = createHash('sha256').update(Buffer.alloc(32, 7)).digest()
+    const reply = await alice.receive(prepare('test.conn.bob', '10', condition))
+    expect(reply[0], reply[0] === 14 ? IlpPacket.deserializeIlpReject(reply).message : '').to.equal(13)
+    expect(log).to.deep.equal(['in:afterHandler', 'in:first', 'in:last', 'out:afterHandler', 'out:first', 'out:last'])
+  })
+
+  it('stops start-up when a custom middleware names an anchor that does not exist', async () => {
+    app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { x: { type: 'mw-x', before: 'nope' } } },
+      { logger: silentLogger, modules: { 'mw-x': { default: recorder('x', []) } } })
+    await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
+      expect(err.message).to.equal('could not insert before middleware; not found. name=nope (placing x)')
+    })
+  })
+
+  it('stops start-up when a custom middleware package is not a middleware manifest', async () => {
+    app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { x: { type: 'not-a-mw' } } },
+      { logger: silentLogger, modules: { 'not-a-mw': { default: { kind: 'backend', name: 'x', types: '^0.1.0', create: () => ({}) } } } })
+    await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
+      expect(err.message).to.equal('middleware x: package "not-a-mw" is a backend, not a middleware')
+    })
+  })
+
+  it('passes incoming money through the incoming money pipeline and settles through the outgoing one', async () => {
+    const log: string[] = []
+    const alice = new MockPlugin()
+    app = createApp({ ilpAddress: 'test.conn', accounts: { alice: child(alice) }, middlewares: { r: { type: 'r' } } },
+      { logger: silentLogger, modules: { r: { default: recorder('r', log) } } })
+    await app.listen()
+    await alice.moneyHandler!('1234')
+    await app.sendMoney('alice', 99n)
+    expect(log.filter((l) => l.startsWith('money'))).to.deep.equal(['money-in:r:1234', 'money-out:r:99'])
+    expect(alice.sentMoney).to.deep.equal(['99'])
+    await alice.moneyHandler!('12x').then(() => expect.fail('a bad amount must throw'), (err: Error) => {
+      expect(err.message).to.equal('invalid amount from plugin. account=alice amount=12x')
+    })
+  })
+
+  it('rejects a malformed packet with F01 before any middleware sees it', async () => {
+    const log: string[] = []
+    const alice = new MockPlugin()
+    app = createApp({ ilpAddress: 'test.conn', accounts: { alice: child(alice) }, middlewares: { r: { type: 'r' } } },
+      { logger: silentLogger, modules: { r: { default: recorder('r', log) } } })
+    await app.listen()
+    log.length = 0
+    const reply = IlpPacket.deserializeIlpReject(await alice.receive(Buffer.concat([prepare('test.conn.alice'), Buffer.of(0)])))
+    expect(reply).to.deep.include({ code: 'F01', triggeredBy: 'test.conn', message: 'packet has trailing bytes after its envelope.' })
+    expect(log).to.deep.equal([])
+  })
+
+  it('goes on after initialConnectTimeout when a plugin is slow, with a warning', async () => {
+    const slow = new MockPlugin()
+    slow.connectDelay = 400
+    const { logger, warnings } = captureLogger('info')
+    app = createApp({ ilpAddress: 'test.conn', initialConnectTimeout: 50, accounts: { slow: child(slow) } }, { logger })
+    const started = Date.now()
+    await app.listen()
+    expect(Date.now() - started).to.be.below(350)
+    expect(slow.isConnected()).to.equal(false)
+    expect(warnings()).to.include('one or more accounts failed to connect within the time limit, continuing anyway.')
+    await new Promise((resolve) => setTimeout(resolve, 450))
+    expect(slow.isConnected()).to.equal(true)
+  })
+
+  it('fails start-up when a plugin refuses to connect', async () => {
+    const broken = new MockPlugin()
+    broken.connect = async () => { throw new Error('bad secret') }
+    app = createApp({ ilpAddress: 'test.conn', accounts: { broken: child(broken) } }, { logger: silentLogger })
+    await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
+      expect(err.message).to.equal('account broken failed to connect: bad secret')
+    })
+  })
+
+  it('learns its address from the parent over ILDCP, and fails clearly when the parent rejects', async () => {
+    const parent = new MockPlugin()
+    parent.onSendData = async (data) => {
+      expect(IlpPacket.deserializeIlpPrepare(data).destination).to.equal('peer.config')
+      // ilp-protocol-ildcp serializes the whole Fulfill
+      return Ildcp.serializeIldcpResponse({ clientAddress: 'test.up.me', assetScale: 9, assetCode: 'USD' })
+    }
+    const kid = new MockPlugin()
+    app = createApp({ accounts: { up: { ...child(parent), relation: 'parent' }, kid: child(kid) } }, { logger: silentLogger })
+    await app.listen()
+    expect(app.getOwnAddress()).to.equal('test.up.me')
+    expect(app.routingTable.resolve('test.up.me.kid.x')).to.equal('kid')
+    expect(app.routingTable.resolve('test.elsewhere')).to.equal('up') // default route auto = first parent
+    await app.shutdown()
+
+    const rude = new MockPlugin()
+    rude.onSendData = async () => IlpPacket.serializeIlpReject({ code: 'F00', triggeredBy: 'test.up', message: 'go away', data: Buffer.alloc(0) })
+    app = createApp({ accounts: { up: { ...child(rude), relation: 'parent' } } }, { logger: silentLogger })
+    await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
+      expect(err.message).to.match(/^IL-DCP failed: /)
+      expect(err.message).to.include('go away')
+    })
+  })
+
+  it('warns at start about options that are accepted but not enforced yet', async () => {
+    const { logger, warnings } = captureLogger('info')
+    app = createApp({
+      ilpAddress: 'test.conn',
+      adminApi: true,
+      accounts: { up: { ...child(new MockPlugin()), relation: 'peer' }, kid: child(new MockPlugin(), { maxPacketAmount: '100' }) }
+    }, { logger })
+    await app.listen()
+    const w = warnings()
+    expect(w).to.include('adminApi is set, but this version of conn has no admin API yet; no HTTP server is started')
+    expect(w.some((m) => m.startsWith('route exchange (CCP) with up is not available'))).to.equal(true)
+    expect(w).to.include('accounts.kid.maxPacketAmount set but not enforced: the maxPacketAmount middleware (@conn/middleware-max-packet-amount) is not installed')
+  })
+
+  it('adds and removes accounts at runtime: validated, routed, handlers and middleware state removed', async () => {
+    const log: string[] = []
+    app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { r: { type: 'r' } } },
+      { logger: silentLogger, modules: { r: { default: recorder('r', log) } } })
+    const events: string[] = []
+    app.on('account-added', (id) => events.push(`added:${id}`))
+    app.on('account-removed', (id) => events.push(`removed:${id}`))
+    await app.listen()
+    const carol = new MockPlugin()
+    await app.addPlugin('carol', child(carol))
+    expect(carol.isConnected()).to.equal(true)
+    expect(app.getPlugin('carol')).to.equal(carol)
+    expect(app.routingTable.resolve('test.conn.carol.x')).to.equal('carol')
+    await app.addPlugin('carol', child(new MockPlugin())).then(() => expect.fail('duplicate'), (err: Error) => {
+      expect(err.message).to.equal('account already exists. accountId=carol')
+    })
+    await app.addPlugin('dave', { ...child(new MockPlugin()), assetScale: 300 }).then(() => expect.fail('invalid'), (err: ConfigError) => {
+      expect(err).to.be.instanceOf(ConfigError)
+      expect(err.issues).to.deep.equal([{ path: 'accounts.dave.assetScale', message: 'expected an integer 0..255, got 300' }])
+    })
+    await app.removePlugin('carol')
+    expect(carol.dataHandler).to.equal(undefined)
+    expect(carol.isConnected()).to.equal(false)
+    expect(app.getPlugin('carol')).to.equal(undefined)
+    // falls back to our own address, which the switch answers with F02
+    expect(app.routingTable.resolve('test.conn.carol.x')).to.equal('')
+    expect(log).to.include.members(['add:r:carol', 'remove:r:carol'])
+    expect(events).to.deep.equal(['added:carol', 'removed:carol'])
+  })
+
+  it('shuts down: plugins disconnected, middlewares told, then stopped once', async () => {
+    const log: string[] = []
+    const alice = new MockPlugin()
+    app = createApp({ ilpAddress: 'test.conn', accounts: { alice: child(alice) }, middlewares: { r: { type: 'r' } } },
+      { logger: silentLogger, modules: { r: { default: recorder('r', log) } } })
+    await app.listen()
+    await app.shutdown()
+    await app.shutdown()
+    expect(alice.isConnected()).to.equal(false)
+    expect(alice.dataHandler).to.equal(undefined)
+    expect(log.filter((l) => l.startsWith('remove') || l.startsWith('stop'))).to.deep.equal(['remove:r:alice', 'stop:r'])
+    app = undefined
+  })
+
+  it('hands peer.* requests to a registered peer protocol', async () => {
+    const alice = new MockPlugin()
+    app = createApp({ ilpAddress: 'test.conn', accounts: { alice: { ...child(alice), relation: 'peer' } } },
+      { logger: silentLogger, modules: { '@conn/middleware-error-handler': { default: rejecting } } })
+    const seen: string[] = []
+    app.registerPeerProtocol('peer.route', async (ctx) => {
+      seen.push(`${ctx.account.id}:${ctx.prepare.destination}`)
+      return IlpPacket.serializeIlpFulfill({ fulfillment: Buffer.alloc(32), data: Buffer.alloc(0) })
+    })
+    await app.listen()
+    const reply = await alice.receive(prepare('peer.route.control', '0', PEER_PROTOCOL_CONDITION))
+    expect(reply[0]).to.equal(13)
+    expect(seen).to.deep.equal(['alice:peer.route.control'])
+    const other = IlpPacket.deserializeIlpReject(await alice.receive(prepare('peer.other', '0', PEER_PROTOCOL_CONDITION)))
+    expect(other).to.deep.include({ code: 'F01', message: 'unknown peer protocol.' })
+  })
+
+  it('uses a backend and a store given by package name, checked against their manifests', async () => {
+    const calls: string[] = []
+    const backend = {
+      kind: 'backend', name: 'fixed', types: '^0.1.0',
+      create: (options: { spread: number, rate?: number }) => ({
+        getRate: async (from: string, to: string) => { calls.push(`${from}->${to}@${options.spread}`); return options.rate! }
+      })
+    }
+    const store = { kind: 'store', name: 'map', types: '^0.1.0', create: (options: { path?: string }) => { calls.push(`store:${options.path}`); return new Map() as any } }
+    const alice = new MockPlugin()
+    const bob = new MockPlugin()
+    bob.onSendData = async (data) => {
+      calls.push(`bob got ${IlpPacket.deserializeIlpPrepare(data).amount}`)
+      return IlpPacket.serializeIlpReject({ code: 'F99', triggeredBy: 'test.bob', message: 'no', data: Buffer.alloc(0) })
+    }
+    app = createApp({
+      ilpAddress: 'test.conn', backend: 'my-backend', backendConfig: { rate: 2.5 }, spread: 0.01, store: 'my-store', storePath: '/tmp/x',
+      accounts: { alice: child(alice), bob: child(bob) }
+    }, { logger: silentLogger, modules: { 'my-backend': { default: backend }, 'my-store': { default: store } } })
+    await app.listen()
+    await alice.receive(prepare('test.conn.bob', '100'))
+    expect(calls).to.deep.equal(['store:/tmp/x', 'alice->bob@0.01', 'bob got 250'])
+  })
+
+  it('chooses ecb when accounts have different assets and no backend is set, and names the missing package', async () => {
+    app = createApp({ ilpAddress: 'test.conn', accounts: { a: child(new MockPlugin()), b: { ...child(new MockPlugin()), assetCode: 'EUR' } } },
+      { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
+    await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
+      expect(err.code).to.equal('ERR_PACKAGE_NOT_FOUND')
+      expect(err.message).to.match(/^backend "ecb": package "@conn\/backend-ecb" is not installed/)
+    })
+  })
+
+  it('turns a backend failure into an error on the packet (F00 with its message)', async () => {
+    const alice = new MockPlugin()
+    const bob = new MockPlugin()
+    await bob.connect()
+    const backend = { kind: 'backend', name: 'b', types: '^0.1.0', create: () => ({ getRate: async () => { throw new BadRequestError('no rate available. currency=XYZ') } }) }
+    app = createApp({ ilpAddress: 'test.conn', backend: 'b', accounts: { alice: child(alice), bob: child(bob) } },
+      { logger: silentLogger, modules: { b: { default: backend }, '@conn/middleware-error-handler': { default: rejecting } } })
+    await app.listen()
+    const reject = IlpPacket.deserializeIlpReject(await alice.receive(prepare('test.conn.bob')))
+    expect(reject).to.deep.include({ code: 'F00', message: 'no rate available. currency=XYZ', triggeredBy: 'test.conn' })
+    expect(bob.sentData).to.have.length(0)
+  })
+})
+
+export type { MiddlewareApi }
