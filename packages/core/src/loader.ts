@@ -27,7 +27,11 @@ export function resolvePackage (name: string, resolveFrom: readonly string[]): s
     try {
       return requireFrom(from).resolve(name)
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'MODULE_NOT_FOUND') throw err
+      const code = (err as NodeJS.ErrnoException).code
+      if (code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {
+        throw new LoadError('ERR_PACKAGE_INVALID', `package "${name}" cannot be loaded from ${from}: its package.json "exports" has no "default" (or "require") condition`, { cause: err })
+      }
+      if (code !== 'MODULE_NOT_FOUND') throw err
     }
   }
   return undefined

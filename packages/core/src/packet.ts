@@ -24,7 +24,12 @@ function readLength (buf: Buffer, offset: number): [number, number] {
   if (lengthOfLength === 0 || lengthOfLength > 3 || offset + 1 + lengthOfLength > buf.length) {
     throw new InvalidPacketError('packet has an invalid length prefix.')
   }
-  return [buf.readUIntBE(offset + 1, lengthOfLength), offset + 1 + lengthOfLength]
+  const length = buf.readUIntBE(offset + 1, lengthOfLength)
+  // Canonical OER only (as ilp-packet requires): the next hop gets our bytes and must be able to read them.
+  if (length < Math.max(0x80, 2 ** (8 * (lengthOfLength - 1)))) {
+    throw new InvalidPacketError('packet has a non-canonical length prefix.')
+  }
+  return [length, offset + 1 + lengthOfLength]
 }
 
 const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
@@ -100,7 +105,8 @@ export function parsePrepare (raw: Buffer): IlpPrepare {
   const [destinationLength, destinationStart] = readLength(raw, fixed)
   const destinationEnd = destinationStart + destinationLength
   if (destinationEnd > raw.length) throw new InvalidPacketError('packet is truncated.')
-  const destination = raw.toString('ascii', destinationStart, destinationEnd)
+  // latin1 keeps every byte as is ('ascii' would clear the high bit and turn 0xe9 into a valid 'i')
+  const destination = raw.toString('latin1', destinationStart, destinationEnd)
   if (!isValidIlpAddress(destination)) {
     throw new InvalidPacketError('packet has an invalid destination address.')
   }
