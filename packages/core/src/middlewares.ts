@@ -36,7 +36,12 @@ export interface LoadedMiddlewares {
 }
 
 async function loadManifest (importer: ModuleImporter, packageName: string, label: string): Promise<MiddlewareManifest> {
-  const mod = await importer(packageName)
+  let mod: Record<string, unknown>
+  try {
+    mod = await importer(packageName)
+  } catch (err) {
+    throw new LoadError((err as LoadError).code ?? 'ERR_PACKAGE_LOAD', `middleware ${label}: ${(err as Error).message}`, { cause: err })
+  }
   try {
     return checkManifest(defaultExport(mod), 'middleware', packageName) as MiddlewareManifest
   } catch (err) {
