@@ -23,6 +23,8 @@ import { PacketSwitch, type PeerProtocolHandler } from './switch.ts'
 import { MemoryStore, PrefixedStore } from './stores/memory.ts'
 import { OneToOneBackend } from './backends/one-to-one.ts'
 import { fetchIldcp } from './vendor/ildcp.ts'
+import { StoreBalances } from './balances.ts'
+import { ConnectorMetrics } from './metrics.ts'
 
 export interface AppOptions {
   /** Root logger; default a pino logger at `info`. */
@@ -56,6 +58,9 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   private readonly peerProtocols = new Map<string, PeerProtocolHandler>()
   private ownAddress: string
   private store: Store = new MemoryStore()
+  private storeBalances = new StoreBalances(this.store)
+  /** The connector's metrics; `metrics.registry` is the prom-client registry to expose. */
+  readonly metrics = new ConnectorMetrics()
   private backend: Backend | undefined
   private middlewares: Middleware[] = []
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
@@ -91,6 +96,14 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
   /** The plugin of an account (undefined before listen() for plugins configured by package name). */
   getPlugin (id: string): Plugin | undefined { return this.accounts.get(id)?.plugin }
+
+  /** Account balances as kept in the store. */
+  get balances (): StoreBalances { return this.storeBalances }
+
+  /** A running middleware by name (e.g. `balance`, for the admin API), or undefined. */
+  getMiddleware (name: string): Middleware | undefined {
+    return this.middlewares.find((m) => m.name === name)
+  }
 
   /** Handles Prepares to `<prefix>` and `<prefix>.*` (e.g. `peer.route` for route exchange). */
   registerPeerProtocol (prefix: string, handler: PeerProtocolHandler): void {
@@ -182,6 +195,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     const log = this.logger
     this.store = await this.loadStore()
     await this.store.open?.()
+    this.storeBalances = new StoreBalances(this.store)
     this.backend = await this.loadBackend()
     await this.backend.connect?.()
 
@@ -260,7 +274,9 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       getOwnAddress: () => this.ownAddress,
       getAccount: (id) => this.accounts.get(id),
       getAccounts: () => this.accounts.values(),
-      sendMoney: async (id, amount) => await this.sendMoney(id, amount)
+      sendMoney: async (id, amount) => await this.sendMoney(id, amount),
+      balances: this.storeBalances,
+      metrics: this.metrics
     }
   }
 

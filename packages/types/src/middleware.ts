@@ -4,7 +4,9 @@
  * middleware's handler; one middleware instance serves all accounts and keeps per-account state itself.
  */
 import type { Account } from './account.ts'
+import type { Balances } from './balances.ts'
 import type { Logger } from './logger.ts'
+import type { Metrics } from './metrics.ts'
 import type { IlpPrepare } from './packet.ts'
 import type { Store } from './store.ts'
 
@@ -57,4 +59,8 @@ export interface MiddlewareApi {
   getAccounts (): Iterable<Account>
   /** Send money to an account through the outgoing money pipeline (settlement). */
   sendMoney (accountId: string, amount: bigint): Promise<void>
+  /** Account balances, kept atomically in the connector's store. */
+  readonly balances: Balances
+  /** Counters and gauges in the connector's metrics registry. */
+  readonly metrics: Metrics
 }

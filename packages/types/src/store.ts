@@ -2,7 +2,9 @@
  * A string key-value store. Plugins get one namespaced by account id; the connector and its
  * middlewares keep their own state (balances, for instance) in namespaces of their own.
  */
-export interface Store {
+import type { AtomicBalanceStore } from './balances.ts'
+
+export interface Store extends Partial<AtomicBalanceStore> {
   get (key: string): Promise<string | undefined>
   put (key: string, value: string): Promise<void>
   del (key: string): Promise<void>

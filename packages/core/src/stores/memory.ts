@@ -1,12 +1,23 @@
-/** The built-in store (`memory`, `memdown`): a Map. Nothing survives a restart. */
+/** The built-in store (`memory`, `memdown`): Maps. Nothing survives a restart. */
 import type { Store } from '@conn/types'
+import { checkedBalance } from '../balances.ts'
 
 export class MemoryStore implements Store {
   private readonly map = new Map<string, string>()
+  /** Balances apart from the strings: atomic by construction in one event loop, and no parsing. */
+  private readonly balances = new Map<string, bigint>()
 
   async get (key: string): Promise<string | undefined> { return this.map.get(key) }
   async put (key: string, value: string): Promise<void> { this.map.set(key, value) }
   async del (key: string): Promise<void> { this.map.delete(key) }
+
+  async getBalance (key: string): Promise<bigint> { return this.balances.get(key) ?? 0n }
+
+  async adjustBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+    const balance = checkedBalance(this.balances.get(key) ?? 0n, delta, minimum, maximum)
+    this.balances.set(key, balance)
+    return balance
+  }
 }
 
 /**

@@ -1,0 +1,30 @@
+/**
+ * The connector's metrics registry (prom-client), offered to middlewares through the small `Metrics`
+ * facade of @conn/types. Each connector has its own registry, so two connectors in one process do not mix.
+ */
+import { Counter, Gauge, Registry } from 'prom-client'
+import type { Metrics, MetricOptions, Counter as CounterFacade, Gauge as GaugeFacade } from '@conn/types'
+
+export class ConnectorMetrics implements Metrics {
+  readonly registry = new Registry()
+  private readonly counters = new Map<string, Counter>()
+  private readonly gauges = new Map<string, Gauge>()
+
+  counter (options: MetricOptions): CounterFacade {
+    let counter = this.counters.get(options.name)
+    if (counter === undefined) {
+      counter = new Counter({ name: options.name, help: options.help, labelNames: [...options.labelNames], registers: [this.registry] })
+      this.counters.set(options.name, counter)
+    }
+    return counter
+  }
+
+  gauge (options: MetricOptions): GaugeFacade {
+    let gauge = this.gauges.get(options.name)
+    if (gauge === undefined) {
+      gauge = new Gauge({ name: options.name, help: options.help, labelNames: [...options.labelNames], registers: [this.registry] })
+      this.gauges.set(options.name, gauge)
+    }
+    return gauge
+  }
+}

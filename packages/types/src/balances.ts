@@ -1,0 +1,39 @@
+/**
+ * Balances: one signed integer per account, changed only through an atomic "adjust within limits", never
+ * read-modify-write, so a store shared by several conn processes (Redis, SQL) can implement it safely.
+ * From the connector's point of view: positive = the peer owes us.
+ */
+
+/** Refusal of a balance change that would leave the account's range; nothing was changed. */
+export class BalanceRangeError extends Error {
+  constructor (
+    /** The balance as it is (unchanged). */
+    readonly balance: bigint,
+    /** What it would have become. */
+    readonly proposed: bigint,
+    /** Which limit it would have crossed. */
+    readonly limit: 'minimum' | 'maximum'
+  ) {
+    super(`balance would cross its ${limit}. balance=${balance} proposed=${proposed}`)
+    this.name = 'BalanceRangeError'
+  }
+}
+
+export interface Balances {
+  /** The balance of an account (0 if it never changed). */
+  get (accountId: string): Promise<bigint>
+  /**
+   * Adds `delta` (negative to subtract) if the result stays within [minimum, maximum] (undefined: no limit)
+   * and resolves with the new balance; otherwise rejects with BalanceRangeError and changes nothing.
+   */
+  adjust (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
+}
+
+/**
+ * What a store implements to keep balances atomically (optional: without it the connector serializes
+ * changes per key over get/put, which is safe within one process only).
+ */
+export interface AtomicBalanceStore {
+  getBalance (key: string): Promise<bigint>
+  adjustBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
+}
