@@ -451,7 +451,7 @@ function notYetImplemented (config: ConnectorConfig, peerProtocols: Map<string, 
   const warnings: string[] = []
   if (config.adminApi) warnings.push('adminApi is set, but this version of conn has no admin API yet; no HTTP server is started')
   if (config.adminApiToken !== '') warnings.push('adminApiToken is set, but this version of conn has no admin API yet')
-  if (config.collectDefaultMetrics) warnings.push('collectDefaultMetrics is set, but this version of conn has no metrics yet')
+  if (config.collectDefaultMetrics) warnings.push('collectDefaultMetrics is set, but this version of conn does not expose metrics yet (no /metrics endpoint)')
   if (!peerProtocols.has('peer.route')) {
     const exchanging = Object.entries(config.accounts)
       .filter(([, a]) => (a.sendRoutes ?? a.relation !== 'child') || (a.receiveRoutes ?? a.relation !== 'child'))

@@ -19,6 +19,17 @@ export class BalanceRangeError extends Error {
   }
 }
 
+/**
+ * True for a BalanceRangeError, checked by shape rather than `instanceof`: a store or a test may load its
+ * own copy of @conn/types (another version, or the same file through both CommonJS and ESM).
+ */
+export function isBalanceRangeError (err: unknown): err is BalanceRangeError {
+  if (err instanceof BalanceRangeError) return true
+  const e = err as Partial<BalanceRangeError> | null
+  return typeof e === 'object' && e !== null && e.name === 'BalanceRangeError' &&
+    typeof e.balance === 'bigint' && typeof e.proposed === 'bigint' && (e.limit === 'minimum' || e.limit === 'maximum')
+}
+
 export interface Balances {
   /** The balance of an account (0 if it never changed). */
   get (accountId: string): Promise<bigint>

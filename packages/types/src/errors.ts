@@ -47,8 +47,14 @@ export interface IlpErrorLike {
   triggeredBy?: string
 }
 
+/**
+ * True for an IlpError, checked by shape (an Error with a three-character `ilpErrorCode`) rather than
+ * `instanceof`, since another copy of @conn/types may have made it.
+ */
 export function isIlpError (err: unknown): err is IlpError {
-  return err instanceof IlpError
+  if (err instanceof IlpError) return true
+  return err instanceof Error && typeof (err as Partial<IlpError>).ilpErrorCode === 'string' &&
+    /^[FTR][0-9A-Z]{2}$/.test((err as IlpError).ilpErrorCode) && Buffer.isBuffer((err as Partial<IlpError>).data)
 }
 
 // Final errors (F): the packet will not succeed if sent again unchanged.

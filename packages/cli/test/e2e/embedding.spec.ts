@@ -12,8 +12,6 @@ import {
 } from '../helpers/harness.ts'
 
 let h: Harness
-beforeEach(() => { h = new Harness() })
-afterEach(async () => { await h.close() })
 
 const FAST = { spread: 0, minMessageWindow: 200 }
 
@@ -35,6 +33,8 @@ function fixtureCalls (tag: string): FixtureCall[] {
 }
 
 describe('e2e: embedding', function () {
+  beforeEach(() => { h = new Harness() })
+  afterEach(async () => { await h.close() })
   this.timeout(10000)
 
   describe('accounts at run time', () => {

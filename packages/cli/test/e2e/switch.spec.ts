@@ -13,8 +13,6 @@ import {
 const FAST = { spread: 0, minMessageWindow: 200 }
 
 let h: Harness
-beforeEach(() => { h = new Harness() })
-afterEach(async () => { await h.close() })
 
 /** alice and bob, both children of test.conn, same scale. */
 async function aliceAndBob (settings: Record<string, unknown> = {}): Promise<{ alice: Node, bob: Node, app: Awaited<ReturnType<Harness['network']>>['app'] }> {
@@ -23,6 +21,8 @@ async function aliceAndBob (settings: Record<string, unknown> = {}): Promise<{ a
 }
 
 describe('e2e: switch', function () {
+  beforeEach(() => { h = new Harness() })
+  afterEach(async () => { await h.close() })
   this.timeout(10000)
 
   describe('ILDCP', () => {

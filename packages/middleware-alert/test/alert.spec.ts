@@ -1,0 +1,194 @@
+import { expect } from 'chai'
+import sinon from 'sinon'
+import {
+  serializeFulfill, serializeReject,
+  type Account, type Logger, type MiddlewareApi, type NextData, type PacketContext
+} from '@conn/types'
+import manifest, { AlertMiddleware } from '../src/index.ts'
+
+const NOW = 1_700_000_000_000
+
+function stubLogger (): Logger & { warn: sinon.SinonStub, debug: sinon.SinonStub } {
+  const logger = {
+    trace: sinon.stub(), debug: sinon.stub(), info: sinon.stub(), warn: sinon.stub(), error: sinon.stub(), fatal: sinon.stub(),
+    isLevelEnabled: sinon.stub().returns(true),
+    child: sinon.stub()
+  }
+  logger.child.returns(logger)
+  return logger
+}
+
+function makeApi (logger: Logger = stubLogger()): MiddlewareApi {
+  return {
+    logger,
+    store: { get: async () => undefined, put: async () => {}, del: async () => {} },
+    getOwnAddress: () => 'test.conn',
+    getAccount: () => undefined,
+    getAccounts: () => [],
+    sendMoney: async () => {},
+    balances: { get: async () => 0n, adjust: async () => 0n },
+    metrics: {} as MiddlewareApi['metrics']
+  }
+}
+
+function makeAccount (id: string): Account {
+  return {
+    id,
+    relation: 'peer',
+    assetCode: 'USD',
+    assetScale: 9,
+    config: { relation: 'peer', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9 },
+    plugin: {} as any
+  }
+}
+
+function makeCtx (account: Account): PacketContext {
+  return {
+    account,
+    prepare: { amount: 1n, expiresAt: NOW + 10_000, executionCondition: Buffer.alloc(32), destination: 'test.bob', data: Buffer.alloc(0) },
+    incoming: undefined
+  }
+}
+
+function reject (code: string, message: string, triggeredBy = 'test.bob'): Buffer {
+  return serializeReject({ code, triggeredBy, message, data: Buffer.alloc(0) })
+}
+
+const T04 = reject('T04', 'exceeded maximum balance.')
+
+describe('alert', () => {
+  let clock: sinon.SinonFakeTimers
+  let logger: ReturnType<typeof stubLogger>
+  let alert: AlertMiddleware
+  const bob = makeAccount('bob')
+  const carl = makeAccount('carl')
+
+  beforeEach(() => {
+    clock = sinon.useFakeTimers({ now: NOW })
+    logger = stubLogger()
+    alert = new AlertMiddleware(makeApi(logger))
+  })
+  afterEach(() => { clock.restore() })
+
+  async function send (account: Account, reply: Buffer): Promise<Buffer> {
+    const next: NextData = async () => reply
+    return await alert.outgoingData(makeCtx(account), next)
+  }
+
+  describe('manifest', () => {
+    it('is a middleware manifest named alert for types ^0.1.0 whose create() returns an AlertMiddleware with outgoingData only', async () => {
+      expect(manifest.kind).to.equal('middleware')
+      expect(manifest.name).to.equal('alert')
+      expect(manifest.types).to.equal('^0.1.0')
+      const middleware = await manifest.create({}, makeApi())
+      expect(middleware).to.be.instanceOf(AlertMiddleware)
+      expect(middleware.name).to.equal('alert')
+      expect(middleware.outgoingData).to.be.a('function')
+      expect(middleware.incomingData).to.equal(undefined)
+    })
+  })
+
+  it('records a T04 "exceeded maximum balance." reject from the next hop and returns the reply unchanged', async () => {
+    expect(await send(bob, T04)).to.equal(T04)
+    expect(alert.getAlerts()).to.deep.equal([{
+      id: NOW,
+      accountId: 'bob',
+      triggeredBy: 'test.bob',
+      message: 'exceeded maximum balance.',
+      count: 1,
+      createdAt: new Date(NOW),
+      updatedAt: new Date(NOW)
+    }])
+  })
+
+  it('counts repeats of the same account, triggeredBy and message on one alert, moving updatedAt', async () => {
+    await send(bob, T04)
+    clock.tick(1000)
+    await send(bob, T04)
+    clock.tick(1000)
+    await send(bob, T04)
+    const [only, ...rest] = alert.getAlerts()
+    expect(rest).to.have.length(0)
+    expect(only).to.deep.include({ id: NOW, count: 3, createdAt: new Date(NOW), updatedAt: new Date(NOW + 2000) })
+  })
+
+  it('makes one alert per account and per triggeredBy, with ids counting up from Date.now() at construction', async () => {
+    clock.tick(5000)
+    await send(bob, T04)
+    await send(carl, T04)
+    await send(bob, reject('T04', 'exceeded maximum balance.', 'test.bob.child'))
+    const alerts = alert.getAlerts()
+    expect(alerts.map((a) => [a.id, a.accountId, a.triggeredBy])).to.deep.equal([
+      [NOW, 'bob', 'test.bob'],
+      [NOW + 1, 'carl', 'test.bob'],
+      [NOW + 2, 'bob', 'test.bob.child']
+    ])
+  })
+
+  it('ignores Fulfills, other codes, other T04 messages (exact match) and thrown errors', async () => {
+    await send(bob, serializeFulfill({ fulfillment: Buffer.alloc(32), data: Buffer.alloc(0) }))
+    await send(bob, reject('T05', 'exceeded maximum balance.'))
+    await send(bob, reject('T04', 'exceeded money bandwidth, throttling.'))
+    await send(bob, reject('T04', 'exceeded maximum balance'))
+    await send(bob, reject('T04', 'Exceeded maximum balance.'))
+    const error = new Error('boom')
+    const thrown = await alert.outgoingData(makeCtx(bob), async () => { throw error }).catch((err: unknown) => err)
+    expect(thrown).to.equal(error)
+    expect(alert.getAlerts()).to.deep.equal([])
+  })
+
+  it('ignores a truncated T04 Reject and returns it as is', async () => {
+    const truncated = T04.subarray(0, 8)
+    expect(await send(bob, truncated)).to.equal(truncated)
+    expect(alert.getAlerts()).to.deep.equal([])
+  })
+
+  it('getAlerts() sorts by id and returns copies', async () => {
+    await send(bob, T04)
+    await send(carl, T04)
+    await send(bob, T04) // bob's alert is now the most recently updated, still first by id
+    const alerts = alert.getAlerts()
+    expect(alerts.map((a) => a.accountId)).to.deep.equal(['bob', 'carl'])
+    alerts[0]!.count = 99
+    expect(alert.getAlerts()[0]!.count).to.equal(2)
+  })
+
+  it('deleteAlert(id) removes that alert and returns true; false for an unknown id; a new T04 then starts a new alert', async () => {
+    await send(bob, T04)
+    await send(carl, T04)
+    expect(alert.deleteAlert(NOW)).to.equal(true)
+    expect(alert.deleteAlert(NOW)).to.equal(false)
+    expect(alert.deleteAlert(12345)).to.equal(false)
+    expect(alert.getAlerts().map((a) => a.accountId)).to.deep.equal(['carl'])
+    await send(bob, T04)
+    expect(alert.getAlerts().map((a) => [a.id, a.accountId, a.count])).to.deep.equal([[NOW + 1, 'carl', 1], [NOW + 2, 'bob', 1]])
+  })
+
+  it('keeps at most maxAlerts (default 1000), dropping the least recently updated', async () => {
+    const small = new AlertMiddleware(makeApi(), { maxAlerts: 2 })
+    const next = (triggeredBy: string): NextData => async () => reject('T04', 'exceeded maximum balance.', triggeredBy)
+    await small.outgoingData(makeCtx(bob), next('test.a'))
+    await small.outgoingData(makeCtx(bob), next('test.b'))
+    await small.outgoingData(makeCtx(bob), next('test.a')) // test.a updated: test.b is now the oldest
+    await small.outgoingData(makeCtx(bob), next('test.c'))
+    expect(small.getAlerts().map((a) => [a.triggeredBy, a.count])).to.deep.equal([['test.a', 2], ['test.c', 1]])
+
+    const big = new AlertMiddleware(makeApi())
+    for (let i = 0; i < 1001; i++) await big.outgoingData(makeCtx(bob), next('test.x' + i))
+    const alerts = big.getAlerts()
+    expect(alerts).to.have.length(1000)
+    expect(alerts[0]!.triggeredBy).to.equal('test.x1')
+  })
+
+  it('logs the first alert of an account at warn and later new ones at debug, until an alert of that account is deleted', async () => {
+    await send(bob, T04)
+    await send(bob, reject('T04', 'exceeded maximum balance.', 'test.other'))
+    await send(carl, T04)
+    expect(logger.warn.callCount).to.equal(2)
+    expect(logger.warn.firstCall.args[0]).to.deep.equal({ account: 'bob', triggeredBy: 'test.bob', alert: NOW })
+    expect(logger.debug.callCount).to.equal(1)
+    alert.deleteAlert(NOW)
+    await send(bob, T04)
+    expect(logger.warn.callCount).to.equal(3)
+  })
+})

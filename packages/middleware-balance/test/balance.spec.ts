@@ -1,0 +1,699 @@
+import { EventEmitter } from 'node:events'
+import { expect } from 'chai'
+import sinon from 'sinon'
+import {
+  BalanceRangeError, InsufficientLiquidityError, serializeFulfill, serializeReject,
+  type Account, type AccountConfig, type Balances, type BalanceConfig, type Counter, type Gauge, type LabelValues,
+  type Logger, type MetricOptions, type Metrics, type MiddlewareApi, type PacketContext, type Plugin
+} from '@conn/types'
+import manifest, { BalanceMiddleware } from '../src/index.ts'
+
+// ---- fakes --------------------------------------------------------------------------------------------
+
+/** Balances in a Map, with the same atomic range check as the connector's. */
+class MapBalances implements Balances {
+  readonly map = new Map<string, bigint>()
+  async get (id: string): Promise<bigint> { return this.map.get(id) ?? 0n }
+  async adjust (id: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+    const balance = this.map.get(id) ?? 0n
+    const proposed = balance + delta
+    if (delta > 0n && maximum !== undefined && proposed > maximum) throw new BalanceRangeError(balance, proposed, 'maximum')
+    if (delta < 0n && minimum !== undefined && proposed < minimum) throw new BalanceRangeError(balance, proposed, 'minimum')
+    this.map.set(id, proposed)
+    return proposed
+  }
+}
+
+/** Metrics that remember every value by metric name and label set. */
+class FakeMetrics implements Metrics {
+  readonly values = new Map<string, number>()
+  readonly labelNames = new Map<string, readonly string[]>()
+
+  value (name: string, labels: LabelValues): number | undefined {
+    return this.values.get(name + JSON.stringify(labels))
+  }
+
+  private add (name: string, labels: LabelValues, value: number, set: boolean): void {
+    const key = name + JSON.stringify(labels)
+    this.values.set(key, set ? value : (this.values.get(key) ?? 0) + value)
+  }
+
+  counter (options: MetricOptions): Counter {
+    this.labelNames.set(options.name, options.labelNames)
+    return {
+      inc: (labels, value = 1) => this.add(options.name, labels, value, false),
+      labels: (labels) => ({ inc: (value = 1) => this.add(options.name, labels, value, false) })
+    }
+  }
+
+  gauge (options: MetricOptions): Gauge {
+    this.labelNames.set(options.name, options.labelNames)
+    return {
+      set: (labels, value) => this.add(options.name, labels, value, true),
+      labels: (labels) => ({
+        set: (value) => this.add(options.name, labels, value, true),
+        inc: (value = 1) => this.add(options.name, labels, value, false),
+        dec: (value = 1) => this.add(options.name, labels, -value, false)
+      })
+    }
+  }
+}
+
+type StubLogger = Logger & Record<'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal', sinon.SinonStub>
+
+function stubLogger (): StubLogger {
+  const logger = {
+    trace: sinon.stub(),
+    debug: sinon.stub(),
+    info: sinon.stub(),
+    warn: sinon.stub(),
+    error: sinon.stub(),
+    fatal: sinon.stub(),
+    isLevelEnabled: sinon.stub().returns(true),
+    child: sinon.stub()
+  }
+  logger.child.returns(logger)
+  return logger
+}
+
+/** A plugin that is an EventEmitter (for 'connect') with a stubbed sendMoney. */
+class FakePlugin extends EventEmitter {
+  connected = true
+  readonly sendMoney = sinon.stub<[string], Promise<void>>().resolves()
+  isConnected (): boolean { return this.connected }
+}
+
+interface Setup {
+  api: MiddlewareApi
+  middleware: BalanceMiddleware
+  balances: MapBalances
+  metrics: FakeMetrics
+  logger: StubLogger
+  accounts: Map<string, Account>
+  plugins: Map<string, FakePlugin>
+  /** Adds an account (balance config or none) to the api and to the middleware. */
+  add: (id: string, balance?: BalanceConfig, options?: { connected?: boolean }) => Promise<Account>
+}
+
+function setup (): Setup {
+  const balances = new MapBalances()
+  const metrics = new FakeMetrics()
+  const logger = stubLogger()
+  const accounts = new Map<string, Account>()
+  const plugins = new Map<string, FakePlugin>()
+  let middleware: BalanceMiddleware | undefined
+  // api.sendMoney runs the outgoing money pipeline as the connector does: this middleware, then the plugin.
+  const api: MiddlewareApi = {
+    logger,
+    store: { get: async () => undefined, put: async () => {}, del: async () => {} },
+    getOwnAddress: () => 'test.conn',
+    getAccount: (id) => accounts.get(id),
+    getAccounts: () => accounts.values(),
+    sendMoney: async (id, amount) => {
+      const account = accounts.get(id)!
+      await middleware!.outgoingMoney({ account, amount }, async (ctx) => {
+        await plugins.get(id)!.sendMoney(String(ctx.amount))
+      })
+    },
+    balances,
+    metrics
+  }
+  middleware = new BalanceMiddleware(api)
+  const add = async (id: string, balance?: BalanceConfig, options: { connected?: boolean } = {}): Promise<Account> => {
+    const plugin = new FakePlugin()
+    plugin.connected = options.connected ?? true
+    const config: AccountConfig = { relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9 }
+    if (balance !== undefined) config.balance = balance
+    const account: Account = { id, relation: 'child', assetCode: 'USD', assetScale: 9, config, plugin: plugin as unknown as Plugin }
+    accounts.set(id, account)
+    plugins.set(id, plugin)
+    await middleware!.addAccount(account)
+    return account
+  }
+  return { api, middleware, balances, metrics, logger, accounts, plugins, add }
+}
+
+const FULFILL = serializeFulfill({ fulfillment: Buffer.alloc(32, 7), data: Buffer.alloc(0) })
+const REJECT_F99 = serializeReject({ code: 'F99', triggeredBy: 'test.bob', message: 'no', data: Buffer.alloc(0) })
+
+function ctxFor (account: Account, amount: bigint): PacketContext {
+  return {
+    account,
+    prepare: {
+      amount,
+      expiresAt: Date.now() + 30_000,
+      executionCondition: Buffer.alloc(32, 1),
+      destination: 'test.conn.bob',
+      data: Buffer.alloc(0)
+    },
+    incoming: undefined
+  }
+}
+
+const fulfilling = (): sinon.SinonStub<[PacketContext], Promise<Buffer>> => sinon.stub<[PacketContext], Promise<Buffer>>().resolves(FULFILL)
+const rejecting = (reply = REJECT_F99): sinon.SinonStub<[PacketContext], Promise<Buffer>> => sinon.stub<[PacketContext], Promise<Buffer>>().resolves(reply)
+
+async function caught (promise: Promise<unknown>): Promise<any> {
+  try {
+    await promise
+  } catch (err) {
+    return err
+  }
+  throw new Error('expected a rejection')
+}
+
+/** A promise with its resolve/reject outside. */
+function deferred (): { promise: Promise<void>, resolve: () => void, reject: (err: Error) => void } {
+  let resolve!: () => void
+  let reject!: (err: Error) => void
+  const promise = new Promise<void>((res, rej) => { resolve = res; reject = rej })
+  return { promise, resolve, reject }
+}
+
+const LABELS = (id: string): LabelValues => ({ account: id, asset: 'USD', scale: 9 })
+
+afterEach(() => { sinon.restore() })
+
+describe('balance', () => {
+  describe('manifest', () => {
+    it('is a middleware manifest named balance for types ^0.1.0 whose create() returns a BalanceMiddleware', async () => {
+      expect(manifest.kind).to.equal('middleware')
+      expect(manifest.name).to.equal('balance')
+      expect(manifest.types).to.equal('^0.1.0')
+      const middleware = await manifest.create({}, setup().api)
+      expect(middleware).to.be.instanceOf(BalanceMiddleware)
+      expect(middleware.name).to.equal('balance')
+      for (const handler of ['incomingData', 'outgoingData', 'incomingMoney', 'outgoingMoney'] as const) {
+        expect(middleware[handler]).to.be.a('function')
+      }
+    })
+  })
+
+  describe('accounts', () => {
+    it('warns once that an account without balance config can spend UNLIMITED funds, and passes its packets through', async () => {
+      const s = setup()
+      const alice = await s.add('alice')
+      await s.middleware.removeAccount(alice)
+      await s.middleware.addAccount(alice)
+      const warnings = s.logger.warn.getCalls().filter((c) => String(c.args[1]).includes('UNLIMITED funds'))
+      expect(warnings).to.have.length(1)
+      expect(warnings[0]!.args[0]).to.deep.equal({ account: 'alice' })
+      expect(warnings[0]!.args[1]).to.equal('(!!!) balance middleware NOT enabled for account, this account can spend UNLIMITED funds. accountId=alice')
+
+      const next = fulfilling()
+      expect(await s.middleware.incomingData(ctxFor(alice, 10n ** 18n), next)).to.equal(FULFILL)
+      expect(await s.middleware.outgoingData(ctxFor(alice, 10n ** 18n), next)).to.equal(FULFILL)
+      expect(next.callCount).to.equal(2)
+      expect(s.balances.map.size).to.equal(0)
+      expect(await s.middleware.getBalances()).to.deep.equal({})
+    })
+
+    it('sets the balance gauge to the stored balance when the account is added', async () => {
+      const s = setup()
+      s.balances.map.set('alice', 250n)
+      await s.add('alice', { maximum: '1000' })
+      expect(s.metrics.value('ilp_connector_balance', LABELS('alice'))).to.equal(250)
+    })
+
+    it('stops tracking a removed account: its packets pass through without balance changes', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '100' })
+      await s.middleware.removeAccount(alice)
+      expect(await s.middleware.incomingData(ctxFor(alice, 500n), fulfilling())).to.equal(FULFILL)
+      expect(await s.balances.get('alice')).to.equal(0n)
+      expect(await s.middleware.getBalances()).to.deep.equal({})
+    })
+  })
+
+  describe('incomingData', () => {
+    it('credits the amount before forwarding and keeps it on Fulfill', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '1000' })
+      let during: bigint | undefined
+      const reply = await s.middleware.incomingData(ctxFor(alice, 600n), async () => {
+        during = await s.balances.get('alice')
+        return FULFILL
+      })
+      expect(reply).to.equal(FULFILL)
+      expect(during).to.equal(600n)
+      expect(await s.balances.get('alice')).to.equal(600n)
+    })
+
+    it('rejects with T04 "exceeded maximum balance." (empty data) over the maximum, without forwarding or changing the balance', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '1000' })
+      await s.middleware.incomingData(ctxFor(alice, 600n), fulfilling())
+      const next = fulfilling()
+      const err = await caught(s.middleware.incomingData(ctxFor(alice, 600n), next))
+      expect(err).to.be.instanceOf(InsufficientLiquidityError)
+      expect(err.ilpErrorCode).to.equal('T04')
+      expect(err.message).to.equal('exceeded maximum balance.')
+      expect(err.data.length).to.equal(0)
+      expect(next.called).to.equal(false)
+      expect(await s.balances.get('alice')).to.equal(600n)
+    })
+
+    it('accepts exactly up to the maximum (balance = maximum) and anything with maximum "Infinity"', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '1000' })
+      const bob = await s.add('bob', { maximum: 'Infinity' })
+      expect(await s.middleware.incomingData(ctxFor(alice, 1000n), fulfilling())).to.equal(FULFILL)
+      expect(await s.middleware.incomingData(ctxFor(bob, 2n ** 64n - 1n), fulfilling())).to.equal(FULFILL)
+      expect(await s.balances.get('alice')).to.equal(1000n)
+      expect(await s.balances.get('bob')).to.equal(2n ** 64n - 1n)
+    })
+
+    it('refunds the amount when the next hop rejects, and returns the Reject unchanged', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '1000' })
+      const reply = await s.middleware.incomingData(ctxFor(alice, 300n), rejecting())
+      expect(reply).to.equal(REJECT_F99)
+      expect(await s.balances.get('alice')).to.equal(0n)
+    })
+
+    it('refunds the amount and rethrows when the pipeline throws', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '1000' })
+      const thrown = new Error('boom')
+      const err = await caught(s.middleware.incomingData(ctxFor(alice, 300n), async () => { throw thrown }))
+      expect(err).to.equal(thrown)
+      expect(await s.balances.get('alice')).to.equal(0n)
+    })
+
+    it('refunds without a minimum check (the refund only undoes the credit)', async () => {
+      const s = setup()
+      s.balances.map.set('alice', -50n)
+      const alice = await s.add('alice', { minimum: '0', maximum: '1000' })
+      await s.middleware.incomingData(ctxFor(alice, 30n), rejecting())
+      expect(await s.balances.get('alice')).to.equal(-50n)
+    })
+
+    it('lets a zero-amount Prepare through untouched, even at the maximum', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '0' })
+      const next = fulfilling()
+      expect(await s.middleware.incomingData(ctxFor(alice, 0n), next)).to.equal(FULFILL)
+      expect(next.calledOnce).to.equal(true)
+      expect(s.balances.map.has('alice')).to.equal(false)
+    })
+  })
+
+  describe('outgoingData', () => {
+    it('reserves the amount before forwarding and keeps it on Fulfill', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { minimum: '-500', maximum: 'Infinity' })
+      let during: bigint | undefined
+      const reply = await s.middleware.outgoingData(ctxFor(bob, 400n), async () => {
+        during = await s.balances.get('bob')
+        return FULFILL
+      })
+      expect(reply).to.equal(FULFILL)
+      expect(during).to.equal(-400n)
+      expect(await s.balances.get('bob')).to.equal(-400n)
+    })
+
+    it('rejects with T04 "insufficient funds. oldBalance=-400 proposedBalance=-600" below the minimum, before forwarding', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { minimum: '-500', maximum: 'Infinity' })
+      await s.middleware.outgoingData(ctxFor(bob, 400n), fulfilling())
+      const next = fulfilling()
+      const err = await caught(s.middleware.outgoingData(ctxFor(bob, 200n), next))
+      expect(err).to.be.instanceOf(InsufficientLiquidityError)
+      expect(err.ilpErrorCode).to.equal('T04')
+      expect(err.message).to.equal('insufficient funds. oldBalance=-400 proposedBalance=-600')
+      expect(next.called).to.equal(false)
+      expect(await s.balances.get('bob')).to.equal(-400n)
+    })
+
+    it('has no lower limit by default (minimum -Infinity)', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { maximum: '0' })
+      expect(await s.middleware.outgoingData(ctxFor(bob, 10n ** 20n), fulfilling())).to.equal(FULFILL)
+      expect(await s.balances.get('bob')).to.equal(-(10n ** 20n))
+    })
+
+    it('refuses every outgoing packet with minimum "Infinity"', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { minimum: 'Infinity', maximum: 'Infinity' })
+      const err = await caught(s.middleware.outgoingData(ctxFor(bob, 1n), fulfilling()))
+      expect(err.message).to.equal('insufficient funds. oldBalance=0 proposedBalance=-1')
+      expect(await s.balances.get('bob')).to.equal(0n)
+    })
+
+    it('gives the reservation back when the next hop rejects, and returns the Reject unchanged', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { minimum: '-500', maximum: 'Infinity' })
+      expect(await s.middleware.outgoingData(ctxFor(bob, 400n), rejecting())).to.equal(REJECT_F99)
+      expect(await s.balances.get('bob')).to.equal(0n)
+    })
+
+    it('gives the reservation back and rethrows when sending throws', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { minimum: '-500', maximum: '100' })
+      s.balances.map.set('bob', 100n)
+      const thrown = new Error('failed to send packet')
+      const err = await caught(s.middleware.outgoingData(ctxFor(bob, 400n), async () => { throw thrown }))
+      expect(err).to.equal(thrown)
+      // The give-back has no maximum check: it only undoes the reservation.
+      expect(await s.balances.get('bob')).to.equal(100n)
+    })
+
+    it('lets a zero-amount Prepare through untouched, even at the minimum', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { minimum: '0', maximum: 'Infinity' })
+      const next = fulfilling()
+      expect(await s.middleware.outgoingData(ctxFor(bob, 0n), next)).to.equal(FULFILL)
+      expect(next.calledOnce).to.equal(true)
+      expect(s.balances.map.has('bob')).to.equal(false)
+    })
+  })
+
+  describe('money', () => {
+    it('subtracts incoming money from the balance, with no minimum check, then calls next', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { minimum: '0', maximum: '1000' })
+      const next = sinon.stub().resolves()
+      await s.middleware.incomingMoney({ account: alice, amount: 300n }, next)
+      expect(next.calledOnce).to.equal(true)
+      expect(await s.balances.get('alice')).to.equal(-300n)
+      expect(s.metrics.value('ilp_connector_balance', LABELS('alice'))).to.equal(-300)
+    })
+
+    it('adds outgoing money before the plugin sends it', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { maximum: '0' })
+      let during: bigint | undefined
+      await s.middleware.outgoingMoney({ account: bob, amount: 700n }, async () => { during = await s.balances.get('bob') })
+      expect(during).to.equal(700n)
+      expect(await s.balances.get('bob')).to.equal(700n)
+    })
+
+    it('rolls outgoing money back and rethrows when the plugin fails to send it', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { maximum: 'Infinity' })
+      s.balances.map.set('bob', -1500n)
+      const thrown = new Error('no connection')
+      const err = await caught(s.middleware.outgoingMoney({ account: bob, amount: 1500n }, async () => { throw thrown }))
+      expect(err).to.equal(thrown)
+      expect(await s.balances.get('bob')).to.equal(-1500n)
+      expect(s.metrics.value('ilp_connector_balance', LABELS('bob'))).to.equal(-1500)
+    })
+
+    it('passes money of untracked accounts through', async () => {
+      const s = setup()
+      const carl = await s.add('carl')
+      const next = sinon.stub().resolves()
+      await s.middleware.incomingMoney({ account: carl, amount: 5n }, next)
+      await s.middleware.outgoingMoney({ account: carl, amount: 5n }, next)
+      expect(next.callCount).to.equal(2)
+      expect(s.balances.map.size).to.equal(0)
+    })
+  })
+
+  describe('settlement', () => {
+    const SETTLING = { minimum: '-10000', maximum: 'Infinity', settleThreshold: '-1000', settleTo: '0' }
+
+    it('sends settleTo - balance through the plugin after an outgoing Fulfill below the threshold, ending at settleTo', async () => {
+      const s = setup()
+      const bob = await s.add('bob', SETTLING)
+      expect(await s.middleware.outgoingData(ctxFor(bob, 1500n), fulfilling())).to.equal(FULFILL)
+      await s.middleware.settled('bob')
+      expect(s.plugins.get('bob')!.sendMoney.args).to.deep.equal([['1500']])
+      expect(await s.balances.get('bob')).to.equal(0n)
+    })
+
+    it('settles up to a non-zero settleTo (balance -1500, settleTo -200: sends 1300)', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { ...SETTLING, settleTo: '-200' })
+      await s.middleware.outgoingData(ctxFor(bob, 1500n), fulfilling())
+      await s.middleware.settled('bob')
+      expect(s.plugins.get('bob')!.sendMoney.args).to.deep.equal([['1300']])
+      expect(await s.balances.get('bob')).to.equal(-200n)
+    })
+
+    it('does not settle at the threshold or above it', async () => {
+      const s = setup()
+      const bob = await s.add('bob', SETTLING)
+      await s.middleware.outgoingData(ctxFor(bob, 999n), fulfilling())
+      await s.middleware.outgoingData(ctxFor(bob, 1n), fulfilling())
+      await s.middleware.settled('bob')
+      expect(await s.balances.get('bob')).to.equal(-1000n)
+      expect(s.plugins.get('bob')!.sendMoney.called).to.equal(false)
+    })
+
+    it('never settles without settleThreshold', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { maximum: 'Infinity' })
+      await s.middleware.outgoingData(ctxFor(bob, 10n ** 9n), fulfilling())
+      await s.middleware.adjustBalance('bob', -(10n ** 9n))
+      await s.middleware.settled('bob')
+      expect(s.plugins.get('bob')!.sendMoney.called).to.equal(false)
+    })
+
+    it('does not settle after a rejected outgoing packet', async () => {
+      const s = setup()
+      const bob = await s.add('bob', SETTLING)
+      await s.middleware.outgoingData(ctxFor(bob, 1500n), rejecting())
+      await s.middleware.settled('bob')
+      expect(s.plugins.get('bob')!.sendMoney.called).to.equal(false)
+      expect(await s.balances.get('bob')).to.equal(0n)
+    })
+
+    it('settles after an incoming Fulfill when the balance is below the threshold (prefunded account)', async () => {
+      const s = setup()
+      s.balances.map.set('alice', -5000n)
+      const alice = await s.add('alice', { maximum: '0', settleThreshold: '-1000' }, { connected: false })
+      await s.middleware.incomingData(ctxFor(alice, 100n), fulfilling())
+      await s.middleware.settled('alice')
+      expect(s.plugins.get('alice')!.sendMoney.args).to.deep.equal([['4900']])
+      expect(await s.balances.get('alice')).to.equal(0n)
+    })
+
+    it('runs one settlement at a time: a trigger while one is pending does not send twice, and is re-checked after', async () => {
+      const s = setup()
+      const bob = await s.add('bob', SETTLING)
+      const plugin = s.plugins.get('bob')!
+      const first = deferred()
+      plugin.sendMoney.onFirstCall().returns(first.promise)
+
+      await s.middleware.outgoingData(ctxFor(bob, 1500n), fulfilling())
+      await waitUntil(() => plugin.sendMoney.callCount === 1)
+      // While 1500 is on its way (balance already 0), two more packets fulfill: 600 then 600.
+      await s.middleware.outgoingData(ctxFor(bob, 600n), fulfilling())
+      await s.middleware.outgoingData(ctxFor(bob, 600n), fulfilling())
+      expect(plugin.sendMoney.callCount).to.equal(1)
+      expect(await s.balances.get('bob')).to.equal(-1200n)
+
+      first.resolve()
+      await s.middleware.settled('bob')
+      expect(plugin.sendMoney.args).to.deep.equal([['1500'], ['1200']])
+      expect(await s.balances.get('bob')).to.equal(0n)
+    })
+
+    it('after a pending settlement, re-checks and sends nothing when the balance is no longer below the threshold', async () => {
+      const s = setup()
+      const bob = await s.add('bob', SETTLING)
+      const plugin = s.plugins.get('bob')!
+      const first = deferred()
+      plugin.sendMoney.onFirstCall().returns(first.promise)
+      await s.middleware.outgoingData(ctxFor(bob, 1500n), fulfilling())
+      await waitUntil(() => plugin.sendMoney.callCount === 1)
+      await s.middleware.outgoingData(ctxFor(bob, 100n), fulfilling())
+      first.resolve()
+      await s.middleware.settled('bob')
+      expect(plugin.sendMoney.callCount).to.equal(1)
+      expect(await s.balances.get('bob')).to.equal(-100n)
+    })
+
+    it('rolls the balance back when the settlement fails, logs a warning and still fulfills the packet', async () => {
+      const s = setup()
+      const bob = await s.add('bob', SETTLING)
+      s.plugins.get('bob')!.sendMoney.rejects(new Error('no connection'))
+      expect(await s.middleware.outgoingData(ctxFor(bob, 1500n), fulfilling())).to.equal(FULFILL)
+      await s.middleware.settled('bob')
+      expect(await s.balances.get('bob')).to.equal(-1500n)
+      const warning = s.logger.warn.getCalls().find((c) => c.args[1] === 'settlement failed')
+      expect(warning?.args[0]).to.deep.include({ account: 'bob', amount: '1500' })
+      expect(warning?.args[0].err.message).to.equal('no connection')
+    })
+
+    it('settles at start-up when the stored balance is below the threshold and the plugin is connected', async () => {
+      const s = setup()
+      s.balances.map.set('bob', -2000n)
+      await s.add('bob', SETTLING)
+      await s.middleware.settled('bob')
+      expect(s.plugins.get('bob')!.sendMoney.args).to.deep.equal([['2000']])
+      expect(await s.balances.get('bob')).to.equal(0n)
+    })
+
+    it('waits for the plugin to connect before the start-up settlement', async () => {
+      const s = setup()
+      s.balances.map.set('bob', -2000n)
+      await s.add('bob', SETTLING, { connected: false })
+      await s.middleware.settled('bob')
+      const plugin = s.plugins.get('bob')!
+      expect(plugin.sendMoney.called).to.equal(false)
+      plugin.connected = true
+      plugin.emit('connect')
+      await s.middleware.settled('bob')
+      expect(plugin.sendMoney.args).to.deep.equal([['2000']])
+    })
+
+    it('stops listening for connect events when the account is removed', async () => {
+      const s = setup()
+      s.balances.map.set('bob', -2000n)
+      const bob = await s.add('bob', SETTLING, { connected: false })
+      await s.middleware.removeAccount(bob)
+      const plugin = s.plugins.get('bob')!
+      expect(plugin.listenerCount('connect')).to.equal(0)
+      plugin.emit('connect')
+      await s.middleware.settled('bob')
+      expect(plugin.sendMoney.called).to.equal(false)
+    })
+
+    it('settles after an admin decrease below the threshold', async () => {
+      const s = setup()
+      await s.add('bob', SETTLING)
+      expect(await s.middleware.adjustBalance('bob', -3000n)).to.equal(-3000n)
+      await s.middleware.settled('bob')
+      expect(s.plugins.get('bob')!.sendMoney.args).to.deep.equal([['3000']])
+      expect(await s.balances.get('bob')).to.equal(0n)
+    })
+
+    it('does not settle after incoming money (as the reference)', async () => {
+      const s = setup()
+      const bob = await s.add('bob', SETTLING)
+      await s.middleware.incomingMoney({ account: bob, amount: 5000n }, async () => {})
+      await s.middleware.settled('bob')
+      expect(s.plugins.get('bob')!.sendMoney.called).to.equal(false)
+      expect(await s.balances.get('bob')).to.equal(-5000n)
+    })
+  })
+
+  describe('admin', () => {
+    it('getBalances lists tracked accounts with balance, minimum and maximum as strings', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '1000' })
+      await s.add('bob', { minimum: '-500', maximum: 'Infinity' })
+      await s.add('carl')
+      await s.middleware.incomingData(ctxFor(alice, 600n), fulfilling())
+      expect(await s.middleware.getBalances()).to.deep.equal({
+        alice: { balance: '600', minimum: '-Infinity', maximum: '1000' },
+        bob: { balance: '0', minimum: '-500', maximum: 'Infinity' }
+      })
+    })
+
+    it('adjustBalance adds within the maximum and subtracts within the minimum, resolving the new balance', async () => {
+      const s = setup()
+      await s.add('alice', { minimum: '-100', maximum: '1000' })
+      expect(await s.middleware.adjustBalance('alice', 1000n)).to.equal(1000n)
+      expect(await s.middleware.adjustBalance('alice', -1100n)).to.equal(-100n)
+      expect(s.metrics.value('ilp_connector_balance', LABELS('alice'))).to.equal(-100)
+    })
+
+    it('adjustBalance refuses to cross a limit with the T04 errors of packets and changes nothing', async () => {
+      const s = setup()
+      await s.add('alice', { minimum: '-100', maximum: '1000' })
+      const over = await caught(s.middleware.adjustBalance('alice', 1001n))
+      expect(over.ilpErrorCode).to.equal('T04')
+      expect(over.message).to.equal('exceeded maximum balance.')
+      const under = await caught(s.middleware.adjustBalance('alice', -101n))
+      expect(under.message).to.equal('insufficient funds. oldBalance=0 proposedBalance=-101')
+      expect(await s.balances.get('alice')).to.equal(0n)
+    })
+
+    it('adjustBalance rejects "unknown account id. accountId=<id>" for unknown and untracked accounts', async () => {
+      const s = setup()
+      await s.add('carl')
+      expect((await caught(s.middleware.adjustBalance('nobody', 1n))).message).to.equal('unknown account id. accountId=nobody')
+      expect((await caught(s.middleware.adjustBalance('carl', 1n))).message).to.equal('unknown account id. accountId=carl')
+    })
+  })
+
+  describe('metrics', () => {
+    it('declares the reference names and labels', () => {
+      const s = setup()
+      expect(s.metrics.labelNames.get('ilp_connector_balance')).to.deep.equal(['account', 'asset', 'scale'])
+      expect(s.metrics.labelNames.get('ilp_connector_incoming_ilp_packet_value')).to.deep.equal(['account', 'asset', 'scale', 'result', 'code'])
+      expect(s.metrics.labelNames.get('ilp_connector_outgoing_ilp_packet_value')).to.deep.equal(['account', 'asset', 'scale', 'result', 'code'])
+    })
+
+    it('sets ilp_connector_balance on every change', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '1000' })
+      const seen: Array<number | undefined> = []
+      await s.middleware.incomingData(ctxFor(alice, 300n), async () => {
+        seen.push(s.metrics.value('ilp_connector_balance', LABELS('alice')))
+        return REJECT_F99
+      })
+      seen.push(s.metrics.value('ilp_connector_balance', LABELS('alice')))
+      expect(seen).to.deep.equal([300, 0])
+    })
+
+    it('adds packet amounts to the value counters by result and reject code', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: 'Infinity' })
+      const bob = await s.add('bob', { maximum: 'Infinity' })
+      const t04 = serializeReject({ code: 'T04', triggeredBy: 'test.x', message: 'exceeded maximum balance.', data: Buffer.alloc(0) })
+      const weird = serializeReject({ code: 'ZZZ', triggeredBy: 'test.x', message: '', data: Buffer.alloc(0) })
+      await s.middleware.incomingData(ctxFor(alice, 100n), fulfilling())
+      await s.middleware.incomingData(ctxFor(alice, 10n), fulfilling())
+      await s.middleware.incomingData(ctxFor(alice, 20n), rejecting(t04))
+      await s.middleware.incomingData(ctxFor(alice, 30n), rejecting(t04))
+      await caught(s.middleware.incomingData(ctxFor(alice, 40n), async () => { throw new Error('x') }))
+      await s.middleware.outgoingData(ctxFor(bob, 5n), fulfilling())
+      await s.middleware.outgoingData(ctxFor(bob, 7n), rejecting())
+      await s.middleware.outgoingData(ctxFor(bob, 9n), rejecting(weird))
+      await caught(s.middleware.outgoingData(ctxFor(bob, 11n), async () => { throw new Error('x') }))
+
+      const value = (name: string, id: string, result: string, code: string): number | undefined =>
+        s.metrics.value(name, { ...LABELS(id), result, code })
+      const IN = 'ilp_connector_incoming_ilp_packet_value'
+      const OUT = 'ilp_connector_outgoing_ilp_packet_value'
+      expect(value(IN, 'alice', 'fulfilled', '')).to.equal(110)
+      expect(value(IN, 'alice', 'rejected', 'T04')).to.equal(50)
+      expect(value(IN, 'alice', 'failed', '')).to.equal(40)
+      expect(value(OUT, 'bob', 'fulfilled', '')).to.equal(5)
+      expect(value(OUT, 'bob', 'rejected', 'F99')).to.equal(7)
+      expect(value(OUT, 'bob', 'rejected', '')).to.equal(9)
+      expect(value(OUT, 'bob', 'failed', '')).to.equal(11)
+      expect(value(OUT, 'alice', 'fulfilled', '')).to.equal(undefined)
+    })
+
+    it('does not count a packet refused at a limit', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '10' })
+      await caught(s.middleware.incomingData(ctxFor(alice, 11n), fulfilling()))
+      const counted = [...s.metrics.values.keys()].filter((key) => key.startsWith('ilp_connector_incoming_ilp_packet_value'))
+      expect(counted).to.deep.equal([])
+    })
+  })
+
+  describe('errors from the store', () => {
+    it('rethrows a store failure on the credit without forwarding', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '10' })
+      sinon.stub(s.balances, 'adjust').rejects(new Error('store down'))
+      const next = fulfilling()
+      expect((await caught(s.middleware.incomingData(ctxFor(alice, 1n), next))).message).to.equal('store down')
+      expect(next.called).to.equal(false)
+    })
+
+    it('logs an error and still returns the Reject when the refund fails', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '10' })
+      const adjust = sinon.stub(s.balances, 'adjust')
+      adjust.onFirstCall().resolves(5n)
+      adjust.onSecondCall().rejects(new Error('store down'))
+      expect(await s.middleware.incomingData(ctxFor(alice, 5n), rejecting())).to.equal(REJECT_F99)
+      expect(s.logger.error.calledOnce).to.equal(true)
+      expect(s.logger.error.args[0]![0]).to.deep.include({ account: 'alice', delta: '-5' })
+    })
+  })
+})
+
+/** Lets pending promise callbacks run until `condition` holds (settlement chains are a few ticks deep). */
+async function waitUntil (condition: () => boolean): Promise<void> {
+  for (let i = 0; i < 100 && !condition(); i++) await new Promise((resolve) => setImmediate(resolve))
+  if (!condition()) throw new Error('condition never held')
+}

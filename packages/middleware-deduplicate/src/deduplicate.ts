@@ -1,0 +1,135 @@
+/**
+ * Lets a Prepare that repeats one already sent to the same next hop (same condition, destination and data,
+ * an amount and expiry no greater) share that packet's outcome instead of being forwarded again. Routing
+ * loops and retrying senders then cost the next hop one packet, not one per copy; a loop ends when the
+ * shared packet times out.
+ */
+import { createHash } from 'node:crypto'
+import type { Account, DataHandler, Logger, Middleware, MiddlewareApi, PacketContext } from '@conn/types'
+
+export const DEFAULT_CLEANUP_INTERVAL = 30_000
+export const DEFAULT_PACKET_LIFETIME = 30_000
+
+/** Bytes of the SHA-256 kept as the key: 128 bits is plenty and halves the memory per entry. */
+const KEY_BYTES = 16
+/** Amount (8 bytes) and expiry (17 bytes): the part of a Prepare's contents left out of the key. */
+const AMOUNT_AND_EXPIRY_LENGTH = 25
+
+interface CachedPacket {
+  amount: bigint
+  expiresAt: number
+  /** The reply of the packet that was forwarded (or the error it failed with). */
+  promise: Promise<Buffer>
+}
+
+interface AccountCache {
+  readonly entries: Map<string, CachedPacket>
+  readonly packetLifetime: number
+  readonly timer: NodeJS.Timeout
+}
+
+export class Deduplicate implements Middleware {
+  readonly name = 'deduplicate'
+  private readonly caches = new Map<string, AccountCache>()
+  private readonly logger: Logger
+
+  constructor (api: Pick<MiddlewareApi, 'logger'>) {
+    this.logger = api.logger
+  }
+
+  readonly outgoingData: DataHandler = async (ctx, next) => {
+    const cache = this.caches.get(ctx.account.id)
+    if (cache === undefined) return await next(ctx)
+    const { amount, expiresAt } = ctx.prepare
+    const key = keyOf(ctx)
+    const cached = cache.entries.get(key)
+    if (cached !== undefined && cached.amount >= amount && cached.expiresAt >= expiresAt) {
+      if (this.logger.isLevelEnabled('debug')) {
+        this.logger.debug({ account: ctx.account.id, destination: ctx.prepare.destination, amount: String(amount) }, 'duplicate packet shares the outcome of the one in flight')
+      }
+      return await cached.promise
+    }
+    const promise = next(ctx)
+    // A later duplicate may await this promise after it failed; nothing else may ever see it as unhandled.
+    promise.catch(ignore)
+    cache.entries.set(key, { amount, expiresAt, promise })
+    return await promise
+  }
+
+  /** Starts the account's cleanup timer, with its `deduplicate` options (each omitted one at its default). */
+  addAccount (account: Account): void {
+    this.removeAccount(account)
+    const options = account.config.deduplicate
+    const cleanupInterval = options?.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL
+    const packetLifetime = options?.packetLifetime ?? DEFAULT_PACKET_LIFETIME
+    const entries = new Map<string, CachedPacket>()
+    const timer = setInterval(cleanup, cleanupInterval, entries, packetLifetime)
+    timer.unref()
+    this.caches.set(account.id, { entries, packetLifetime, timer })
+  }
+
+  removeAccount (account: Account): void {
+    const cache = this.caches.get(account.id)
+    if (cache === undefined) return
+    clearInterval(cache.timer)
+    this.caches.delete(account.id)
+  }
+
+  stop (): void {
+    for (const cache of this.caches.values()) clearInterval(cache.timer)
+    this.caches.clear()
+  }
+
+  /** How many packets are remembered for an account (for tests and diagnostics). */
+  size (accountId: string): number {
+    return this.caches.get(accountId)?.entries.size ?? 0
+  }
+}
+
+function ignore (): void {}
+
+/** Forgets packets that expired more than `packetLifetime` ms ago. */
+function cleanup (entries: Map<string, CachedPacket>, packetLifetime: number): void {
+  const now = Date.now()
+  for (const [key, entry] of entries) {
+    if (entry.expiresAt + packetLifetime < now) entries.delete(key)
+  }
+}
+
+/**
+ * The first 16 bytes of SHA-256 over the Prepare's contents after amount and expiry: the condition, then
+ * destination and data each with its OER length prefix (the bytes the reference hashes). Read from the
+ * received bytes when the packet has them, else encoded from the fields. A 16-character latin1 string.
+ */
+export function keyOf (ctx: PacketContext): string {
+  const { raw } = ctx.prepare
+  const hash = createHash('sha256')
+  if (raw !== undefined) {
+    hash.update(raw.subarray(contentsOffset(raw) + AMOUNT_AND_EXPIRY_LENGTH))
+  } else {
+    const { executionCondition, destination, data } = ctx.prepare
+    const address = Buffer.from(destination, 'latin1')
+    hash.update(executionCondition)
+    hash.update(lengthPrefix(address.length))
+    hash.update(address)
+    hash.update(lengthPrefix(data.length))
+    hash.update(data)
+  }
+  return hash.digest().toString('latin1', 0, KEY_BYTES)
+}
+
+/** Offset of an envelope's contents: the type byte, then an OER length prefix. */
+function contentsOffset (packet: Buffer): number {
+  const first = packet[1] ?? 0
+  return first < 0x80 ? 2 : 2 + (first & 0x7f)
+}
+
+/** OER length prefix (RFC 30): short form below 128, else long form. */
+function lengthPrefix (length: number): Buffer {
+  if (length < 0x80) return Buffer.of(length)
+  const bytes = length < 0x100 ? 1 : length < 0x10000 ? 2 : 3
+  const prefix = Buffer.alloc(1 + bytes)
+  prefix[0] = 0x80 | bytes
+  prefix.writeUIntBE(length, 1, bytes)
+  return prefix
+}

@@ -1,0 +1,80 @@
+/**
+ * The echo protocol on packets addressed to the connector itself: an echo request names its sender, and
+ * the connector sends the same amount and condition back to that address as an echo response, routed like
+ * any other packet. Senders use it to test a route through this connector and back (ilp-ping).
+ */
+import { InvalidPacketError, type DataHandler, type Logger, type Middleware, type MiddlewareApi } from '@conn/types'
+
+/** The first 16 bytes of every echo packet's data (ASCII). */
+export const ECHO_PREFIX = 'ECHOECHOECHOECHO'
+/** The type byte after the prefix. */
+export const ECHO_REQUEST = 0
+export const ECHO_RESPONSE = 1
+const PREFIX = Buffer.from(ECHO_PREFIX, 'ascii')
+/** The prefix and the type byte. */
+const MINIMUM_LENGTH = PREFIX.length + 1
+/** The data of every echo response: the prefix and type 1. Shared: nobody writes into it. */
+const RESPONSE_DATA = Buffer.concat([PREFIX, Buffer.of(ECHO_RESPONSE)])
+
+const ADDRESS_PATTERN = /^(g|private|example|peer|self|test[1-3]?|local)([.][a-zA-Z0-9_~-]+)+$/
+const MAX_ADDRESS_LENGTH = 1023
+
+export class Echo implements Middleware {
+  readonly name = 'echo'
+  private readonly logger: Logger
+
+  constructor (private readonly api: Pick<MiddlewareApi, 'logger' | 'getOwnAddress'>) {
+    this.logger = api.logger
+  }
+
+  readonly incomingData: DataHandler = async (ctx, next) => {
+    const prepare = ctx.prepare
+    if (prepare.destination !== this.api.getOwnAddress()) return await next(ctx)
+    const data = prepare.data
+    if (data.length < MINIMUM_LENGTH) {
+      throw new InvalidPacketError('packet data too short for echo request. length=' + data.length)
+    }
+    if (data.compare(PREFIX, 0, PREFIX.length, 0, PREFIX.length) !== 0) {
+      throw new InvalidPacketError('packet data does not start with ECHO prefix.')
+    }
+    if (data[PREFIX.length] !== ECHO_REQUEST) {
+      if (this.logger.isLevelEnabled('debug')) this.logger.debug({ account: ctx.account.id }, 'unexpected echo response addressed to us')
+      throw new InvalidPacketError('unexpected ping response.')
+    }
+    const sourceAddress = readSourceAddress(data, MINIMUM_LENGTH)
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ account: ctx.account.id, sourceAddress, amount: String(prepare.amount) }, 'responding to echo request')
+    }
+    ctx.prepare = {
+      amount: prepare.amount,
+      expiresAt: prepare.expiresAt,
+      executionCondition: prepare.executionCondition,
+      destination: sourceAddress,
+      data: RESPONSE_DATA,
+      raw: undefined
+    }
+    return await next(ctx)
+  }
+}
+
+/** Reads the OER var-octet-string at `offset` as an ILP address; F01 when it is truncated or not an address. */
+function readSourceAddress (data: Buffer, offset: number): string {
+  const first = data[offset]
+  if (first === undefined) throw new InvalidPacketError('echo request has no source address.')
+  let length = first
+  let start = offset + 1
+  if (first >= 0x80) {
+    const lengthOfLength = first & 0x7f
+    // Addresses are at most 1023 bytes: a length needs at most two bytes.
+    if (lengthOfLength === 0 || lengthOfLength > 2 || start + lengthOfLength > data.length) {
+      throw new InvalidPacketError('echo request has an invalid source address length.')
+    }
+    length = data.readUIntBE(start, lengthOfLength)
+    start += lengthOfLength
+  }
+  if (start + length > data.length) throw new InvalidPacketError('echo request source address is truncated.')
+  if (length > MAX_ADDRESS_LENGTH) throw new InvalidPacketError('echo request source address is too long. length=' + length)
+  const address = data.toString('latin1', start, start + length)
+  if (!ADDRESS_PATTERN.test(address)) throw new InvalidPacketError('echo request source address is not a valid ILP address.')
+  return address
+}

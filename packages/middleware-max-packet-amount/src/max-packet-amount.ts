@@ -1,0 +1,57 @@
+/**
+ * Rejects incoming Prepares larger than the sending account's `maxPacketAmount` with F08 and the two amounts
+ * in the reject data (RFC 27), which is what lets a STREAM sender shrink its packets to fit and carry on.
+ */
+import {
+  AmountTooLargeError,
+  type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi
+} from '@conn/types'
+
+/** The F08 for `amount` over `maximum`: the reference's message, data = received then maximum as UInt64 BE. */
+export function amountTooLarge (amount: bigint, maximum: bigint): AmountTooLargeError {
+  return new AmountTooLargeError(`packet size too large. maxAmount=${maximum} actualAmount=${amount}`,
+    { receivedAmount: amount, maximumAmount: maximum })
+}
+
+/** No limit for this account. */
+const NONE = -1n
+
+export class MaxPacketAmount implements Middleware {
+  readonly name = 'maxPacketAmount'
+  /** Account id -> its maximum, or NONE; parsed once at addAccount. */
+  private readonly maximums = new Map<string, bigint>()
+  private readonly logger: Logger
+
+  constructor (api: MiddlewareApi) {
+    this.logger = api.logger.child({ middleware: 'maxPacketAmount' })
+  }
+
+  addAccount (account: Account): void {
+    const configured = account.config.maxPacketAmount
+    const maximum = configured === undefined ? NONE : BigInt(configured)
+    this.maximums.set(account.id, maximum)
+    if (maximum !== NONE && this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, maxPacketAmount: configured }, 'max packet amount set')
+  }
+
+  removeAccount (account: Account): void {
+    this.maximums.delete(account.id)
+  }
+
+  /** The maximum enforced for an account (undefined: none, or unknown account). */
+  maximumOf (accountId: string): bigint | undefined {
+    const maximum = this.maximums.get(accountId)
+    return maximum === undefined || maximum === NONE ? undefined : maximum
+  }
+
+  readonly incomingData: DataHandler = async (ctx, next) => {
+    let maximum = this.maximums.get(ctx.account.id)
+    if (maximum === undefined) {
+      // An account the connector did not announce (defensive): read its configuration now.
+      this.addAccount(ctx.account)
+      maximum = this.maximums.get(ctx.account.id)!
+    }
+    const amount = ctx.prepare.amount
+    if (maximum !== NONE && amount > maximum) throw amountTooLarge(amount, maximum)
+    return await next(ctx)
+  }
+}

@@ -1,0 +1,12 @@
+import type { MiddlewareManifest } from '@conn/types'
+import { RateLimit } from './rate-limit.ts'
+
+export { RateLimit, RATE_LIMIT_DEFAULTS, RATE_LIMITED_MESSAGE, rateLimitSettings, type RateLimitSettings } from './rate-limit.ts'
+
+const manifest: MiddlewareManifest = {
+  kind: 'middleware',
+  name: 'rateLimit',
+  types: '^0.1.0',
+  create: (_options, api) => new RateLimit(api)
+}
+export default manifest

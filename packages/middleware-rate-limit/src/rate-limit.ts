@@ -1,0 +1,113 @@
+/**
+ * Limits how often an account may call us: one token per incoming Prepare and per incoming money call, from a
+ * token bucket per account shared by both. It applies to every account, configured or not, so a peer that
+ * floods the connector is throttled (T05) before any other work is done for its packets.
+ */
+import {
+  RateLimitedError, TokenBucket,
+  type Account, type Counter, type CounterChild, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type MoneyHandler
+} from '@conn/types'
+
+/** Defaults of `accounts.<id>.rateLimit` (capacity defaults to the effective refillCount). */
+export const RATE_LIMIT_DEFAULTS = {
+  /** ms; the reference's code uses 60000, its documentation (and conn) one second. */
+  refillPeriod: 1000,
+  refillCount: 10000
+} as const
+
+export const RATE_LIMITED_MESSAGE = 'too many requests, throttling.'
+
+/** The effective settings of one account after defaults. */
+export interface RateLimitSettings {
+  refillPeriod: number
+  refillCount: number
+  capacity: number
+}
+
+/** `accounts.<id>.rateLimit` with the defaults filled in; `capacity: 0` means zero (no call gets through). */
+export function rateLimitSettings (account: Account): RateLimitSettings {
+  const config = account.config.rateLimit ?? {}
+  const refillCount = config.refillCount ?? RATE_LIMIT_DEFAULTS.refillCount
+  return {
+    refillPeriod: config.refillPeriod ?? RATE_LIMIT_DEFAULTS.refillPeriod,
+    refillCount,
+    capacity: config.capacity ?? refillCount
+  }
+}
+
+interface AccountLimit {
+  bucket: TokenBucket
+  limitedPackets: CounterChild
+  limitedMoney: CounterChild
+}
+
+export class RateLimit implements Middleware {
+  readonly name = 'rateLimit'
+  private readonly limits = new Map<string, AccountLimit>()
+  private readonly logger: Logger
+  private readonly packetsCounter: Counter
+  private readonly moneyCounter: Counter
+
+  constructor (api: MiddlewareApi) {
+    this.logger = api.logger.child({ middleware: 'rateLimit' })
+    this.packetsCounter = api.metrics.counter({
+      name: 'ilp_connector_rate_limited_ilp_packets',
+      help: 'Total of rate limited ilp packets',
+      labelNames: ['account', 'asset', 'scale']
+    })
+    this.moneyCounter = api.metrics.counter({
+      name: 'ilp_connector_rate_limited_money',
+      help: 'Total of rate limited money requests',
+      labelNames: ['account', 'asset', 'scale']
+    })
+  }
+
+  addAccount (account: Account): void {
+    const settings = rateLimitSettings(account)
+    const labels = { account: account.id, asset: account.assetCode, scale: account.assetScale }
+    this.limits.set(account.id, {
+      bucket: new TokenBucket(BigInt(settings.capacity), BigInt(settings.refillCount), settings.refillPeriod),
+      limitedPackets: this.packetsCounter.labels(labels),
+      limitedMoney: this.moneyCounter.labels(labels)
+    })
+    if (settings.capacity === 0) this.logger.warn({ account: account.id }, 'rateLimit.capacity is 0: every packet and money call from this account is rejected with T05')
+    else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, ...settings }, 'rate limit set')
+  }
+
+  removeAccount (account: Account): void {
+    this.limits.delete(account.id)
+  }
+
+  /** Current tokens of an account (undefined if it is unknown), for tests and the admin API. */
+  available (accountId: string): bigint | undefined {
+    return this.limits.get(accountId)?.bucket.available()
+  }
+
+  readonly incomingData: DataHandler = async (ctx, next) => {
+    const limit = this.limitOf(ctx.account)
+    if (!limit.bucket.take(1n)) {
+      limit.limitedPackets.inc()
+      throw new RateLimitedError(RATE_LIMITED_MESSAGE)
+    }
+    return await next(ctx)
+  }
+
+  readonly incomingMoney: MoneyHandler = async (ctx, next) => {
+    const limit = this.limitOf(ctx.account)
+    if (!limit.bucket.take(1n)) {
+      limit.limitedMoney.inc()
+      throw new RateLimitedError(RATE_LIMITED_MESSAGE)
+    }
+    await next(ctx)
+  }
+
+  /** The account's limit; made on first use if the connector did not announce the account (defensive). */
+  private limitOf (account: Account): AccountLimit {
+    let limit = this.limits.get(account.id)
+    if (limit === undefined) {
+      this.addAccount(account)
+      limit = this.limits.get(account.id)!
+    }
+    return limit
+  }
+}
