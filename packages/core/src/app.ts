@@ -8,8 +8,8 @@ import { pino } from 'pino'
 import {
   PacketType, UnreachableError, serializeReject,
   type AccountConfig, type Backend, type BackendManifest, type ConnectorConfig, type Logger, type Middleware,
-  type MiddlewareApi, type MoneyContext, type PacketContext, type Plugin, type PluginConstructor, type Store,
-  type StoreManifest
+  type MiddlewareApi, type MoneyContext, type PacketContext, type Plugin, type PluginConstructor, type Routing,
+  type RoutingApi, type RoutingManifest, type Store, type StoreManifest
 } from '@conn/types'
 import { ConnectorAccount } from './account.ts'
 import { ConfigError, isPluginInstance, validateAccount, validateConfig } from './config.ts'
@@ -38,6 +38,9 @@ export interface AppOptions {
   modules?: Record<string, unknown>
 }
 
+/** The route-exchange package loaded when `routeBroadcastEnabled` is true. */
+const ROUTING_PACKAGE = '@conn/routing-ccp'
+
 export type ConnectorEvents = {
   'account-connect': [accountId: string]
   'account-disconnect': [accountId: string]
@@ -63,6 +66,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   readonly metrics = new ConnectorMetrics()
   private backend: Backend | undefined
   private middlewares: Middleware[] = []
+  private routing: Routing | undefined
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
   readonly routingSecret: Buffer
 
@@ -104,6 +108,9 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   getMiddleware (name: string): Middleware | undefined {
     return this.middlewares.find((m) => m.name === name)
   }
+
+  /** The route-exchange package running (e.g. @conn/routing-ccp), if any. */
+  getRouting (): Routing | undefined { return this.routing }
 
   /** Handles Prepares to `<prefix>` and `<prefix>.*` (e.g. `peer.route` for route exchange). */
   registerPeerProtocol (prefix: string, handler: PeerProtocolHandler): void {
@@ -173,6 +180,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     if (this.state === 'stopping' || this.state === 'stopped') return
     const wasStarted = this.state !== 'new'
     this.state = 'stopping'
+    await Promise.resolve(this.routing?.stop()).catch((err: Error) => this.logger.warn({ err }, 'route exchange failed to stop'))
     const results = await Promise.allSettled([...this.accounts.values()].map(async (account) => {
       if (wasStarted) await this.detach(account)
       await account.plugin.disconnect()
@@ -210,7 +218,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       }
     }
     log.info({ middlewares: middlewares.map((m) => m.name) }, 'middlewares loaded')
-    for (const warning of notYetImplemented(this.config, this.peerProtocols)) log.warn(warning)
+    for (const warning of notYetImplemented(this.config)) log.warn(warning)
     this.composePipelines()
     for (const middleware of middlewares) await middleware.start?.()
 
@@ -222,6 +230,8 @@ export class Connector extends EventEmitter<ConnectorEvents> {
 
     if (this.ownAddress === 'unknown') await this.inheritAddress()
     this.reloadLocalRoutes()
+    this.routing = await this.loadRouting()
+    await this.routing?.start()
 
     await this.connectAll()
   }
@@ -258,7 +268,47 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     return await manifest.create({ ...options, name }, api)
   }
 
-  private async loadManifest (packageName: string, kind: 'store' | 'backend', label: string): Promise<unknown> {
+  /**
+   * Route exchange (CCP) when `routeBroadcastEnabled`: @conn/routing-ccp if installed. Without it the
+   * connector still forwards on static routes, its children and the default route; accounts that would
+   * exchange routes get a warning.
+   */
+  private async loadRouting (): Promise<Routing | undefined> {
+    if (!this.config.routeBroadcastEnabled) return undefined
+    let manifest: RoutingManifest
+    try {
+      manifest = await this.loadManifest(ROUTING_PACKAGE, 'routing', 'route exchange') as RoutingManifest
+    } catch (err) {
+      if ((err as LoadError).code !== 'ERR_PACKAGE_NOT_FOUND') throw err
+      const exchanging = [...this.accounts.values()]
+        .filter((a) => (a.config.sendRoutes ?? a.relation !== 'child') || (a.config.receiveRoutes ?? a.relation !== 'child'))
+        .map((a) => a.id)
+      if (exchanging.length > 0) {
+        this.logger.warn({ accounts: exchanging, package: ROUTING_PACKAGE }, `route exchange (CCP) with ${exchanging.join(', ')} is not available: ` +
+          `${ROUTING_PACKAGE} is not installed; forwarding uses static routes, children and the default route only`)
+      }
+      return undefined
+    }
+    return await manifest.create({}, this.routingApi())
+  }
+
+  private routingApi (): RoutingApi {
+    return {
+      logger: this.logger.child({ component: 'routing' }),
+      config: this.config,
+      routingSecret: this.routingSecret,
+      getOwnAddress: () => this.ownAddress,
+      getAccount: (id) => this.accounts.get(id),
+      getAccounts: () => this.accounts.values(),
+      table: this.routingTable,
+      registerPeerProtocol: (prefix, handler) => this.registerPeerProtocol(prefix, handler),
+      sendPeerPacket: async (id, prepare) => await this.sendPeerPacket(id, prepare),
+      on: (event, listener) => { this.on(event, listener) },
+      off: (event, listener) => { this.off(event, listener) }
+    }
+  }
+
+  private async loadManifest (packageName: string, kind: 'store' | 'backend' | 'routing', label: string): Promise<unknown> {
     try {
       return checkManifest(defaultExport(await this.import(packageName)), kind, packageName)
     } catch (err) {
@@ -447,20 +497,11 @@ export class Connector extends EventEmitter<ConnectorEvents> {
  * Options conn accepts (a reference config must load unchanged) but does not act on yet; each one set to
  * something other than its default gets a warning, so nothing is ignored silently.
  */
-function notYetImplemented (config: ConnectorConfig, peerProtocols: Map<string, PeerProtocolHandler>): string[] {
+function notYetImplemented (config: ConnectorConfig): string[] {
   const warnings: string[] = []
   if (config.adminApi) warnings.push('adminApi is set, but this version of conn has no admin API yet; no HTTP server is started')
   if (config.adminApiToken !== '') warnings.push('adminApiToken is set, but this version of conn has no admin API yet')
   if (config.collectDefaultMetrics) warnings.push('collectDefaultMetrics is set, but this version of conn does not expose metrics yet (no /metrics endpoint)')
-  if (!peerProtocols.has('peer.route')) {
-    const exchanging = Object.entries(config.accounts)
-      .filter(([, a]) => (a.sendRoutes ?? a.relation !== 'child') || (a.receiveRoutes ?? a.relation !== 'child'))
-      .map(([id]) => id)
-    if (config.routeBroadcastEnabled && exchanging.length > 0) {
-      warnings.push(`route exchange (CCP) with ${exchanging.join(', ')} is not available in this version of conn ` +
-        '(@conn/routing-ccp); forwarding uses static routes, children and the default route only')
-    }
-  }
   return warnings
 }
 

@@ -1,11 +1,14 @@
 /**
  * Loading packages by name. Names resolve from each directory in `resolveFrom` in turn (the working
  * directory or config file's folder first, then the cli's own dependencies), because under pnpm's strict
- * layout @conn/core itself cannot see packages it does not depend on.
+ * layout @conn/core itself cannot see packages it does not depend on. Only `node_modules` folders on the way
+ * up from those directories count: not NODE_PATH, which pnpm's bin shims point at its whole store, so what
+ * loads never depends on how conn was launched.
  */
+import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
-import { join } from 'node:path'
-import { pathToFileURL } from 'node:url'
+import { dirname, join, resolve as resolvePath } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import semver from 'semver'
 import { TYPES_VERSION, type Manifest, type ManifestKind } from '@conn/types'
 
@@ -16,16 +19,33 @@ export class LoadError extends Error {
   }
 }
 
-function requireFrom (from: string): NodeJS.Require {
-  const base = from.startsWith('file:') ? from : pathToFileURL(join(from, 'noop.js')).href
-  return createRequire(base)
+/** The directory a `resolveFrom` entry stands for (a file: URL names a file in it). */
+function directoryOf (from: string): string {
+  return from.startsWith('file:') ? dirname(fileURLToPath(from)) : resolvePath(from)
 }
 
-/** Where `name` resolves from the first directory that has it, or undefined. */
+/** The package.json of `name` (or of the package a subpath like `pkg/sub` is in) in the nearest node_modules up from `dir`. */
+function findPackageJson (name: string, dir: string): string | undefined {
+  const packageName = name.split('/').slice(0, name.startsWith('@') ? 2 : 1).join('/')
+  for (let current = dir; ; current = dirname(current)) {
+    const candidate = join(current, 'node_modules', packageName, 'package.json')
+    if (existsSync(candidate)) return candidate
+    if (dirname(current) === current) return undefined
+  }
+}
+
+function isPath (name: string): boolean {
+  return name.startsWith('./') || name.startsWith('../') || name.startsWith('/')
+}
+
+/** Where `name` (a package name, or a path relative to the directory) resolves from the first directory that has it. */
 export function resolvePackage (name: string, resolveFrom: readonly string[]): string | undefined {
   for (const from of resolveFrom) {
+    const dir = directoryOf(from)
+    const base = isPath(name) ? join(dir, 'noop.js') : findPackageJson(name, dir)
+    if (base === undefined) continue
     try {
-      return requireFrom(from).resolve(name)
+      return createRequire(pathToFileURL(base).href).resolve(name)
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code === 'ERR_PACKAGE_PATH_NOT_EXPORTED') {

@@ -3,18 +3,8 @@
  * from peers (a route-exchange package such as @conn/routing-ccp feeds those in), with longest-prefix
  * lookup for forwarding.
  */
-import type { Relation, StaticRoute } from '@conn/types'
+import type { Relation, Route, RouteChangeListener, RoutingTableView, StaticRoute } from '@conn/types'
 import { PrefixMap } from './prefix-map.ts'
-
-export interface Route {
-  /** Account id of the next hop; '' for the connector itself. */
-  nextHop: string
-  /** ILP addresses of the connectors the route passes through (empty for local routes). */
-  path: string[]
-  auth?: Buffer
-}
-
-export type RouteChangeListener = (prefix: string, route: Route | undefined) => void
 
 const RELATION_PREFERENCE: Record<Relation, number> = { child: 0, peer: 1, parent: 2 }
 
@@ -50,7 +40,9 @@ export function buildLocalRoutes (settings: LocalRouteSettings): Map<string, Rou
   return routes
 }
 
-export class RoutingTable {
+export type { Route, RouteChangeListener }
+
+export class RoutingTable implements RoutingTableView {
   private readonly table = new PrefixMap<Route>()
   private local = new Map<string, Route>()
   private readonly statics = new Map<string, string>()

@@ -57,6 +57,11 @@ describe('loader', () => {
       expect(err.message).to.equal(`package "loader-fixture-missing" is not installed (looked from ${ELSEWHERE}, ${APP})`)
     })
 
+    it('loads a path relative to the directory, as well as a package name', async () => {
+      const mod = await importByName('./node_modules/loader-fixture-mw/index.js', [APP])
+      expect((defaultExport(mod) as { name: string }).name).to.equal('loader-fixture-mw')
+    })
+
     it('does not find a package that is only in a directory it was not told to look in', async () => {
       const err = await loadErrorOf(importByName('loader-fixture-mw', [ELSEWHERE]))
       expect(err.code).to.equal('ERR_PACKAGE_NOT_FOUND')

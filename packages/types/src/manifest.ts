@@ -6,6 +6,7 @@ import type { Backend, BackendApi, BackendOptions } from './backend.ts'
 import type { Middleware, MiddlewareApi } from './middleware.ts'
 import type { Store, StoreOptions } from './store.ts'
 import type { Logger } from './logger.ts'
+import type { Routing, RoutingApi } from './routing.ts'
 
 /** The version of this interfaces package; manifests name a semver range that must include it. */
 export const TYPES_VERSION = '0.1.0'
@@ -34,5 +35,10 @@ export interface StoreManifest extends ManifestBase {
   create (options: StoreOptions, api: { logger: Logger }): Store | Promise<Store>
 }
 
-export type Manifest = MiddlewareManifest<any> | BackendManifest | StoreManifest
+export interface RoutingManifest extends ManifestBase {
+  readonly kind: 'routing'
+  create (options: Record<string, unknown>, api: RoutingApi): Routing | Promise<Routing>
+}
+
+export type Manifest = MiddlewareManifest<any> | BackendManifest | StoreManifest | RoutingManifest
 export type ManifestKind = Manifest['kind']
