@@ -35,6 +35,7 @@ process.send!({ type: 'started' })
 await app.listen()
 process.send!({ type: 'ready' })
 let cpuBase = process.cpuUsage()
+process.once('SIGINT', () => process.exit(0)) // exit normally so --cpu-prof writes its profile
 process.on('message', (message: { type: string }) => {
   if (message.type === 'mark') {
     cpuBase = process.cpuUsage()

@@ -4,7 +4,8 @@
  * Targets run in alternating rounds so a slow moment of the machine does not favour one; medians are reported.
  *
  * Options (environment): BENCH_ROUNDS (3), BENCH_DURATION ms per measurement (4000), BENCH_IN_FLIGHT list
- * ("1,10,100"), BENCH_TARGETS ("conn-default,conn-empty"), BENCH_OUT (JSON results file, optional).
+ * ("1,10,100"), BENCH_TARGETS ("conn-default,conn-empty"), BENCH_OUT (JSON results file, optional),
+ * BENCH_PROFILE (directory for CPU profiles of the connector processes, optional).
  */
 import { fork, type ChildProcess } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
@@ -40,8 +41,12 @@ async function freePort (): Promise<number> {
 }
 
 function start (script: string, env: Record<string, string>): ChildProcess {
+  // BENCH_PROFILE=<dir>: write a V8 CPU profile of each connector process there (node --cpu-prof)
+  const profile = script === 'connector.ts' && process.env.BENCH_PROFILE !== undefined
+    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+    : []
   return fork(HERE + script, [], {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...profile],
     env: { ...process.env, NODE_ENV: 'production', ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc']
   })
@@ -86,7 +91,8 @@ async function measure (target: Target, inFlight: number): Promise<Measurement> 
   await marked
   const [report, outcome] = await Promise.all([measured, result])
   receiver.send({ type: 'stop' })
-  connector.kill('SIGKILL')
+  // SIGINT lets a profiled connector write its profile; a plain one dies the same way
+  connector.kill(process.env.BENCH_PROFILE !== undefined ? 'SIGINT' : 'SIGKILL')
   await Promise.all([once(sender), once(receiver), once(connector)])
   if (outcome.exhausted) console.error(`warning: ${target.name} at ${inFlight} in flight used up the packet pool`)
   const packets = outcome.fulfilled + outcome.rejected
