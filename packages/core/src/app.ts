@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { pino } from 'pino'
 import {
-  PacketType, UnreachableError, serializeReject,
+  UnreachableError, serializeReject,
   type AccountConfig, type Backend, type BackendManifest, type ConnectorConfig, type Logger, type Middleware,
   type MiddlewareApi, type MoneyContext, type PacketContext, type Plugin, type PluginConstructor, type Routing,
   type RoutingApi, type RoutingManifest, type Store, type StoreManifest
@@ -16,7 +16,7 @@ import { ConfigError, isPluginInstance, validateAccount, validateConfig } from '
 import { checkManifest, defaultExport, importByName, LoadError } from './loader.ts'
 import { loadMiddlewares } from './middlewares.ts'
 import { backendName, backendPackageName, storePackageName } from './names.ts'
-import { parsePrepare, serializePrepare } from './packet.ts'
+import { isWellFormedReply, parsePrepare, serializePrepare } from './packet.ts'
 import { compose } from './pipeline.ts'
 import { buildLocalRoutes, RoutingTable } from './routing.ts'
 import { PacketSwitch, type PeerProtocolHandler } from './switch.ts'
@@ -518,18 +518,6 @@ async function sendData (ctx: PacketContext): Promise<Buffer> {
     throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + ctx.account.id)
   }
   return reply
-}
-
-/** A reply we can pass upstream: a Fulfill or Reject whose envelope length matches its bytes. */
-function isWellFormedReply (reply: unknown): reply is Buffer {
-  if (!Buffer.isBuffer(reply) || reply.length < 3) return false
-  const type = reply[0]
-  if (type !== PacketType.Fulfill && type !== PacketType.Reject) return false
-  const first = reply[1]!
-  if (first < 0x80) return 2 + first === reply.length
-  const lengthOfLength = first & 0x7f
-  if (lengthOfLength === 0 || lengthOfLength > 3 || reply.length < 2 + lengthOfLength) return false
-  return 2 + lengthOfLength + reply.readUIntBE(2, lengthOfLength) === reply.length
 }
 
 /** Terminal of the outgoing money pipeline. */

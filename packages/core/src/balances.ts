@@ -3,17 +3,9 @@
  * methods (memory, level, a shared database) does the work; for any other store changes are serialized per
  * key over get/put, which is safe only while one process uses that store.
  */
-import { BalanceRangeError, type Balances, type Store } from '@conn/types'
+import { checkedBalance, type Balances, type Store } from '@conn/types'
 
 const KEY_PREFIX = 'balance:'
-
-/** The range check every implementation applies: resolves the new balance or throws BalanceRangeError. */
-export function checkedBalance (balance: bigint, delta: bigint, minimum?: bigint, maximum?: bigint): bigint {
-  const proposed = balance + delta
-  if (delta > 0n && maximum !== undefined && proposed > maximum) throw new BalanceRangeError(balance, proposed, 'maximum')
-  if (delta < 0n && minimum !== undefined && proposed < minimum) throw new BalanceRangeError(balance, proposed, 'minimum')
-  return proposed
-}
 
 export class StoreBalances implements Balances {
   /** Per-key tail of the queue of pending changes (fallback path only). */

@@ -3,7 +3,7 @@
  * lenient: trailing bytes, data over 32767 bytes, impossible timestamps and invalid addresses are all
  * refused, so the switch never forwards a packet it could not have produced itself.
  */
-import { InvalidPacketError, PacketType, type IlpPrepare } from '@conn/types'
+import { InvalidPacketError, PacketType, envelopeContentsOffset, type IlpPrepare } from '@conn/types'
 import { isValidIlpAddress, serializeIlpPrepare } from './vendor/ilp-packet.ts'
 
 export const MAX_DATA_LENGTH = 32767
@@ -124,17 +124,22 @@ export function parsePrepare (raw: Buffer): IlpPrepare {
   return { amount, expiresAt, executionCondition, destination, data, raw }
 }
 
-/** Offset of the amount field (the start of the envelope's contents). */
-function amountOffset (raw: Buffer): number {
-  const first = raw[1]!
-  return first < 0x80 ? 2 : 2 + (first & 0x7f)
+/** A reply we can pass upstream: a Fulfill or Reject whose (canonical) envelope length matches its bytes. */
+export function isWellFormedReply (reply: unknown): reply is Buffer {
+  if (!Buffer.isBuffer(reply) || (reply[0] !== PacketType.Fulfill && reply[0] !== PacketType.Reject)) return false
+  try {
+    const [length, start] = readLength(reply, 1)
+    return start + length === reply.length
+  } catch {
+    return false
+  }
 }
 
 /** A copy of a serialized Prepare with a new amount and expiry; everything else stays the received bytes. */
 export function patchPrepare (raw: Buffer, amount: bigint, expiresAt: number): Buffer {
   const copy = Buffer.allocUnsafe(raw.length)
   raw.copy(copy)
-  const offset = amountOffset(copy)
+  const offset = envelopeContentsOffset(copy) // the amount is the first field
   copy.writeBigUInt64BE(amount, offset)
   writeInterledgerTime(copy, offset + 8, expiresAt)
   return copy

@@ -1,90 +1,36 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import {
-  serializeFulfill, serializeReject,
-  type Account, type Logger, type MiddlewareApi, type NextData, type PacketContext
-} from '@conn/types'
+import type { Account, NextData } from '@conn/types'
+import { RecordingLogger, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { AlertMiddleware } from '../src/index.ts'
 
 const NOW = 1_700_000_000_000
 
-function stubLogger (): Logger & { warn: sinon.SinonStub, debug: sinon.SinonStub } {
-  const logger = {
-    trace: sinon.stub(), debug: sinon.stub(), info: sinon.stub(), warn: sinon.stub(), error: sinon.stub(), fatal: sinon.stub(),
-    isLevelEnabled: sinon.stub().returns(true),
-    child: sinon.stub()
-  }
-  logger.child.returns(logger)
-  return logger
-}
-
-function makeApi (logger: Logger = stubLogger()): MiddlewareApi {
-  return {
-    logger,
-    store: { get: async () => undefined, put: async () => {}, del: async () => {} },
-    getOwnAddress: () => 'test.conn',
-    getAccount: () => undefined,
-    getAccounts: () => [],
-    sendMoney: async () => {},
-    balances: { get: async () => 0n, adjust: async () => 0n },
-    metrics: {} as MiddlewareApi['metrics']
-  }
-}
-
-function makeAccount (id: string): Account {
-  return {
-    id,
-    relation: 'peer',
-    assetCode: 'USD',
-    assetScale: 9,
-    config: { relation: 'peer', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9 },
-    plugin: {} as any
-  }
-}
-
-function makeCtx (account: Account): PacketContext {
-  return {
-    account,
-    prepare: { amount: 1n, expiresAt: NOW + 10_000, executionCondition: Buffer.alloc(32), destination: 'test.bob', data: Buffer.alloc(0) },
-    incoming: undefined
-  }
-}
-
-function reject (code: string, message: string, triggeredBy = 'test.bob'): Buffer {
-  return serializeReject({ code, triggeredBy, message, data: Buffer.alloc(0) })
-}
-
-const T04 = reject('T04', 'exceeded maximum balance.')
+const T04 = reject({ code: 'T04', message: 'exceeded maximum balance.' })
 
 describe('alert', () => {
   let clock: sinon.SinonFakeTimers
-  let logger: ReturnType<typeof stubLogger>
+  let logger: RecordingLogger
   let alert: AlertMiddleware
-  const bob = makeAccount('bob')
-  const carl = makeAccount('carl')
+  const bob = fakeAccount({ id: 'bob', relation: 'peer' })
+  const carl = fakeAccount({ id: 'carl', relation: 'peer' })
 
   beforeEach(() => {
     clock = sinon.useFakeTimers({ now: NOW })
-    logger = stubLogger()
-    alert = new AlertMiddleware(makeApi(logger))
+    logger = new RecordingLogger()
+    alert = new AlertMiddleware(fakeApi({ logger }))
   })
   afterEach(() => { clock.restore() })
 
   async function send (account: Account, reply: Buffer): Promise<Buffer> {
     const next: NextData = async () => reply
-    return await alert.outgoingData(makeCtx(account), next)
+    return await alert.outgoingData(packetContext({ account }), next)
   }
 
   describe('manifest', () => {
-    it('is a middleware manifest named alert for types ^0.1.0 whose create() returns an AlertMiddleware with outgoingData only', async () => {
-      expect(manifest.kind).to.equal('middleware')
-      expect(manifest.name).to.equal('alert')
-      expect(manifest.types).to.equal('^0.1.0')
-      const middleware = await manifest.create({}, makeApi())
-      expect(middleware).to.be.instanceOf(AlertMiddleware)
-      expect(middleware.name).to.equal('alert')
-      expect(middleware.outgoingData).to.be.a('function')
-      expect(middleware.incomingData).to.equal(undefined)
+    it('is a middleware manifest named alert for types ^0.1.0 whose create() returns an AlertMiddleware', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'alert', types: '^0.1.0' })
+      expect(await manifest.create({}, fakeApi())).to.be.instanceOf(AlertMiddleware)
     })
   })
 
@@ -116,7 +62,7 @@ describe('alert', () => {
     clock.tick(5000)
     await send(bob, T04)
     await send(carl, T04)
-    await send(bob, reject('T04', 'exceeded maximum balance.', 'test.bob.child'))
+    await send(bob, reject({ code: 'T04', message: 'exceeded maximum balance.', triggeredBy: 'test.bob.child' }))
     const alerts = alert.getAlerts()
     expect(alerts.map((a) => [a.id, a.accountId, a.triggeredBy])).to.deep.equal([
       [NOW, 'bob', 'test.bob'],
@@ -126,13 +72,13 @@ describe('alert', () => {
   })
 
   it('ignores Fulfills, other codes, other T04 messages (exact match) and thrown errors', async () => {
-    await send(bob, serializeFulfill({ fulfillment: Buffer.alloc(32), data: Buffer.alloc(0) }))
-    await send(bob, reject('T05', 'exceeded maximum balance.'))
-    await send(bob, reject('T04', 'exceeded money bandwidth, throttling.'))
-    await send(bob, reject('T04', 'exceeded maximum balance'))
-    await send(bob, reject('T04', 'Exceeded maximum balance.'))
+    await send(bob, fulfill())
+    await send(bob, reject({ code: 'T05', message: 'exceeded maximum balance.' }))
+    await send(bob, reject({ code: 'T04', message: 'exceeded money bandwidth, throttling.' }))
+    await send(bob, reject({ code: 'T04', message: 'exceeded maximum balance' }))
+    await send(bob, reject({ code: 'T04', message: 'Exceeded maximum balance.' }))
     const error = new Error('boom')
-    const thrown = await alert.outgoingData(makeCtx(bob), async () => { throw error }).catch((err: unknown) => err)
+    const thrown = await alert.outgoingData(packetContext({ account: bob }), async () => { throw error }).catch((err: unknown) => err)
     expect(thrown).to.equal(error)
     expect(alert.getAlerts()).to.deep.equal([])
   })
@@ -165,16 +111,16 @@ describe('alert', () => {
   })
 
   it('keeps at most maxAlerts (default 1000), dropping the least recently updated', async () => {
-    const small = new AlertMiddleware(makeApi(), { maxAlerts: 2 })
-    const next = (triggeredBy: string): NextData => async () => reject('T04', 'exceeded maximum balance.', triggeredBy)
-    await small.outgoingData(makeCtx(bob), next('test.a'))
-    await small.outgoingData(makeCtx(bob), next('test.b'))
-    await small.outgoingData(makeCtx(bob), next('test.a')) // test.a updated: test.b is now the oldest
-    await small.outgoingData(makeCtx(bob), next('test.c'))
+    const small = new AlertMiddleware(fakeApi(), { maxAlerts: 2 })
+    const next = (triggeredBy: string): NextData => async () => reject({ code: 'T04', message: 'exceeded maximum balance.', triggeredBy })
+    await small.outgoingData(packetContext({ account: bob }), next('test.a'))
+    await small.outgoingData(packetContext({ account: bob }), next('test.b'))
+    await small.outgoingData(packetContext({ account: bob }), next('test.a')) // test.a updated: test.b is now the oldest
+    await small.outgoingData(packetContext({ account: bob }), next('test.c'))
     expect(small.getAlerts().map((a) => [a.triggeredBy, a.count])).to.deep.equal([['test.a', 2], ['test.c', 1]])
 
-    const big = new AlertMiddleware(makeApi())
-    for (let i = 0; i < 1001; i++) await big.outgoingData(makeCtx(bob), next('test.x' + i))
+    const big = new AlertMiddleware(fakeApi())
+    for (let i = 0; i < 1001; i++) await big.outgoingData(packetContext({ account: bob }), next('test.x' + i))
     const alerts = big.getAlerts()
     expect(alerts).to.have.length(1000)
     expect(alerts[0]!.triggeredBy).to.equal('test.x1')
@@ -182,13 +128,14 @@ describe('alert', () => {
 
   it('logs the first alert of an account at warn and later new ones at debug, until an alert of that account is deleted', async () => {
     await send(bob, T04)
-    await send(bob, reject('T04', 'exceeded maximum balance.', 'test.other'))
+    await send(bob, reject({ code: 'T04', message: 'exceeded maximum balance.', triggeredBy: 'test.other' }))
     await send(carl, T04)
-    expect(logger.warn.callCount).to.equal(2)
-    expect(logger.warn.firstCall.args[0]).to.deep.equal({ account: 'bob', triggeredBy: 'test.bob', alert: NOW })
-    expect(logger.debug.callCount).to.equal(1)
+    expect(logger.at('warn').length).to.equal(2)
+    expect(logger.at('warn')[0]!.obj).to.deep.equal({ account: 'bob', triggeredBy: 'test.bob', alert: NOW })
+    expect(logger.at('debug').length).to.equal(1)
     alert.deleteAlert(NOW)
     await send(bob, T04)
-    expect(logger.warn.callCount).to.equal(3)
+    expect(logger.at('warn').length).to.equal(3)
   })
+  middlewareConformance(manifest, { handlers: ['outgoingData'] })
 })

@@ -5,7 +5,10 @@
  * shared packet times out.
  */
 import { createHash } from 'node:crypto'
-import type { Account, DataHandler, Logger, Middleware, MiddlewareApi, PacketContext } from '@conn/types'
+import {
+  envelopeContentsOffset, oerLengthPrefix,
+  type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type PacketContext
+} from '@conn/types'
 
 export const DEFAULT_CLEANUP_INTERVAL = 30_000
 export const DEFAULT_PACKET_LIFETIME = 30_000
@@ -105,31 +108,15 @@ export function keyOf (ctx: PacketContext): string {
   const { raw } = ctx.prepare
   const hash = createHash('sha256')
   if (raw !== undefined) {
-    hash.update(raw.subarray(contentsOffset(raw) + AMOUNT_AND_EXPIRY_LENGTH))
+    hash.update(raw.subarray(envelopeContentsOffset(raw) + AMOUNT_AND_EXPIRY_LENGTH))
   } else {
     const { executionCondition, destination, data } = ctx.prepare
     const address = Buffer.from(destination, 'latin1')
     hash.update(executionCondition)
-    hash.update(lengthPrefix(address.length))
+    hash.update(oerLengthPrefix(address.length))
     hash.update(address)
-    hash.update(lengthPrefix(data.length))
+    hash.update(oerLengthPrefix(data.length))
     hash.update(data)
   }
   return hash.digest().toString('latin1', 0, KEY_BYTES)
-}
-
-/** Offset of an envelope's contents: the type byte, then an OER length prefix. */
-function contentsOffset (packet: Buffer): number {
-  const first = packet[1] ?? 0
-  return first < 0x80 ? 2 : 2 + (first & 0x7f)
-}
-
-/** OER length prefix (RFC 30): short form below 128, else long form. */
-function lengthPrefix (length: number): Buffer {
-  if (length < 0x80) return Buffer.of(length)
-  const bytes = length < 0x100 ? 1 : length < 0x10000 ? 2 : 3
-  const prefix = Buffer.alloc(1 + bytes)
-  prefix[0] = 0x80 | bytes
-  prefix.writeUIntBE(length, 1, bytes)
-  return prefix
 }

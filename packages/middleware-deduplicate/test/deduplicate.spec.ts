@@ -1,10 +1,8 @@
 import { createHash } from 'node:crypto'
 import { expect } from 'chai'
 import sinon from 'sinon'
-import {
-  TransferTimedOutError, serializeFulfill, serializeReject,
-  type Account, type AccountConfig, type Logger, type MiddlewareApi, type NextData, type PacketContext
-} from '@conn/types'
+import { TransferTimedOutError, envelopeContentsOffset, oerLengthPrefix, type NextData } from '@conn/types'
+import { deferred, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { Deduplicate } from '../src/index.ts'
 import { keyOf } from '../src/deduplicate.ts'
 
@@ -12,87 +10,32 @@ const NOW = 1_700_000_000_000
 /** The real setImmediate, to let Node report unhandled rejections while sinon fakes the timers. */
 const realSetImmediate = globalThis.setImmediate
 
-function stubLogger (): Logger {
-  const logger = {
-    trace: sinon.stub(), debug: sinon.stub(), info: sinon.stub(), warn: sinon.stub(), error: sinon.stub(), fatal: sinon.stub(),
-    isLevelEnabled: sinon.stub().returns(true),
-    child: sinon.stub()
-  }
-  logger.child.returns(logger)
-  return logger
-}
-
-function makeApi (): MiddlewareApi {
-  return {
-    logger: stubLogger(),
-    store: { get: async () => undefined, put: async () => {}, del: async () => {} },
-    getOwnAddress: () => 'test.conn',
-    getAccount: () => undefined,
-    getAccounts: () => [],
-    sendMoney: async () => {},
-    balances: { get: async () => 0n, adjust: async () => 0n },
-    metrics: {} as MiddlewareApi['metrics']
-  }
-}
-
-function makeAccount (id: string, deduplicate?: AccountConfig['deduplicate']): Account {
-  const config: AccountConfig = { relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9 }
-  if (deduplicate !== undefined) config.deduplicate = deduplicate
-  return { id, relation: 'child', assetCode: 'USD', assetScale: 9, config, plugin: {} as any }
-}
-
-interface PrepareFields { amount?: bigint, expiresAt?: number, destination?: string, data?: Buffer, condition?: Buffer }
-
-function makeCtx (account: Account, fields: PrepareFields = {}): PacketContext {
-  return {
-    account,
-    prepare: {
-      amount: fields.amount ?? 100n,
-      expiresAt: fields.expiresAt ?? NOW + 10_000,
-      executionCondition: fields.condition ?? Buffer.alloc(32, 1),
-      destination: fields.destination ?? 'test.bob',
-      data: fields.data ?? Buffer.from('hello')
-    },
-    incoming: undefined
-  }
-}
-
-/** OER var-octet-string (short and long form). */
+/** OER var-octet-string. */
 function varOctets (bytes: Buffer): Buffer {
-  if (bytes.length < 0x80) return Buffer.concat([Buffer.of(bytes.length), bytes])
-  const length = Buffer.alloc(2)
-  length.writeUInt16BE(bytes.length)
-  return Buffer.concat([Buffer.of(0x82), length, bytes])
+  return Buffer.concat([oerLengthPrefix(bytes.length), bytes])
 }
 
 /** A serialized Prepare as the reference encodes it (amount and expiry are arbitrary bytes here). */
-function rawPrepare (fields: { amount: bigint, destination: string, data: Buffer, condition: Buffer }): Buffer {
+function rawPrepare (fields: { amount: bigint, destination: string, data: Buffer, executionCondition: Buffer }): Buffer {
   const amount = Buffer.alloc(8)
   amount.writeBigUInt64BE(fields.amount)
   const contents = Buffer.concat([
-    amount, Buffer.from('20231114221320000', 'ascii'), fields.condition,
+    amount, Buffer.from('20231114221320000', 'ascii'), fields.executionCondition,
     varOctets(Buffer.from(fields.destination, 'ascii')), varOctets(fields.data)
   ])
   return Buffer.concat([Buffer.of(12), varOctets(contents)])
 }
 
-function deferred<T> (): { promise: Promise<T>, resolve: (value: T) => void, reject: (err: unknown) => void } {
-  let resolve!: (value: T) => void
-  let reject!: (err: unknown) => void
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
-  return { promise, resolve, reject }
-}
-
-const fulfill = serializeFulfill({ fulfillment: Buffer.alloc(32, 2), data: Buffer.from('ok') })
+const FULFILL = fulfill(Buffer.alloc(32, 2), Buffer.from('ok'))
 
 describe('deduplicate', () => {
   let clock: sinon.SinonFakeTimers
   let dedup: Deduplicate
-  const bob = makeAccount('bob')
+  const bob = fakeAccount({ id: 'bob' })
 
   beforeEach(() => {
     clock = sinon.useFakeTimers({ now: NOW })
-    dedup = new Deduplicate(makeApi())
+    dedup = new Deduplicate(fakeApi())
     dedup.addAccount(bob)
   })
   afterEach(() => {
@@ -101,46 +44,40 @@ describe('deduplicate', () => {
   })
 
   describe('manifest', () => {
-    it('is a middleware manifest named deduplicate for types ^0.1.0 whose create() returns a Deduplicate with outgoingData only', async () => {
-      expect(manifest.kind).to.equal('middleware')
-      expect(manifest.name).to.equal('deduplicate')
-      expect(manifest.types).to.equal('^0.1.0')
-      const middleware = await manifest.create({}, makeApi())
-      expect(middleware).to.be.instanceOf(Deduplicate)
-      expect(middleware.name).to.equal('deduplicate')
-      expect(middleware.outgoingData).to.be.a('function')
-      expect(middleware.incomingData).to.equal(undefined)
+    it('is a middleware manifest named deduplicate for types ^0.1.0 whose create() returns a Deduplicate', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'deduplicate', types: '^0.1.0' })
+      expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Deduplicate)
     })
   })
 
   describe('key', () => {
     it('is the first 16 bytes of SHA-256 over the Prepare contents after amount and expiry, read from raw', () => {
-      const fields = { amount: 5n, destination: 'test.bob.x', data: Buffer.alloc(200, 7), condition: Buffer.alloc(32, 9) }
+      const fields = { amount: 5n, destination: 'test.bob.x', data: Buffer.alloc(200, 7), executionCondition: Buffer.alloc(32, 9) }
       const raw = rawPrepare(fields)
-      const contents = raw.subarray(raw[1]! < 0x80 ? 2 : 2 + (raw[1]! & 0x7f))
+      const contents = raw.subarray(envelopeContentsOffset(raw))
       const expected = createHash('sha256').update(contents.subarray(25)).digest().subarray(0, 16)
-      const ctx = makeCtx(bob, fields)
+      const ctx = packetContext({ account: bob, ...fields })
       ctx.prepare.raw = raw
       expect(Buffer.from(keyOf(ctx), 'latin1').equals(expected)).to.equal(true)
     })
 
     it('is the same whether computed from raw or from the fields (short and long OER lengths)', () => {
       for (const data of [Buffer.from('x'), Buffer.alloc(300, 3)]) {
-        const fields = { amount: 5n, destination: 'test.bob.x', data, condition: Buffer.alloc(32, 9) }
-        const withRaw = makeCtx(bob, fields)
+        const fields = { amount: 5n, destination: 'test.bob.x', data, executionCondition: Buffer.alloc(32, 9) }
+        const withRaw = packetContext({ account: bob, ...fields })
         withRaw.prepare.raw = rawPrepare(fields)
-        expect(keyOf(makeCtx(bob, fields))).to.equal(keyOf(withRaw))
+        expect(keyOf(packetContext({ account: bob, ...fields }))).to.equal(keyOf(withRaw))
       }
     })
 
     it('differs when the boundary between destination and data moves (length prefixes are hashed)', () => {
-      const a = makeCtx(bob, { destination: 'test.ab', data: Buffer.from('c') })
-      const b = makeCtx(bob, { destination: 'test.a', data: Buffer.from('bc') })
+      const a = packetContext({ account: bob, destination: 'test.ab', data: Buffer.from('c') })
+      const b = packetContext({ account: bob, destination: 'test.a', data: Buffer.from('bc') })
       expect(keyOf(a)).to.not.equal(keyOf(b))
     })
 
     it('ignores amount and expiry', () => {
-      expect(keyOf(makeCtx(bob, { amount: 1n, expiresAt: NOW }))).to.equal(keyOf(makeCtx(bob, { amount: 9n, expiresAt: NOW + 5 })))
+      expect(keyOf(packetContext({ account: bob, amount: 1n, expiresAt: NOW }))).to.equal(keyOf(packetContext({ account: bob, amount: 9n, expiresAt: NOW + 5 })))
     })
   })
 
@@ -148,63 +85,63 @@ describe('deduplicate', () => {
     it('forwards a duplicate with the same amount and expiry once; both get the same reply', async () => {
       const answer = deferred<Buffer>()
       const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().returns(answer.promise)
-      const first = dedup.outgoingData(makeCtx(bob), next)
-      const second = dedup.outgoingData(makeCtx(bob), next)
-      answer.resolve(fulfill)
-      expect(await first).to.equal(fulfill)
-      expect(await second).to.equal(fulfill)
+      const first = dedup.outgoingData(packetContext({ account: bob }), next)
+      const second = dedup.outgoingData(packetContext({ account: bob }), next)
+      answer.resolve(FULFILL)
+      expect(await first).to.equal(FULFILL)
+      expect(await second).to.equal(FULFILL)
       expect(next.callCount).to.equal(1)
     })
 
     it('shares a finished reply with a later duplicate with a smaller amount and an earlier expiry', async () => {
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(bob, { amount: 100n, expiresAt: NOW + 10_000 }), next)
-      expect(await dedup.outgoingData(makeCtx(bob, { amount: 99n, expiresAt: NOW + 9_000 }), next)).to.equal(fulfill)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: bob, amount: 100n, expiresAt: NOW + 10_000 }), next)
+      expect(await dedup.outgoingData(packetContext({ account: bob, amount: 99n, expiresAt: NOW + 9_000 }), next)).to.equal(FULFILL)
       expect(next.callCount).to.equal(1)
     })
 
     it('forwards again a duplicate with a larger amount, then shares that one', async () => {
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(bob, { amount: 100n }), next)
-      await dedup.outgoingData(makeCtx(bob, { amount: 101n }), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: bob, amount: 100n }), next)
+      await dedup.outgoingData(packetContext({ account: bob, amount: 101n }), next)
       expect(next.callCount).to.equal(2)
       expect(next.secondCall.args[0].prepare.amount).to.equal(101n)
-      await dedup.outgoingData(makeCtx(bob, { amount: 101n }), next)
+      await dedup.outgoingData(packetContext({ account: bob, amount: 101n }), next)
       expect(next.callCount).to.equal(2)
     })
 
     it('forwards again a duplicate with a later expiry', async () => {
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(bob, { expiresAt: NOW + 10_000 }), next)
-      await dedup.outgoingData(makeCtx(bob, { expiresAt: NOW + 10_001 }), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: bob, expiresAt: NOW + 10_000 }), next)
+      await dedup.outgoingData(packetContext({ account: bob, expiresAt: NOW + 10_001 }), next)
       expect(next.callCount).to.equal(2)
     })
 
     it('forwards packets that differ in condition, destination or data', async () => {
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(bob), next)
-      await dedup.outgoingData(makeCtx(bob, { condition: Buffer.alloc(32, 2) }), next)
-      await dedup.outgoingData(makeCtx(bob, { destination: 'test.bob.other' }), next)
-      await dedup.outgoingData(makeCtx(bob, { data: Buffer.from('other') }), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: bob }), next)
+      await dedup.outgoingData(packetContext({ account: bob, executionCondition: Buffer.alloc(32, 2) }), next)
+      await dedup.outgoingData(packetContext({ account: bob, destination: 'test.bob.other' }), next)
+      await dedup.outgoingData(packetContext({ account: bob, data: Buffer.from('other') }), next)
       expect(next.callCount).to.equal(4)
       expect(dedup.size('bob')).to.equal(4)
     })
 
     it('keeps one cache per next hop: the same packet to another account is forwarded', async () => {
-      const carl = makeAccount('carl')
+      const carl = fakeAccount({ id: 'carl' })
       dedup.addAccount(carl)
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(bob), next)
-      await dedup.outgoingData(makeCtx(carl), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: bob }), next)
+      await dedup.outgoingData(packetContext({ account: carl }), next)
       expect(next.callCount).to.equal(2)
       expect(next.secondCall.args[0].account.id).to.equal('carl')
     })
 
     it('shares a Reject reply as is', async () => {
-      const reject = serializeReject({ code: 'F99', triggeredBy: 'test.bob', message: 'no', data: Buffer.alloc(0) })
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(reject)
-      await dedup.outgoingData(makeCtx(bob), next)
-      expect(await dedup.outgoingData(makeCtx(bob), next)).to.equal(reject)
+      const rejected = reject({ code: 'F99', triggeredBy: 'test.bob', message: 'no' })
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(rejected)
+      await dedup.outgoingData(packetContext({ account: bob }), next)
+      expect(await dedup.outgoingData(packetContext({ account: bob }), next)).to.equal(rejected)
       expect(next.callCount).to.equal(1)
     })
 
@@ -215,11 +152,11 @@ describe('deduplicate', () => {
         const answer = deferred<Buffer>()
         const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().returns(answer.promise)
         const error = new TransferTimedOutError('packet expired.')
-        const first = dedup.outgoingData(makeCtx(bob), next).catch((err: unknown) => err)
+        const first = dedup.outgoingData(packetContext({ account: bob }), next).catch((err: unknown) => err)
         answer.reject(error)
         expect(await first).to.equal(error)
         // The cached promise stays rejected; a later duplicate gets the same error.
-        const second = await dedup.outgoingData(makeCtx(bob), next).catch((err: unknown) => err)
+        const second = await dedup.outgoingData(packetContext({ account: bob }), next).catch((err: unknown) => err)
         expect(second).to.equal(error)
         expect(next.callCount).to.equal(1)
         await clock.tickAsync(0)
@@ -231,10 +168,10 @@ describe('deduplicate', () => {
     })
 
     it('forwards without caching for an account it was not given', async () => {
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      const dave = makeAccount('dave')
-      await dedup.outgoingData(makeCtx(dave), next)
-      await dedup.outgoingData(makeCtx(dave), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      const dave = fakeAccount({ id: 'dave' })
+      await dedup.outgoingData(packetContext({ account: dave }), next)
+      await dedup.outgoingData(packetContext({ account: dave }), next)
       expect(next.callCount).to.equal(2)
       expect(dedup.size('dave')).to.equal(0)
     })
@@ -242,21 +179,21 @@ describe('deduplicate', () => {
 
   describe('cleanup', () => {
     it('drops an entry once expiresAt + packetLifetime has passed, at the next cleanupInterval tick (defaults 30 s each)', async () => {
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(bob, { expiresAt: NOW + 10_000 }), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: bob, expiresAt: NOW + 10_000 }), next)
       await clock.tickAsync(30_000) // now = expiresAt + 20 s: kept
       expect(dedup.size('bob')).to.equal(1)
       await clock.tickAsync(30_000) // now = expiresAt + 50 s > expiresAt + 30 s: dropped
       expect(dedup.size('bob')).to.equal(0)
-      await dedup.outgoingData(makeCtx(bob, { expiresAt: NOW + 10_000 }), next)
+      await dedup.outgoingData(packetContext({ account: bob, expiresAt: NOW + 10_000 }), next)
       expect(next.callCount).to.equal(2)
     })
 
     it('uses the account\'s cleanupInterval and packetLifetime', async () => {
-      const fast = makeAccount('fast', { cleanupInterval: 100, packetLifetime: 50 })
+      const fast = fakeAccount({ id: 'fast', config: { deduplicate: { cleanupInterval: 100, packetLifetime: 50 } } })
       dedup.addAccount(fast)
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(fast, { expiresAt: NOW + 1000 }), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: fast, expiresAt: NOW + 1000 }), next)
       await clock.tickAsync(1000)
       expect(dedup.size('fast')).to.equal(1) // now = expiresAt, not yet + 50
       await clock.tickAsync(100)
@@ -264,10 +201,10 @@ describe('deduplicate', () => {
     })
 
     it('gives an omitted field its default: only packetLifetime set -> cleanup every 30 s', async () => {
-      const partial = makeAccount('partial', { packetLifetime: 10 })
+      const partial = fakeAccount({ id: 'partial', config: { deduplicate: { packetLifetime: 10 } } })
       dedup.addAccount(partial)
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(partial, { expiresAt: NOW + 100 }), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: partial, expiresAt: NOW + 100 }), next)
       await clock.tickAsync(29_999)
       expect(dedup.size('partial')).to.equal(1)
       await clock.tickAsync(1)
@@ -275,10 +212,10 @@ describe('deduplicate', () => {
     })
 
     it('gives an omitted field its default: only cleanupInterval set -> packetLifetime 30 s', async () => {
-      const partial = makeAccount('partial', { cleanupInterval: 1000 })
+      const partial = fakeAccount({ id: 'partial', config: { deduplicate: { cleanupInterval: 1000 } } })
       dedup.addAccount(partial)
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(partial, { expiresAt: NOW }), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: partial, expiresAt: NOW }), next)
       await clock.tickAsync(30_000)
       expect(dedup.size('partial')).to.equal(1) // expiresAt + 30 s is not < now
       await clock.tickAsync(1000)
@@ -286,7 +223,7 @@ describe('deduplicate', () => {
     })
 
     it('starts an unref()\'d timer per account, and stops it on removeAccount and on stop()', () => {
-      const carl = makeAccount('carl')
+      const carl = fakeAccount({ id: 'carl' })
       dedup.addAccount(carl)
       expect(clock.countTimers()).to.equal(2)
       dedup.removeAccount(carl)
@@ -298,10 +235,10 @@ describe('deduplicate', () => {
     it('unref()s its timers so they never keep the process alive', () => {
       dedup.stop()
       clock.restore()
-      const real = new Deduplicate(makeApi())
+      const real = new Deduplicate(fakeApi())
       const setIntervalSpy = sinon.spy(globalThis, 'setInterval')
       try {
-        real.addAccount(makeAccount('x'))
+        real.addAccount(fakeAccount({ id: 'x' }))
         const timer = setIntervalSpy.firstCall.returnValue as unknown as NodeJS.Timeout
         expect(timer.hasRef()).to.equal(false)
       } finally {
@@ -312,12 +249,13 @@ describe('deduplicate', () => {
     })
 
     it('forgets an account\'s packets when it is removed', async () => {
-      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
-      await dedup.outgoingData(makeCtx(bob), next)
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      await dedup.outgoingData(packetContext({ account: bob }), next)
       dedup.removeAccount(bob)
       dedup.addAccount(bob)
-      await dedup.outgoingData(makeCtx(bob), next)
+      await dedup.outgoingData(packetContext({ account: bob }), next)
       expect(next.callCount).to.equal(2)
     })
   })
+  middlewareConformance(manifest, { handlers: ['outgoingData'] })
 })

@@ -1,98 +1,38 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import {
-  InvalidPacketError, serializeFulfill,
-  type Account, type Logger, type MiddlewareApi, type NextData, type PacketContext
-} from '@conn/types'
+import { InvalidPacketError, oerLengthPrefix, type NextData, type PacketContext } from '@conn/types'
+import { fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, rejectionOf } from '@conn/testkit'
 import manifest, { ECHO_PREFIX, Echo } from '../src/index.ts'
 
 const OWN_ADDRESS = 'test.conn'
-
-function stubLogger (): Logger {
-  const logger = {
-    trace: sinon.stub(), debug: sinon.stub(), info: sinon.stub(), warn: sinon.stub(), error: sinon.stub(), fatal: sinon.stub(),
-    isLevelEnabled: sinon.stub().returns(true),
-    child: sinon.stub()
-  }
-  logger.child.returns(logger)
-  return logger
-}
-
-function makeApi (ownAddress = OWN_ADDRESS): MiddlewareApi {
-  return {
-    logger: stubLogger(),
-    store: { get: async () => undefined, put: async () => {}, del: async () => {} },
-    getOwnAddress: () => ownAddress,
-    getAccount: () => undefined,
-    getAccounts: () => [],
-    sendMoney: async () => {},
-    balances: { get: async () => 0n, adjust: async () => 0n },
-    metrics: {} as MiddlewareApi['metrics']
-  }
-}
-
-const alice: Account = {
-  id: 'alice',
-  relation: 'child',
-  assetCode: 'USD',
-  assetScale: 9,
-  config: { relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9 },
-  plugin: {} as any
-}
-
+const alice = fakeAccount()
 const CONDITION = Buffer.alloc(32, 5)
 const EXPIRES_AT = 1_700_000_010_000
 
 function makeCtx (destination: string, data: Buffer): PacketContext {
-  return {
-    account: alice,
-    prepare: { amount: 42n, expiresAt: EXPIRES_AT, executionCondition: CONDITION, destination, data, raw: Buffer.from('raw bytes') },
-    incoming: undefined
-  }
-}
-
-/** OER var-octet-string. */
-function varOctets (bytes: Buffer): Buffer {
-  if (bytes.length < 0x80) return Buffer.concat([Buffer.of(bytes.length), bytes])
-  const length = Buffer.alloc(2)
-  length.writeUInt16BE(bytes.length)
-  return Buffer.concat([Buffer.of(0x82), length, bytes])
+  return packetContext({ account: alice, amount: 42n, expiresAt: EXPIRES_AT, executionCondition: CONDITION, destination, data, raw: Buffer.from('raw bytes') })
 }
 
 function echoRequest (sourceAddress: string): Buffer {
-  return Buffer.concat([Buffer.from(ECHO_PREFIX, 'ascii'), Buffer.of(0), varOctets(Buffer.from(sourceAddress, 'ascii'))])
+  const address = Buffer.from(sourceAddress, 'ascii')
+  return Buffer.concat([Buffer.from(ECHO_PREFIX, 'ascii'), Buffer.of(0), oerLengthPrefix(address.length), address])
 }
 
-const fulfill = serializeFulfill({ fulfillment: Buffer.alloc(32, 2), data: Buffer.alloc(0) })
-
-async function rejectionOf (promise: Promise<unknown>): Promise<InvalidPacketError> {
-  try {
-    await promise
-  } catch (err) {
-    return err as InvalidPacketError
-  }
-  throw new Error('expected a rejection')
-}
+const FULFILL = fulfill(Buffer.alloc(32, 2))
 
 describe('echo', () => {
   let echo: Echo
   let next: sinon.SinonStub<Parameters<NextData>, ReturnType<NextData>>
 
   beforeEach(() => {
-    echo = new Echo(makeApi())
-    next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(fulfill)
+    echo = new Echo(fakeApi())
+    next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
   })
 
   describe('manifest', () => {
-    it('is a middleware manifest named echo for types ^0.1.0 whose create() returns an Echo with incomingData only', async () => {
-      expect(manifest.kind).to.equal('middleware')
-      expect(manifest.name).to.equal('echo')
-      expect(manifest.types).to.equal('^0.1.0')
-      const middleware = await manifest.create({}, makeApi())
-      expect(middleware).to.be.instanceOf(Echo)
-      expect(middleware.name).to.equal('echo')
-      expect(middleware.incomingData).to.be.a('function')
-      expect(middleware.outgoingData).to.equal(undefined)
+    it('is a middleware manifest named echo for types ^0.1.0 whose create() returns an Echo', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'echo', types: '^0.1.0' })
+      expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Echo)
     })
   })
 
@@ -100,7 +40,7 @@ describe('echo', () => {
     it('replaces the Prepare with an echo response to the source address (same amount, expiry, condition; no raw) and returns next\'s reply', async () => {
       const ctx = makeCtx(OWN_ADDRESS, echoRequest('test.conn.alice'))
       const reply = await echo.incomingData(ctx, next)
-      expect(reply).to.equal(fulfill)
+      expect(reply).to.equal(FULFILL)
       expect(next.callCount).to.equal(1)
       const sent = next.firstCall.args[0]
       expect(sent).to.equal(ctx)
@@ -121,7 +61,7 @@ describe('echo', () => {
 
     it('compares with the own address at packet time (an address learned later counts)', async () => {
       let own = 'unknown'
-      echo = new Echo({ ...makeApi(), getOwnAddress: () => own })
+      echo = new Echo(fakeApi({ getOwnAddress: () => own }))
       own = 'test.parent.conn'
       await echo.incomingData(makeCtx('test.parent.conn', echoRequest('test.x')), next)
       expect(next.firstCall.args[0].prepare.destination).to.equal('test.x')
@@ -132,7 +72,7 @@ describe('echo', () => {
     it('passes a Prepare to another address through untouched, whatever its data', async () => {
       const ctx = makeCtx('test.conn.bob', echoRequest('test.conn.alice'))
       const prepare = ctx.prepare
-      expect(await echo.incomingData(ctx, next)).to.equal(fulfill)
+      expect(await echo.incomingData(ctx, next)).to.equal(FULFILL)
       expect(next.firstCall.args[0].prepare).to.equal(prepare)
     })
 
@@ -145,7 +85,7 @@ describe('echo', () => {
 
   describe('errors', () => {
     it('rejects data shorter than 17 bytes with F01 "packet data too short for echo request. length=16"', async () => {
-      const err = await rejectionOf(echo.incomingData(makeCtx(OWN_ADDRESS, Buffer.from(ECHO_PREFIX)), next))
+      const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, Buffer.from(ECHO_PREFIX)), next))
       expect(err).to.be.instanceOf(InvalidPacketError)
       expect(err.ilpErrorCode).to.equal('F01')
       expect(err.message).to.equal('packet data too short for echo request. length=16')
@@ -153,14 +93,14 @@ describe('echo', () => {
     })
 
     it('rejects empty data with F01 "... length=0"', async () => {
-      const err = await rejectionOf(echo.incomingData(makeCtx(OWN_ADDRESS, Buffer.alloc(0)), next))
+      const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, Buffer.alloc(0)), next))
       expect(err.message).to.equal('packet data too short for echo request. length=0')
     })
 
     it('rejects data without the prefix with F01 "packet data does not start with ECHO prefix."', async () => {
       const data = echoRequest('test.conn.alice')
       data[15] = 0x58 // 'X'
-      const err = await rejectionOf(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
+      const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
       expect(err.ilpErrorCode).to.equal('F01')
       expect(err.message).to.equal('packet data does not start with ECHO prefix.')
       expect(next.callCount).to.equal(0)
@@ -170,7 +110,7 @@ describe('echo', () => {
       for (const type of [1, 2, 255]) {
         const data = echoRequest('test.conn.alice')
         data[16] = type
-        const err = await rejectionOf(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
+        const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
         expect(err.ilpErrorCode).to.equal('F01')
         expect(err.message).to.equal('unexpected ping response.')
       }
@@ -179,14 +119,14 @@ describe('echo', () => {
 
     it('rejects a request with no source address with F01', async () => {
       const data = Buffer.concat([Buffer.from(ECHO_PREFIX), Buffer.of(0)])
-      const err = await rejectionOf(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
+      const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
       expect(err.ilpErrorCode).to.equal('F01')
       expect(err.message).to.equal('echo request has no source address.')
     })
 
     it('rejects a truncated source address with F01', async () => {
       const data = echoRequest('test.conn.alice').subarray(0, 25)
-      const err = await rejectionOf(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
+      const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
       expect(err.ilpErrorCode).to.equal('F01')
       expect(err.message).to.equal('echo request source address is truncated.')
     })
@@ -194,7 +134,7 @@ describe('echo', () => {
     it('rejects an invalid long-form length (length of length 0 or 3) with F01', async () => {
       for (const lengthByte of [0x80, 0x83]) {
         const data = Buffer.concat([Buffer.from(ECHO_PREFIX), Buffer.of(0, lengthByte, 0, 0, 5), Buffer.from('test.x')])
-        const err = await rejectionOf(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
+        const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
         expect(err.ilpErrorCode).to.equal('F01')
         expect(err.message).to.equal('echo request has an invalid source address length.')
       }
@@ -202,11 +142,11 @@ describe('echo', () => {
 
     it('rejects a source address that is not an ILP address with F01, and one over 1023 bytes', async () => {
       for (const address of ['', 'nope', 'test.', 'test..x', 'test.a b', 'g']) {
-        const err = await rejectionOf(echo.incomingData(makeCtx(OWN_ADDRESS, echoRequest(address)), next))
+        const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, echoRequest(address)), next))
         expect(err.ilpErrorCode, address).to.equal('F01')
         expect(err.message, address).to.equal('echo request source address is not a valid ILP address.')
       }
-      const long = await rejectionOf(echo.incomingData(makeCtx(OWN_ADDRESS, echoRequest('test.' + 'a'.repeat(1019))), next))
+      const long = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, echoRequest('test.' + 'a'.repeat(1019))), next))
       expect(long.message).to.equal('echo request source address is too long. length=1024')
       expect(next.callCount).to.equal(0)
     })
@@ -217,4 +157,5 @@ describe('echo', () => {
       expect(next.firstCall.args[0].prepare.destination).to.equal(address)
     })
   })
+  middlewareConformance(manifest, { handlers: ['incomingData'] })
 })

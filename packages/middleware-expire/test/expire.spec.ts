@@ -1,42 +1,15 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import {
-  TransferTimedOutError, serializeFulfill, serializeReject,
-  type Account, type MiddlewareApi, type PacketContext
-} from '@conn/types'
+import { TransferTimedOutError, type PacketContext } from '@conn/types'
+import { deferred, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject, rejectionOf } from '@conn/testkit'
 import manifest, { Expire } from '../src/index.ts'
 
 const NOW = 1_700_000_000_000
 
-const account: Account = {
-  id: 'bob',
-  relation: 'child',
-  assetCode: 'USD',
-  assetScale: 9,
-  config: { relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9 },
-  plugin: {} as any
-}
+const account = fakeAccount({ id: 'bob' })
 
 function makeCtx (expiresAt: number): PacketContext {
-  return {
-    account,
-    prepare: {
-      amount: 100n,
-      expiresAt,
-      executionCondition: Buffer.alloc(32, 1),
-      destination: 'test.bob',
-      data: Buffer.alloc(0)
-    },
-    incoming: undefined
-  }
-}
-
-/** A promise with its resolve and reject, to answer `next` at a chosen time. */
-function deferred<T> (): { promise: Promise<T>, resolve: (value: T) => void, reject: (err: unknown) => void } {
-  let resolve!: (value: T) => void
-  let reject!: (err: unknown) => void
-  const promise = new Promise<T>((res, rej) => { resolve = res; reject = rej })
-  return { promise, resolve, reject }
+  return packetContext({ account, expiresAt })
 }
 
 /** Settles `promise` into a value we can inspect without an unhandled rejection. */
@@ -48,7 +21,7 @@ function settle<T> (promise: Promise<T>): { state: () => 'pending' | 'fulfilled'
   return { state: () => state, value: () => value, error: () => error }
 }
 
-const fulfill = serializeFulfill({ fulfillment: Buffer.alloc(32, 2), data: Buffer.alloc(0) })
+const FULFILL = fulfill(Buffer.alloc(32, 2))
 
 describe('expire', () => {
   let clock: sinon.SinonFakeTimers
@@ -57,15 +30,9 @@ describe('expire', () => {
   afterEach(() => { clock.restore() })
 
   describe('manifest', () => {
-    it('is a middleware manifest named expire for types ^0.1.0 whose create() returns an expire middleware', async () => {
-      expect(manifest.kind).to.equal('middleware')
-      expect(manifest.name).to.equal('expire')
-      expect(manifest.types).to.equal('^0.1.0')
-      const middleware = await manifest.create({}, {} as MiddlewareApi)
-      expect(middleware).to.be.instanceOf(Expire)
-      expect(middleware.name).to.equal('expire')
-      expect(middleware.outgoingData).to.be.a('function')
-      expect(middleware.incomingData).to.equal(undefined)
+    it('is a middleware manifest named expire for types ^0.1.0 whose create() returns an Expire', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'expire', types: '^0.1.0' })
+      expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Expire)
     })
   })
 
@@ -78,17 +45,17 @@ describe('expire', () => {
     expect(clock.countTimers()).to.equal(1)
 
     await clock.tickAsync(4999)
-    reply.resolve(fulfill)
+    reply.resolve(FULFILL)
     await clock.tickAsync(0)
     expect(result.state()).to.equal('fulfilled')
-    expect(result.value()).to.equal(fulfill)
+    expect(result.value()).to.equal(FULFILL)
     expect(clock.countTimers()).to.equal(0)
   })
 
   it('passes a Reject packet from the next hop through unchanged', async () => {
-    const reject = serializeReject({ code: 'T04', triggeredBy: 'test.remote', message: 'full', data: Buffer.alloc(0) })
-    const reply = await new Expire().outgoingData(makeCtx(NOW + 5000), async () => reject)
-    expect(reply).to.equal(reject)
+    const rejected = reject({ code: 'T04', triggeredBy: 'test.remote', message: 'full' })
+    const reply = await new Expire().outgoingData(makeCtx(NOW + 5000), async () => rejected)
+    expect(reply).to.equal(rejected)
   })
 
   it('rejects with TransferTimedOutError R00 "packet expired." when no reply comes by expiresAt', async () => {
@@ -108,7 +75,7 @@ describe('expire', () => {
     const reply = deferred<Buffer>()
     const result = settle(new Expire().outgoingData(makeCtx(NOW + 1000), async () => await reply.promise))
     await clock.tickAsync(1000)
-    reply.resolve(fulfill)
+    reply.resolve(FULFILL)
     await clock.tickAsync(10)
     expect(result.state()).to.equal('rejected')
     expect(result.error()).to.include({ ilpErrorCode: 'R00' })
@@ -140,25 +107,14 @@ describe('expire', () => {
   it('propagates an error that next throws synchronously, leaving no timer behind', async () => {
     const failure = new Error('not a promise')
     const next = (): Promise<Buffer> => { throw failure }
-    let caught: unknown
-    try {
-      await new Expire().outgoingData(makeCtx(NOW + 5000), next)
-    } catch (e) {
-      caught = e
-    }
-    expect(caught).to.equal(failure)
+    expect(await rejectionOf(new Expire().outgoingData(makeCtx(NOW + 5000), next))).to.equal(failure)
     expect(clock.countTimers()).to.equal(0)
   })
 
   it('rejects an already-expired packet with R00 at once, without calling next', async () => {
     for (const expiresAt of [NOW - 1, NOW]) {
-      const next = sinon.stub().resolves(fulfill)
-      let caught: unknown
-      try {
-        await new Expire().outgoingData(makeCtx(expiresAt), next)
-      } catch (e) {
-        caught = e
-      }
+      const next = sinon.stub().resolves(FULFILL)
+      const caught = await rejectionOf(new Expire().outgoingData(makeCtx(expiresAt), next))
       expect(caught).to.be.instanceOf(TransferTimedOutError)
       expect(caught).to.include({ ilpErrorCode: 'R00', message: 'packet expired.' })
       expect(next.callCount).to.equal(0)
@@ -171,9 +127,9 @@ describe('expire', () => {
     const result = settle(new Expire().outgoingData(makeCtx(NOW + 2 ** 32), async () => await reply.promise))
     await clock.tickAsync(60_000)
     expect(result.state()).to.equal('pending')
-    reply.resolve(fulfill)
+    reply.resolve(FULFILL)
     await clock.tickAsync(0)
-    expect(result.value()).to.equal(fulfill)
+    expect(result.value()).to.equal(FULFILL)
     expect(clock.countTimers()).to.equal(0)
   })
 
@@ -185,8 +141,9 @@ describe('expire', () => {
     await clock.tickAsync(1000)
     expect(short.state()).to.equal('rejected')
     expect(long.state()).to.equal('pending')
-    longReply.resolve(fulfill)
+    longReply.resolve(FULFILL)
     await clock.tickAsync(0)
-    expect(long.value()).to.equal(fulfill)
+    expect(long.value()).to.equal(FULFILL)
   })
+  middlewareConformance(manifest, { handlers: ['outgoingData'] })
 })

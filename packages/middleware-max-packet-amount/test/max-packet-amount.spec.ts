@@ -1,60 +1,35 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import {
-  AmountTooLargeError, serializeFulfill,
-  type Account, type NextData, type PacketContext
-} from '@conn/types'
+import { AmountTooLargeError, type Account, type NextData } from '@conn/types'
+import { fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, rejectionOf } from '@conn/testkit'
 import manifest, { MaxPacketAmount } from '../src/index.ts'
-import { makeAccount, makeApi } from './fakes.ts'
 
-const FULFILL = serializeFulfill({ fulfillment: Buffer.alloc(32, 7), data: Buffer.alloc(0) })
+const FULFILL = fulfill(Buffer.alloc(32, 7))
 const MAX_UINT64 = 2n ** 64n - 1n
-
-function packet (account: Account, amount: bigint): PacketContext {
-  return {
-    account,
-    prepare: { amount, expiresAt: Date.now() + 30_000, executionCondition: Buffer.alloc(32, 1), destination: 'test.bob', data: Buffer.alloc(0) },
-    incoming: undefined
-  }
-}
-
-async function rejection (promise: Promise<unknown>): Promise<AmountTooLargeError> {
-  try {
-    await promise
-  } catch (err) {
-    return err as AmountTooLargeError
-  }
-  throw new Error('expected a rejection')
-}
 
 describe('max-packet-amount', () => {
   let middleware: MaxPacketAmount
   let next: sinon.SinonStub<Parameters<NextData>, ReturnType<NextData>>
 
   beforeEach(() => {
-    middleware = new MaxPacketAmount(makeApi())
+    middleware = new MaxPacketAmount(fakeApi())
     next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
   })
 
   function account (id: string, maxPacketAmount?: string): Account {
-    const acc = makeAccount(id, maxPacketAmount === undefined ? {} : { maxPacketAmount })
+    const acc = fakeAccount({ id, config: maxPacketAmount === undefined ? {} : { maxPacketAmount } })
     middleware.addAccount(acc)
     return acc
   }
 
-  it('is a middleware manifest named maxPacketAmount for types ^0.1.0 whose create() gives a MaxPacketAmount on incoming data only', async () => {
+  it('is a middleware manifest named maxPacketAmount for types ^0.1.0 whose create() returns a MaxPacketAmount', async () => {
     expect(manifest).to.include({ kind: 'middleware', name: 'maxPacketAmount', types: '^0.1.0' })
-    const created = await manifest.create({}, makeApi())
-    expect(created).to.be.instanceOf(MaxPacketAmount)
-    expect(created.name).to.equal('maxPacketAmount')
-    expect(created.incomingData).to.be.a('function')
-    expect(created.outgoingData).to.equal(undefined)
-    expect(created.incomingMoney).to.equal(undefined)
+    expect(await manifest.create({}, fakeApi())).to.be.instanceOf(MaxPacketAmount)
   })
 
   it('rejects one unit over maxPacketAmount with F08 "packet size too large. maxAmount=1000 actualAmount=1001" without calling next', async () => {
     const alice = account('alice', '1000')
-    const err = await rejection(middleware.incomingData(packet(alice, 1001n), next))
+    const err = await rejectionOf<AmountTooLargeError>(middleware.incomingData(packetContext({ account: alice, amount: 1001n }), next))
     expect(err).to.be.instanceOf(AmountTooLargeError)
     expect(err.ilpErrorCode).to.equal('F08')
     expect(err.message).to.equal('packet size too large. maxAmount=1000 actualAmount=1001')
@@ -63,7 +38,7 @@ describe('max-packet-amount', () => {
 
   it('puts the received then the maximum amount in the reject data as two big-endian UInt64s (16 bytes)', async () => {
     const alice = account('alice', '1000')
-    const err = await rejection(middleware.incomingData(packet(alice, 123456n), next))
+    const err = await rejectionOf<AmountTooLargeError>(middleware.incomingData(packetContext({ account: alice, amount: 123456n }), next))
     expect(err.data.length).to.equal(16)
     expect(err.data.readBigUInt64BE(0)).to.equal(123456n)
     expect(err.data.readBigUInt64BE(8)).to.equal(1000n)
@@ -72,7 +47,7 @@ describe('max-packet-amount', () => {
 
   it('encodes amounts up to the UInt64 maximum exactly (max 2^64-2, amount 2^64-1)', async () => {
     const alice = account('alice', String(MAX_UINT64 - 1n))
-    const err = await rejection(middleware.incomingData(packet(alice, MAX_UINT64), next))
+    const err = await rejectionOf<AmountTooLargeError>(middleware.incomingData(packetContext({ account: alice, amount: MAX_UINT64 }), next))
     expect(err.message).to.equal(`packet size too large. maxAmount=${MAX_UINT64 - 1n} actualAmount=${MAX_UINT64}`)
     expect(err.data.readBigUInt64BE(0)).to.equal(MAX_UINT64)
     expect(err.data.readBigUInt64BE(8)).to.equal(MAX_UINT64 - 1n)
@@ -80,39 +55,40 @@ describe('max-packet-amount', () => {
 
   it('forwards a packet of exactly maxPacketAmount and returns next\'s reply unchanged', async () => {
     const alice = account('alice', '1000')
-    expect(await middleware.incomingData(packet(alice, 1000n), next)).to.equal(FULFILL)
-    expect(await middleware.incomingData(packet(alice, 0n), next)).to.equal(FULFILL)
+    expect(await middleware.incomingData(packetContext({ account: alice, amount: 1000n }), next)).to.equal(FULFILL)
+    expect(await middleware.incomingData(packetContext({ account: alice, amount: 0n }), next)).to.equal(FULFILL)
     expect(next.callCount).to.equal(2)
   })
 
   it('forwards any amount, up to 2^64-1, from an account without maxPacketAmount', async () => {
     const alice = account('alice')
-    expect(await middleware.incomingData(packet(alice, MAX_UINT64), next)).to.equal(FULFILL)
+    expect(await middleware.incomingData(packetContext({ account: alice, amount: MAX_UINT64 }), next)).to.equal(FULFILL)
     expect(middleware.maximumOf('alice')).to.equal(undefined)
   })
 
   it('keeps a maximum per account: 2000 passes from bob (max 5000) and is F08 from alice (max 1000)', async () => {
     const alice = account('alice', '1000')
     const bob = account('bob', '5000')
-    expect(await middleware.incomingData(packet(bob, 2000n), next)).to.equal(FULFILL)
-    const err = await rejection(middleware.incomingData(packet(alice, 2000n), next))
+    expect(await middleware.incomingData(packetContext({ account: bob, amount: 2000n }), next)).to.equal(FULFILL)
+    const err = await rejectionOf<AmountTooLargeError>(middleware.incomingData(packetContext({ account: alice, amount: 2000n }), next))
     expect(err.message).to.equal('packet size too large. maxAmount=1000 actualAmount=2000')
   })
 
   it('drops the maximum on removeAccount; added again, the account gets its new maximum', async () => {
     account('alice', '1000')
     expect(middleware.maximumOf('alice')).to.equal(1000n)
-    middleware.removeAccount(makeAccount('alice'))
+    middleware.removeAccount(fakeAccount({ id: 'alice' }))
     expect(middleware.maximumOf('alice')).to.equal(undefined)
     const again = account('alice', '5000')
     expect(middleware.maximumOf('alice')).to.equal(5000n)
-    expect(await middleware.incomingData(packet(again, 5000n), next)).to.equal(FULFILL)
+    expect(await middleware.incomingData(packetContext({ account: again, amount: 5000n }), next)).to.equal(FULFILL)
   })
 
   it('reads the configuration of an account it was never told about on its first packet', async () => {
-    const stranger = makeAccount('stranger', { maxPacketAmount: '10' })
-    const err = await rejection(middleware.incomingData(packet(stranger, 11n), next))
+    const stranger = fakeAccount({ id: 'stranger', config: { maxPacketAmount: '10' } })
+    const err = await rejectionOf<AmountTooLargeError>(middleware.incomingData(packetContext({ account: stranger, amount: 11n }), next))
     expect(err.ilpErrorCode).to.equal('F08')
     expect(middleware.maximumOf('stranger')).to.equal(10n)
   })
+  middlewareConformance(manifest, { handlers: ['incomingData'] })
 })

@@ -1,40 +1,29 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import {
-  RateLimitedError, serializeFulfill,
-  type Account, type AccountConfig, type MoneyContext, type NextData, type NextMoney, type PacketContext
-} from '@conn/types'
+import { RateLimitedError, type Account, type AccountConfig, type MoneyContext, type NextData, type NextMoney } from '@conn/types'
+import { RecordingLogger, RecordingMetrics, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, rejectionOf } from '@conn/testkit'
 import manifest, { RateLimit, rateLimitSettings } from '../src/index.ts'
-import { FakeMetrics, makeAccount, makeApi, stubLogger } from './fakes.ts'
 
-const FULFILL = serializeFulfill({ fulfillment: Buffer.alloc(32, 7), data: Buffer.alloc(0) })
-
-function packet (account: Account): PacketContext {
-  return {
-    account,
-    prepare: { amount: 10n, expiresAt: Date.now() + 30_000, executionCondition: Buffer.alloc(32, 1), destination: 'test.bob', data: Buffer.alloc(0) },
-    incoming: undefined
-  }
-}
+const FULFILL = fulfill(Buffer.alloc(32, 7))
 
 describe('rate-limit', () => {
   let clock: sinon.SinonFakeTimers
-  let metrics: FakeMetrics
+  let metrics: RecordingMetrics
   let limiter: RateLimit
   let next: sinon.SinonStub<Parameters<NextData>, ReturnType<NextData>>
   let nextMoney: sinon.SinonStub<Parameters<NextMoney>, ReturnType<NextMoney>>
 
   beforeEach(() => {
     clock = sinon.useFakeTimers({ now: 1_700_000_000_000 })
-    metrics = new FakeMetrics()
-    limiter = new RateLimit(makeApi(metrics))
+    metrics = new RecordingMetrics()
+    limiter = new RateLimit(fakeApi({ metrics }))
     next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
     nextMoney = sinon.stub<Parameters<NextMoney>, ReturnType<NextMoney>>().resolves()
   })
   afterEach(() => { clock.restore() })
 
   function account (id: string, rateLimit?: AccountConfig['rateLimit']): Account {
-    const acc = makeAccount(id, rateLimit === undefined ? {} : { rateLimit })
+    const acc = fakeAccount({ id, config: rateLimit === undefined ? {} : { rateLimit } })
     limiter.addAccount(acc)
     return acc
   }
@@ -43,7 +32,7 @@ describe('rate-limit', () => {
   async function burst (acc: Account, count: number): Promise<number> {
     for (let i = 0; i < count; i++) {
       try {
-        await limiter.incomingData(packet(acc), next)
+        await limiter.incomingData(packetContext({ account: acc }), next)
       } catch (err) {
         expect(err).to.be.instanceOf(RateLimitedError)
         return i
@@ -52,45 +41,30 @@ describe('rate-limit', () => {
     return count
   }
 
-  async function rejection (promise: Promise<unknown>): Promise<RateLimitedError> {
-    try {
-      await promise
-    } catch (err) {
-      return err as RateLimitedError
-    }
-    throw new Error('expected a rejection')
-  }
-
   describe('manifest', () => {
-    it('is a middleware manifest named rateLimit for types ^0.1.0 whose create() gives a RateLimit on incoming data and money', async () => {
+    it('is a middleware manifest named rateLimit for types ^0.1.0 whose create() returns a RateLimit', async () => {
       expect(manifest).to.include({ kind: 'middleware', name: 'rateLimit', types: '^0.1.0' })
-      const middleware = await manifest.create({}, makeApi())
-      expect(middleware).to.be.instanceOf(RateLimit)
-      expect(middleware.name).to.equal('rateLimit')
-      expect(middleware.incomingData).to.be.a('function')
-      expect(middleware.incomingMoney).to.be.a('function')
-      expect(middleware.outgoingData).to.equal(undefined)
-      expect(middleware.outgoingMoney).to.equal(undefined)
+      expect(await manifest.create({}, fakeApi())).to.be.instanceOf(RateLimit)
     })
   })
 
   describe('settings', () => {
     it('defaults to 10000 tokens per 1000 ms with capacity 10000 when the account has no rateLimit', () => {
-      expect(rateLimitSettings(makeAccount('a'))).to.deep.equal({ refillPeriod: 1000, refillCount: 10000, capacity: 10000 })
+      expect(rateLimitSettings(fakeAccount({ id: 'a' }))).to.deep.equal({ refillPeriod: 1000, refillCount: 10000, capacity: 10000 })
     })
 
     it('fills each missing field on its own; capacity follows refillCount; capacity 0 stays 0', () => {
-      expect(rateLimitSettings(makeAccount('a', { rateLimit: { refillCount: 5 } }))).to.deep.equal({ refillPeriod: 1000, refillCount: 5, capacity: 5 })
-      expect(rateLimitSettings(makeAccount('a', { rateLimit: { refillPeriod: 60000 } }))).to.deep.equal({ refillPeriod: 60000, refillCount: 10000, capacity: 10000 })
-      expect(rateLimitSettings(makeAccount('a', { rateLimit: { capacity: 0 } }))).to.deep.equal({ refillPeriod: 1000, refillCount: 10000, capacity: 0 })
+      expect(rateLimitSettings(fakeAccount({ id: 'a', config: { rateLimit: { refillCount: 5 } } }))).to.deep.equal({ refillPeriod: 1000, refillCount: 5, capacity: 5 })
+      expect(rateLimitSettings(fakeAccount({ id: 'a', config: { rateLimit: { refillPeriod: 60000 } } }))).to.deep.equal({ refillPeriod: 60000, refillCount: 10000, capacity: 10000 })
+      expect(rateLimitSettings(fakeAccount({ id: 'a', config: { rateLimit: { capacity: 0 } } }))).to.deep.equal({ refillPeriod: 1000, refillCount: 10000, capacity: 0 })
     })
   })
 
   describe('incoming data', () => {
     it('passes exactly `capacity` packets of a burst, then rejects the next with T05 "too many requests, throttling." and empty data without calling next', async () => {
       const alice = account('alice', { capacity: 3, refillCount: 1, refillPeriod: 60000 })
-      for (let i = 0; i < 3; i++) expect(await limiter.incomingData(packet(alice), next)).to.equal(FULFILL)
-      const err = await rejection(limiter.incomingData(packet(alice), next))
+      for (let i = 0; i < 3; i++) expect(await limiter.incomingData(packetContext({ account: alice }), next)).to.equal(FULFILL)
+      const err = await rejectionOf<RateLimitedError>(limiter.incomingData(packetContext({ account: alice }), next))
       expect(err).to.be.instanceOf(RateLimitedError)
       expect(err.ilpErrorCode).to.equal('T05')
       expect(err.message).to.equal('too many requests, throttling.')
@@ -141,20 +115,20 @@ describe('rate-limit', () => {
     it('counts a packet rejected further in (next throws): its token is not given back', async () => {
       const alice = account('alice', { capacity: 2, refillCount: 1, refillPeriod: 60000 })
       next.rejects(new Error('downstream failed'))
-      const err = await rejection(limiter.incomingData(packet(alice), next))
+      const err = await rejectionOf<RateLimitedError>(limiter.incomingData(packetContext({ account: alice }), next))
       expect(err.message).to.equal('downstream failed')
       next.resolves(FULFILL)
       expect(await burst(alice, 2)).to.equal(1)
     })
 
     it('increments ilp_connector_rate_limited_ilp_packets{account,asset,scale} once per rejected packet', async () => {
-      const alice = makeAccount('alice', { rateLimit: { capacity: 1, refillCount: 1, refillPeriod: 60000 } }, 'EUR', 4)
+      const alice = fakeAccount({ id: 'alice', config: { rateLimit: { capacity: 1, refillCount: 1, refillPeriod: 60000 } }, assetCode: 'EUR', assetScale: 4 })
       limiter.addAccount(alice)
       expect(await burst(alice, 1)).to.equal(1)
-      for (let i = 0; i < 3; i++) await rejection(limiter.incomingData(packet(alice), next))
+      for (let i = 0; i < 3; i++) await rejectionOf<RateLimitedError>(limiter.incomingData(packetContext({ account: alice }), next))
       expect(metrics.options.get('ilp_connector_rate_limited_ilp_packets')?.labelNames).to.deep.equal(['account', 'asset', 'scale'])
       expect(metrics.value('ilp_connector_rate_limited_ilp_packets', { account: 'alice', asset: 'EUR', scale: 4 })).to.equal(3)
-      expect(metrics.value('ilp_connector_rate_limited_money', { account: 'alice', asset: 'EUR', scale: 4 })).to.equal(0)
+      expect(metrics.value('ilp_connector_rate_limited_money', { account: 'alice', asset: 'EUR', scale: 4 })).to.equal(undefined)
     })
   })
 
@@ -167,7 +141,7 @@ describe('rate-limit', () => {
       await limiter.incomingMoney(money(alice), nextMoney)
       await limiter.incomingMoney(money(alice), nextMoney)
       expect(nextMoney.callCount).to.equal(2)
-      const err = await rejection(limiter.incomingMoney(money(alice), nextMoney))
+      const err = await rejectionOf<RateLimitedError>(limiter.incomingMoney(money(alice), nextMoney))
       expect(err).to.be.instanceOf(RateLimitedError)
       expect(err.ilpErrorCode).to.equal('T05')
       expect(err.message).to.equal('too many requests, throttling.')
@@ -178,11 +152,11 @@ describe('rate-limit', () => {
 
     it('increments ilp_connector_rate_limited_money{account,asset,scale} for each refused money call', async () => {
       const alice = account('alice', { capacity: 0 })
-      await rejection(limiter.incomingMoney(money(alice), nextMoney))
-      await rejection(limiter.incomingMoney(money(alice), nextMoney))
+      await rejectionOf<RateLimitedError>(limiter.incomingMoney(money(alice), nextMoney))
+      await rejectionOf<RateLimitedError>(limiter.incomingMoney(money(alice), nextMoney))
       expect(metrics.options.get('ilp_connector_rate_limited_money')?.labelNames).to.deep.equal(['account', 'asset', 'scale'])
       expect(metrics.value('ilp_connector_rate_limited_money', { account: 'alice', asset: 'USD', scale: 9 })).to.equal(2)
-      expect(metrics.value('ilp_connector_rate_limited_ilp_packets', { account: 'alice', asset: 'USD', scale: 9 })).to.equal(0)
+      expect(metrics.value('ilp_connector_rate_limited_ilp_packets', { account: 'alice', asset: 'USD', scale: 9 })).to.equal(undefined)
     })
   })
 
@@ -199,18 +173,19 @@ describe('rate-limit', () => {
     })
 
     it('limits an account it was never told about by its own rateLimit (state made on its first packet)', async () => {
-      const stranger = makeAccount('stranger', { rateLimit: { capacity: 1, refillCount: 1, refillPeriod: 60000 } })
+      const stranger = fakeAccount({ id: 'stranger', config: { rateLimit: { capacity: 1, refillCount: 1, refillPeriod: 60000 } } })
       expect(await burst(stranger, 2)).to.equal(1)
       expect(limiter.available('stranger')).to.equal(0n)
     })
 
     it('warns once at addAccount when capacity is 0 (every call from it will be refused)', () => {
-      const logger = stubLogger()
-      const quiet = new RateLimit(makeApi(new FakeMetrics(), logger))
-      quiet.addAccount(makeAccount('alice', { rateLimit: { capacity: 0 } }))
-      quiet.addAccount(makeAccount('bob'))
-      expect(logger.warn.callCount).to.equal(1)
-      expect(logger.warn.firstCall.args[0]).to.deep.equal({ account: 'alice' })
+      const logger = new RecordingLogger()
+      const quiet = new RateLimit(fakeApi({ logger }))
+      quiet.addAccount(fakeAccount({ id: 'alice', config: { rateLimit: { capacity: 0 } } }))
+      quiet.addAccount(fakeAccount({ id: 'bob' }))
+      expect(logger.at('warn')).to.have.length(1)
+      expect(logger.at('warn')[0]!.obj).to.deep.equal({ account: 'alice' })
     })
   })
+  middlewareConformance(manifest, { handlers: ['incomingData', 'incomingMoney'] })
 })

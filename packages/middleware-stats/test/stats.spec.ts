@@ -1,134 +1,35 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import {
-  BadRequestError, serializeFulfill, serializeReject,
-  type Account, type Counter, type CounterChild, type Gauge, type GaugeChild, type LabelValues, type MetricOptions,
-  type Metrics, type MiddlewareApi, type MoneyContext, type NextData, type NextMoney, type PacketContext
-} from '@conn/types'
+import { BadRequestError, type MoneyContext, type NextData, type NextMoney } from '@conn/types'
+import { RecordingMetrics, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { Stats } from '../src/index.ts'
 
-/** A tiny Metrics: every series is a number keyed by the metric name and its sorted labels. */
-class FakeMetrics implements Metrics {
-  readonly values = new Map<string, number>()
-  readonly options = new Map<string, MetricOptions & { type: 'counter' | 'gauge' }>()
-
-  private key (name: string, labels: LabelValues): string {
-    return name + JSON.stringify(Object.keys(labels).sort().map((k) => [k, String(labels[k])]))
-  }
-
-  private check (name: string, labels: LabelValues): void {
-    const names = this.options.get(name)!.labelNames
-    for (const label of Object.keys(labels)) {
-      if (!names.includes(label)) throw new Error(`label ${label} not declared on ${name}`)
-    }
-  }
-
-  /** The value of one series, or undefined if it was never touched. */
-  get (name: string, labels: LabelValues): number | undefined {
-    return this.values.get(this.key(name, labels))
-  }
-
-  counter (options: MetricOptions): Counter {
-    this.options.set(options.name, { ...options, type: 'counter' })
-    const inc = (labels: LabelValues, value = 1): void => {
-      this.check(options.name, labels)
-      if (value < 0) throw new Error('counters only go up')
-      const key = this.key(options.name, labels)
-      this.values.set(key, (this.values.get(key) ?? 0) + value)
-    }
-    return { inc, labels: (labels): CounterChild => ({ inc: (value?: number) => inc(labels, value) }) }
-  }
-
-  gauge (options: MetricOptions): Gauge {
-    this.options.set(options.name, { ...options, type: 'gauge' })
-    const set = (labels: LabelValues, value: number): void => {
-      this.check(options.name, labels)
-      this.values.set(this.key(options.name, labels), value)
-    }
-    const add = (labels: LabelValues, value: number): void => {
-      const key = this.key(options.name, labels)
-      this.values.set(key, (this.values.get(key) ?? 0) + value)
-    }
-    return {
-      set,
-      labels: (labels): GaugeChild => ({
-        set: (value: number) => set(labels, value),
-        inc: (value = 1) => add(labels, value),
-        dec: (value = 1) => add(labels, -value)
-      })
-    }
-  }
-}
-
-function makeApi (metrics: Metrics): MiddlewareApi {
-  const logger = { trace () {}, debug () {}, info () {}, warn () {}, error () {}, fatal () {}, isLevelEnabled: () => false, child: () => logger }
-  return {
-    logger,
-    store: { get: async () => undefined, put: async () => {}, del: async () => {} },
-    getOwnAddress: () => 'test.conn',
-    getAccount: () => undefined,
-    getAccounts: () => [],
-    sendMoney: async () => {},
-    balances: { get: async () => 0n, adjust: async () => 0n },
-    metrics
-  }
-}
-
-function makeAccount (id: string, assetCode = 'USD', assetScale = 9): Account {
-  return {
-    id,
-    relation: 'child',
-    assetCode,
-    assetScale,
-    config: { relation: 'child', plugin: 'ilp-plugin-btp', assetCode, assetScale },
-    plugin: {} as any
-  }
-}
-
-function makeCtx (account: Account): PacketContext {
-  return {
-    account,
-    prepare: { amount: 10n, expiresAt: Date.now() + 10_000, executionCondition: Buffer.alloc(32), destination: 'test.bob', data: Buffer.alloc(0) },
-    incoming: undefined
-  }
-}
-
-const fulfill = serializeFulfill({ fulfillment: Buffer.alloc(32), data: Buffer.alloc(0) })
-function reject (code: string): Buffer {
-  return serializeReject({ code, triggeredBy: 'test.bob', message: 'no', data: Buffer.alloc(0) })
-}
+const FULFILL = fulfill()
 const replying = (reply: Buffer): NextData => async () => reply
 const throwing: NextData = async () => { throw new BadRequestError('boom') }
 
 const IN = 'ilp_connector_incoming_ilp_packets'
 const OUT = 'ilp_connector_outgoing_ilp_packets'
-const alice = makeAccount('alice')
-const bob = makeAccount('bob', 'EUR', 2)
+const alice = fakeAccount({ id: 'alice' })
+const bob = fakeAccount({ id: 'bob', assetCode: 'EUR', assetScale: 2 })
 const aliceLabels = { account: 'alice', asset: 'USD', scale: 9 }
 const bobLabels = { account: 'bob', asset: 'EUR', scale: 2 }
 
 describe('stats', () => {
-  let metrics: FakeMetrics
+  let metrics: RecordingMetrics
   let stats: Stats
 
   beforeEach(() => {
-    metrics = new FakeMetrics()
-    stats = new Stats(makeApi(metrics))
+    metrics = new RecordingMetrics()
+    stats = new Stats(fakeApi({ metrics }))
     stats.addAccount(alice)
     stats.addAccount(bob)
   })
 
   describe('manifest', () => {
-    it('is a middleware manifest named stats for types ^0.1.0 whose create() returns a Stats with all four handlers', async () => {
-      expect(manifest.kind).to.equal('middleware')
-      expect(manifest.name).to.equal('stats')
-      expect(manifest.types).to.equal('^0.1.0')
-      const middleware = await manifest.create({}, makeApi(new FakeMetrics()))
-      expect(middleware).to.be.instanceOf(Stats)
-      expect(middleware.name).to.equal('stats')
-      for (const handler of ['incomingData', 'outgoingData', 'incomingMoney', 'outgoingMoney'] as const) {
-        expect(middleware[handler], handler).to.be.a('function')
-      }
+    it('is a middleware manifest named stats for types ^0.1.0 whose create() returns a Stats', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'stats', types: '^0.1.0' })
+      expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Stats)
     })
   })
 
@@ -145,52 +46,52 @@ describe('stats', () => {
   })
 
   it('starts each account\'s fulfilled and failed packet series at 0', () => {
-    expect(metrics.get(IN, { ...bobLabels, result: 'fulfilled', code: '' })).to.equal(0)
-    expect(metrics.get(OUT, { ...bobLabels, result: 'failed', code: '' })).to.equal(0)
+    expect(metrics.value(IN, { ...bobLabels, result: 'fulfilled', code: '' })).to.equal(0)
+    expect(metrics.value(OUT, { ...bobLabels, result: 'failed', code: '' })).to.equal(0)
   })
 
   describe('incomingData', () => {
     it('counts a Fulfill as result=fulfilled code="" under the account, asset and scale, and returns the reply', async () => {
-      expect(await stats.incomingData(makeCtx(alice), replying(fulfill))).to.equal(fulfill)
-      await stats.incomingData(makeCtx(alice), replying(fulfill))
-      expect(metrics.get(IN, { ...aliceLabels, result: 'fulfilled', code: '' })).to.equal(2)
-      expect(metrics.get(OUT, { ...aliceLabels, result: 'fulfilled', code: '' })).to.equal(0)
+      expect(await stats.incomingData(packetContext({ account: alice }), replying(FULFILL))).to.equal(FULFILL)
+      await stats.incomingData(packetContext({ account: alice }), replying(FULFILL))
+      expect(metrics.value(IN, { ...aliceLabels, result: 'fulfilled', code: '' })).to.equal(2)
+      expect(metrics.value(OUT, { ...aliceLabels, result: 'fulfilled', code: '' })).to.equal(0)
     })
 
     it('counts a Reject as result=rejected with its code', async () => {
-      await stats.incomingData(makeCtx(bob), replying(reject('F02')))
-      expect(metrics.get(IN, { ...bobLabels, result: 'rejected', code: 'F02' })).to.equal(1)
+      await stats.incomingData(packetContext({ account: bob }), replying(reject({ code: 'F02', message: 'no' })))
+      expect(metrics.value(IN, { ...bobLabels, result: 'rejected', code: 'F02' })).to.equal(1)
     })
 
     it('counts a thrown error as result=failed code="" and rethrows it', async () => {
-      const err = await stats.incomingData(makeCtx(alice), throwing).catch((e: unknown) => e)
+      const err = await stats.incomingData(packetContext({ account: alice }), throwing).catch((e: unknown) => e)
       expect(err).to.be.instanceOf(BadRequestError)
-      expect(metrics.get(IN, { ...aliceLabels, result: 'failed', code: '' })).to.equal(1)
+      expect(metrics.value(IN, { ...aliceLabels, result: 'failed', code: '' })).to.equal(1)
     })
   })
 
   describe('outgoingData', () => {
     it('counts fulfilled, rejected by code and failed under the next hop', async () => {
-      await stats.outgoingData(makeCtx(bob), replying(fulfill))
-      await stats.outgoingData(makeCtx(bob), replying(reject('T04')))
-      await stats.outgoingData(makeCtx(bob), replying(reject('T04')))
-      await stats.outgoingData(makeCtx(bob), replying(reject('F99')))
-      await stats.outgoingData(makeCtx(bob), throwing).catch(() => {})
-      expect(metrics.get(OUT, { ...bobLabels, result: 'fulfilled', code: '' })).to.equal(1)
-      expect(metrics.get(OUT, { ...bobLabels, result: 'rejected', code: 'T04' })).to.equal(2)
-      expect(metrics.get(OUT, { ...bobLabels, result: 'rejected', code: 'F99' })).to.equal(1)
-      expect(metrics.get(OUT, { ...bobLabels, result: 'failed', code: '' })).to.equal(1)
-      expect(metrics.get(IN, { ...bobLabels, result: 'rejected', code: 'T04' })).to.equal(undefined)
+      await stats.outgoingData(packetContext({ account: bob }), replying(FULFILL))
+      await stats.outgoingData(packetContext({ account: bob }), replying(reject({ code: 'T04', message: 'no' })))
+      await stats.outgoingData(packetContext({ account: bob }), replying(reject({ code: 'T04', message: 'no' })))
+      await stats.outgoingData(packetContext({ account: bob }), replying(reject({ code: 'F99', message: 'no' })))
+      await stats.outgoingData(packetContext({ account: bob }), throwing).catch(() => {})
+      expect(metrics.value(OUT, { ...bobLabels, result: 'fulfilled', code: '' })).to.equal(1)
+      expect(metrics.value(OUT, { ...bobLabels, result: 'rejected', code: 'T04' })).to.equal(2)
+      expect(metrics.value(OUT, { ...bobLabels, result: 'rejected', code: 'F99' })).to.equal(1)
+      expect(metrics.value(OUT, { ...bobLabels, result: 'failed', code: '' })).to.equal(1)
+      expect(metrics.value(IN, { ...bobLabels, result: 'rejected', code: 'T04' })).to.equal(undefined)
     })
 
     it('labels malformed codes and codes beyond 32 distinct ones per account as code="other"', async () => {
-      await stats.outgoingData(makeCtx(bob), replying(reject('x!y')))
+      await stats.outgoingData(packetContext({ account: bob }), replying(reject({ code: 'x!y', message: 'no' })))
       for (let i = 0; i < 40; i++) {
-        await stats.outgoingData(makeCtx(bob), replying(reject('F' + i.toString(36).toUpperCase().padStart(2, '0'))))
+        await stats.outgoingData(packetContext({ account: bob }), replying(reject({ code: 'F' + i.toString(36).toUpperCase().padStart(2, '0'), message: 'no' })))
       }
-      const codes = [...metrics.values.keys()].filter((k) => k.startsWith(OUT) && k.includes('"rejected"') && k.includes('"bob"'))
+      const codes = metrics.series(OUT).filter((series) => series.labels.result === 'rejected' && series.labels.account === 'bob')
       expect(codes).to.have.length(32)
-      expect(metrics.get(OUT, { ...bobLabels, result: 'rejected', code: 'other' })).to.equal(1 + 9)
+      expect(metrics.value(OUT, { ...bobLabels, result: 'rejected', code: 'other' })).to.equal(1 + 9)
       expect(stats.getStats().bob!.outgoing.rejected).to.equal(41)
     })
   })
@@ -204,26 +105,26 @@ describe('stats', () => {
     it('sets ilp_connector_incoming_money{result=succeeded} to the LAST amount (reference) and adds it to conn_incoming_money_total', async () => {
       await money('incomingMoney', 100n)
       await money('incomingMoney', 30n)
-      expect(metrics.get('ilp_connector_incoming_money', { ...aliceLabels, result: 'succeeded' })).to.equal(30)
-      expect(metrics.get('conn_incoming_money_total', { ...aliceLabels, result: 'succeeded' })).to.equal(130)
+      expect(metrics.value('ilp_connector_incoming_money', { ...aliceLabels, result: 'succeeded' })).to.equal(30)
+      expect(metrics.value('conn_incoming_money_total', { ...aliceLabels, result: 'succeeded' })).to.equal(130)
     })
 
     it('records a throwing outgoing money handler as result=failed and rethrows', async () => {
       const error = new Error('settlement failed')
       expect(await money('outgoingMoney', 70n, async () => { throw error })).to.equal(error)
-      expect(metrics.get('ilp_connector_outgoing_money', { ...aliceLabels, result: 'failed' })).to.equal(70)
-      expect(metrics.get('conn_outgoing_money_total', { ...aliceLabels, result: 'failed' })).to.equal(70)
-      expect(metrics.get('conn_outgoing_money_total', { ...aliceLabels, result: 'succeeded' })).to.equal(0)
-      expect(metrics.get('ilp_connector_outgoing_money', { ...aliceLabels, result: 'succeeded' })).to.equal(undefined)
+      expect(metrics.value('ilp_connector_outgoing_money', { ...aliceLabels, result: 'failed' })).to.equal(70)
+      expect(metrics.value('conn_outgoing_money_total', { ...aliceLabels, result: 'failed' })).to.equal(70)
+      expect(metrics.value('conn_outgoing_money_total', { ...aliceLabels, result: 'succeeded' })).to.equal(0)
+      expect(metrics.value('ilp_connector_outgoing_money', { ...aliceLabels, result: 'succeeded' })).to.equal(undefined)
     })
   })
 
   describe('getStats', () => {
     it('returns a plain snapshot per account: packets by result and code, money totals as exact decimal strings', async () => {
-      await stats.incomingData(makeCtx(alice), replying(fulfill))
-      await stats.incomingData(makeCtx(alice), replying(reject('F99')))
-      await stats.outgoingData(makeCtx(bob), replying(reject('T04')))
-      await stats.outgoingData(makeCtx(bob), throwing).catch(() => {})
+      await stats.incomingData(packetContext({ account: alice }), replying(FULFILL))
+      await stats.incomingData(packetContext({ account: alice }), replying(reject({ code: 'F99', message: 'no' })))
+      await stats.outgoingData(packetContext({ account: bob }), replying(reject({ code: 'T04', message: 'no' })))
+      await stats.outgoingData(packetContext({ account: bob }), throwing).catch(() => {})
       await stats.incomingMoney({ account: alice, amount: 18446744073709551615n }, async () => {})
       await stats.incomingMoney({ account: alice, amount: 1n }, async () => {})
       const snapshot = stats.getStats()
@@ -248,23 +149,24 @@ describe('stats', () => {
     it('drops a removed account from the snapshot; a packet for an account it was not given adds it', async () => {
       stats.removeAccount(bob)
       expect(Object.keys(stats.getStats())).to.deep.equal(['alice'])
-      const carl = makeAccount('carl')
-      await stats.outgoingData(makeCtx(carl), replying(fulfill))
+      const carl = fakeAccount({ id: 'carl' })
+      await stats.outgoingData(packetContext({ account: carl }), replying(FULFILL))
       expect(stats.getStats().carl!.outgoing.fulfilled).to.equal(1)
-      expect(metrics.get(OUT, { account: 'carl', asset: 'USD', scale: 9, result: 'fulfilled', code: '' })).to.equal(1)
+      expect(metrics.value(OUT, { account: 'carl', asset: 'USD', scale: 9, result: 'fulfilled', code: '' })).to.equal(1)
     })
   })
 
   it('binds label children once per account, not per packet', async () => {
     const counter = metrics.counter({ name: IN, help: '', labelNames: ['result', 'account', 'asset', 'scale', 'code'] })
     const spy = sinon.spy(counter, 'labels')
-    const fresh = new Stats(makeApi({ counter: () => counter, gauge: (o) => metrics.gauge(o) }))
+    const fresh = new Stats(fakeApi({ metrics: { counter: () => counter, gauge: (o) => metrics.gauge(o) } }))
     fresh.addAccount(alice)
     const bound = spy.callCount
     for (let i = 0; i < 5; i++) {
-      await fresh.incomingData(makeCtx(alice), replying(fulfill))
-      await fresh.incomingData(makeCtx(alice), replying(reject('T04')))
+      await fresh.incomingData(packetContext({ account: alice }), replying(FULFILL))
+      await fresh.incomingData(packetContext({ account: alice }), replying(reject({ code: 'T04', message: 'no' })))
     }
     expect(spy.callCount - bound).to.equal(1) // the T04 child, bound on first use
   })
+  middlewareConformance(manifest, { handlers: ['incomingData', 'outgoingData', 'incomingMoney', 'outgoingMoney'] })
 })

@@ -1,22 +1,11 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import {
-  InsufficientLiquidityError, serializeFulfill, serializeReject,
-  type Account, type AccountConfig, type NextData, type PacketContext
-} from '@conn/types'
+import { InsufficientLiquidityError, type Account, type AccountConfig, type NextData } from '@conn/types'
+import { fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { Throughput, throughputSettings } from '../src/index.ts'
-import { makeAccount, makeApi } from './fakes.ts'
 
-const FULFILL = serializeFulfill({ fulfillment: Buffer.alloc(32, 7), data: Buffer.alloc(0) })
+const FULFILL = fulfill(Buffer.alloc(32, 7))
 const MAX_UINT64 = 2n ** 64n - 1n
-
-function packet (account: Account, amount: bigint): PacketContext {
-  return {
-    account,
-    prepare: { amount, expiresAt: Date.now() + 30_000, executionCondition: Buffer.alloc(32, 1), destination: 'test.bob', data: Buffer.alloc(0) },
-    incoming: undefined
-  }
-}
 
 describe('throughput', () => {
   let clock: sinon.SinonFakeTimers
@@ -25,13 +14,13 @@ describe('throughput', () => {
 
   beforeEach(() => {
     clock = sinon.useFakeTimers({ now: 1_700_000_000_000 })
-    middleware = new Throughput(makeApi())
+    middleware = new Throughput(fakeApi())
     next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
   })
   afterEach(() => { clock.restore() })
 
   function account (id: string, throughput?: AccountConfig['throughput']): Account {
-    const acc = makeAccount(id, throughput === undefined ? {} : { throughput })
+    const acc = fakeAccount({ id, config: throughput === undefined ? {} : { throughput } })
     middleware.addAccount(acc)
     return acc
   }
@@ -40,7 +29,7 @@ describe('throughput', () => {
   async function send (direction: 'incoming' | 'outgoing', acc: Account, amount: bigint): Promise<string> {
     const handler = direction === 'incoming' ? middleware.incomingData : middleware.outgoingData
     try {
-      expect(await handler(packet(acc, amount), next)).to.equal(FULFILL)
+      expect(await handler(packetContext({ account: acc, amount }), next)).to.equal(FULFILL)
       return 'ok'
     } catch (err) {
       expect(err).to.be.instanceOf(InsufficientLiquidityError)
@@ -50,22 +39,16 @@ describe('throughput', () => {
   }
   const T04 = 'exceeded money bandwidth, throttling.'
 
-  it('is a middleware manifest named throughput for types ^0.1.0 whose create() gives a Throughput on incoming and outgoing data', async () => {
+  it('is a middleware manifest named throughput for types ^0.1.0 whose create() returns a Throughput', async () => {
     expect(manifest).to.include({ kind: 'middleware', name: 'throughput', types: '^0.1.0' })
-    const created = await manifest.create({}, makeApi())
-    expect(created).to.be.instanceOf(Throughput)
-    expect(created.name).to.equal('throughput')
-    expect(created.incomingData).to.be.a('function')
-    expect(created.outgoingData).to.be.a('function')
-    expect(created.incomingMoney).to.equal(undefined)
-    expect(created.outgoingMoney).to.equal(undefined)
+    expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Throughput)
   })
 
   it('defaults refillPeriod to 1000 ms and leaves a direction without an amount unlimited', () => {
-    expect(throughputSettings(makeAccount('a'))).to.deep.equal({ refillPeriod: 1000, incomingAmount: undefined, outgoingAmount: undefined })
-    expect(throughputSettings(makeAccount('a', { throughput: { incomingAmount: '500' } })))
+    expect(throughputSettings(fakeAccount({ id: 'a' }))).to.deep.equal({ refillPeriod: 1000, incomingAmount: undefined, outgoingAmount: undefined })
+    expect(throughputSettings(fakeAccount({ id: 'a', config: { throughput: { incomingAmount: '500' } } })))
       .to.deep.equal({ refillPeriod: 1000, incomingAmount: 500n, outgoingAmount: undefined })
-    expect(throughputSettings(makeAccount('a', { throughput: { refillPeriod: 200, outgoingAmount: '7' } })))
+    expect(throughputSettings(fakeAccount({ id: 'a', config: { throughput: { refillPeriod: 200, outgoingAmount: '7' } } })))
       .to.deep.equal({ refillPeriod: 200, incomingAmount: undefined, outgoingAmount: 7n })
   })
 
@@ -114,10 +97,10 @@ describe('throughput', () => {
 
     it('does not give tokens back when the packet is rejected further on (the reference does not either)', async () => {
       const alice = account('alice', { incomingAmount: '1000' })
-      next.resolves(serializeReject({ code: 'F99', triggeredBy: 'test.bob', message: 'no', data: Buffer.alloc(0) }))
-      await middleware.incomingData(packet(alice, 700n), next)
+      next.resolves(reject({ code: 'F99', triggeredBy: 'test.bob', message: 'no' }))
+      await middleware.incomingData(packetContext({ account: alice, amount: 700n }), next)
       next.rejects(new Error('downstream failed'))
-      await middleware.incomingData(packet(alice, 300n), next).catch(() => {})
+      await middleware.incomingData(packetContext({ account: alice, amount: 300n }), next).catch(() => {})
       expect(middleware.available('alice', 'incoming')).to.equal(0n)
     })
 
@@ -177,9 +160,10 @@ describe('throughput', () => {
     })
 
     it('reads the configuration of an account it was never told about on its first packet', async () => {
-      const stranger = makeAccount('stranger', { throughput: { outgoingAmount: '10' } })
+      const stranger = fakeAccount({ id: 'stranger', config: { throughput: { outgoingAmount: '10' } } })
       expect(await send('outgoing', stranger, 11n)).to.equal(T04)
       expect(middleware.available('stranger', 'outgoing')).to.equal(10n)
     })
   })
+  middlewareConformance(manifest, { handlers: ['incomingData', 'outgoingData'] })
 })

@@ -30,6 +30,18 @@ export function isBalanceRangeError (err: unknown): err is BalanceRangeError {
     typeof e.balance === 'bigint' && typeof e.proposed === 'bigint' && (e.limit === 'minimum' || e.limit === 'maximum')
 }
 
+/**
+ * The range check of an adjustment, as every Balances implementation applies it: resolves the new balance, or
+ * throws BalanceRangeError when the change would move the balance past the limit it moves towards. A change
+ * away from a limit is allowed even while the balance is beyond it (a refund after the limits were lowered).
+ */
+export function checkedBalance (balance: bigint, delta: bigint, minimum?: bigint, maximum?: bigint): bigint {
+  const proposed = balance + delta
+  if (delta > 0n && maximum !== undefined && proposed > maximum) throw new BalanceRangeError(balance, proposed, 'maximum')
+  if (delta < 0n && minimum !== undefined && proposed < minimum) throw new BalanceRangeError(balance, proposed, 'minimum')
+  return proposed
+}
+
 export interface Balances {
   /** The balance of an account (0 if it never changed). */
   get (accountId: string): Promise<bigint>

@@ -37,15 +37,18 @@ export function isReject (reply: Buffer): boolean {
   return reply[0] === PacketType.Reject
 }
 
-/** Offset of the envelope's contents: type byte, then an OER length prefix. */
-function contentsOffset (packet: Buffer): number {
+/**
+ * Offset of an envelope's contents (RFC 30): after the type byte and the OER length prefix. The same for
+ * a Prepare, Fulfill or Reject; read from the bytes alone, nothing is parsed.
+ */
+export function envelopeContentsOffset (packet: Buffer): number {
   const first = packet[1] ?? 0
   return first < 0x80 ? 2 : 2 + (first & 0x7f)
 }
 
 /** The 32-byte fulfillment of a Fulfill (a view, not a copy). */
 export function fulfillmentOf (fulfill: Buffer): Buffer {
-  const start = contentsOffset(fulfill)
+  const start = envelopeContentsOffset(fulfill)
   return fulfill.subarray(start, start + 32)
 }
 
@@ -65,13 +68,13 @@ function readVarOctets (buf: Buffer, offset: number): [Buffer, number] {
 
 /** The three-character code of a Reject, without parsing the rest. */
 export function rejectCodeOf (reject: Buffer): string {
-  const start = contentsOffset(reject)
+  const start = envelopeContentsOffset(reject)
   return reject.toString('ascii', start, start + 3)
 }
 
 /** All fields of a Reject. Throws a RangeError if the bytes are truncated. */
 export function readReject (reject: Buffer): IlpRejectFields {
-  let offset = contentsOffset(reject)
+  let offset = envelopeContentsOffset(reject)
   const code = reject.toString('ascii', offset, offset + 3)
   let field: Buffer
   ;[field, offset] = readVarOctets(reject, offset + 3)
@@ -82,8 +85,8 @@ export function readReject (reject: Buffer): IlpRejectFields {
   return { code, triggeredBy, message, data: field }
 }
 
-/** OER length prefix of `length` (RFC 30: short form below 128, else long form). */
-function lengthPrefix (length: number): Buffer {
+/** OER length prefix of `length` (RFC 30: short form below 128, else long form with 1 to 3 length bytes). */
+export function oerLengthPrefix (length: number): Buffer {
   if (length < 0x80) return Buffer.of(length)
   const bytes = length < 0x100 ? 1 : length < 0x10000 ? 2 : 3
   const prefix = Buffer.alloc(1 + bytes)
@@ -94,11 +97,11 @@ function lengthPrefix (length: number): Buffer {
 
 function envelope (type: number, contents: Buffer[]): Buffer {
   const body = Buffer.concat(contents)
-  return Buffer.concat([Buffer.of(type), lengthPrefix(body.length), body])
+  return Buffer.concat([Buffer.of(type), oerLengthPrefix(body.length), body])
 }
 
 function varOctets (bytes: Buffer): Buffer[] {
-  return [lengthPrefix(bytes.length), bytes]
+  return [oerLengthPrefix(bytes.length), bytes]
 }
 
 /** Serialize a Reject. The code must be three ASCII characters. */

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import {
-  isFulfill, isReject, fulfillmentOf, readReject, rejectCodeOf, serializeFulfill, serializeReject
+  envelopeContentsOffset, isFulfill, isReject, fulfillmentOf, oerLengthPrefix, readReject, rejectCodeOf,
+  serializeFulfill, serializeReject
 } from '../src/index.ts'
 
 describe('packet helpers', () => {
@@ -29,5 +30,24 @@ describe('packet helpers', () => {
   it('throws a RangeError on a truncated Reject', () => {
     const reject = serializeReject({ code: 'F02', triggeredBy: 'test.a', message: 'x', data: Buffer.alloc(0) })
     expect(() => readReject(reject.subarray(0, 8))).to.throw(RangeError)
+  })
+
+  it('oerLengthPrefix writes the short form below 128 and the long form with 1, 2 or 3 length bytes above', () => {
+    expect(oerLengthPrefix(0).toString('hex')).to.equal('00')
+    expect(oerLengthPrefix(127).toString('hex')).to.equal('7f')
+    expect(oerLengthPrefix(128).toString('hex')).to.equal('8180')
+    expect(oerLengthPrefix(255).toString('hex')).to.equal('81ff')
+    expect(oerLengthPrefix(256).toString('hex')).to.equal('820100')
+    expect(oerLengthPrefix(65535).toString('hex')).to.equal('82ffff')
+    expect(oerLengthPrefix(65536).toString('hex')).to.equal('83010000')
+  })
+
+  it('envelopeContentsOffset is 2 after a short length and 2 + n after a long one of n bytes', () => {
+    const short = serializeFulfill({ fulfillment: Buffer.alloc(32, 1), data: Buffer.alloc(0) })
+    const long = serializeFulfill({ fulfillment: Buffer.alloc(32, 1), data: Buffer.alloc(300) })
+    expect(envelopeContentsOffset(short)).to.equal(2)
+    expect(envelopeContentsOffset(long)).to.equal(4)
+    expect(long.subarray(envelopeContentsOffset(long), envelopeContentsOffset(long) + 32).equals(Buffer.alloc(32, 1))).to.equal(true)
+    expect(Buffer.concat([Buffer.of(13), oerLengthPrefix(1000)]).length).to.equal(envelopeContentsOffset(Buffer.of(13, 0x82, 3, 0xe8)))
   })
 })

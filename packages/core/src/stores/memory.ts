@@ -1,6 +1,5 @@
 /** The built-in store (`memory`, `memdown`): Maps. Nothing survives a restart. */
-import type { Store } from '@conn/types'
-import { checkedBalance } from '../balances.ts'
+import { checkedBalance, type Store } from '@conn/types'
 
 export class MemoryStore implements Store {
   private readonly map = new Map<string, string>()

@@ -1,0 +1,130 @@
+/**
+ * What every store must do for the connector and the plugins that use it: string values that read back as
+ * written, and, if it keeps balances itself, adjustments that are atomic and refused at the limits exactly
+ * as @conn/types describes (BalanceRangeError, nothing changed).
+ */
+import assert from 'node:assert/strict'
+import { isBalanceRangeError, type Store } from '@conn/types'
+import { rejectionOf } from '../async.ts'
+import { runner } from '../runner.ts'
+
+export interface StoreConformanceOptions {
+  /** Title of the describe block (default `conformance: store`). */
+  title?: string
+}
+
+/**
+ * Registers the conformance tests of a store. `createStore` is called once per test and must give an empty
+ * store; `open()` is awaited before the test and `close()` after it, when the store has them.
+ */
+export function storeConformance (createStore: () => Store | Promise<Store>, options: StoreConformanceOptions = {}): void {
+  const { describe, it } = runner('storeConformance')
+
+  async function withStore (use: (store: Store) => Promise<void>): Promise<void> {
+    const store = await createStore()
+    await store.open?.()
+    try {
+      await use(store)
+    } finally {
+      await store.close?.()
+    }
+  }
+
+  /** Runs `use` only with a store that has both balance methods (and fails on one that has just one). */
+  function withBalances (use: (store: Store & Required<Pick<Store, 'getBalance' | 'adjustBalance'>>) => Promise<void>): () => Promise<void> {
+    return async () => {
+      await withStore(async (store) => {
+        assert.equal(typeof store.getBalance, typeof store.adjustBalance, 'a store implements both getBalance and adjustBalance, or neither')
+        if (store.getBalance === undefined) return
+        await use(store as Store & Required<Pick<Store, 'getBalance' | 'adjustBalance'>>)
+      })
+    }
+  }
+
+  describe(options.title ?? 'conformance: store', () => {
+    it('get of a key never written resolves undefined', async () => {
+      await withStore(async (store) => {
+        assert.equal(await store.get('conformance:missing'), undefined)
+      })
+    })
+
+    it('put then get round-trips any string (empty, unicode, 100 kB); put again overwrites', async () => {
+      await withStore(async (store) => {
+        for (const value of ['', 'plain', 'ünïcødé ✓ \u0000 end', 'x'.repeat(100_000)]) {
+          await store.put('conformance:value', value)
+          assert.equal(await store.get('conformance:value'), value)
+        }
+        await store.put('conformance:value', 'last')
+        assert.equal(await store.get('conformance:value'), 'last')
+      })
+    })
+
+    it('keeps keys apart, including one that is a prefix of another', async () => {
+      await withStore(async (store) => {
+        await store.put('conformance:a', '1')
+        await store.put('conformance:a:b', '2')
+        await store.put('conformance:b', '3')
+        assert.deepEqual(
+          [await store.get('conformance:a'), await store.get('conformance:a:b'), await store.get('conformance:b')],
+          ['1', '2', '3'])
+      })
+    })
+
+    it('del removes a key (get resolves undefined), leaves the others, and resolves for a missing key', async () => {
+      await withStore(async (store) => {
+        await store.put('conformance:gone', 'x')
+        await store.put('conformance:kept', 'y')
+        await store.del('conformance:gone')
+        assert.equal(await store.get('conformance:gone'), undefined)
+        assert.equal(await store.get('conformance:kept'), 'y')
+        await store.del('conformance:never-written')
+      })
+    })
+
+    it('balances (if implemented): start at 0 and add exact BigInt deltas, past 2^64', withBalances(async (store) => {
+      assert.equal(await store.getBalance('conformance:balance'), 0n)
+      assert.equal(await store.adjustBalance('conformance:balance', 5n), 5n)
+      assert.equal(await store.adjustBalance('conformance:balance', -8n), -3n)
+      assert.equal(await store.adjustBalance('conformance:balance', 2n ** 64n), 2n ** 64n - 3n)
+      assert.equal(await store.getBalance('conformance:balance'), 2n ** 64n - 3n)
+      assert.equal(await store.getBalance('conformance:other'), 0n)
+    }))
+
+    it('balances (if implemented): allow reaching a limit exactly, refuse crossing it with a BalanceRangeError and change nothing', withBalances(async (store) => {
+      const key = 'conformance:limits'
+      assert.equal(await store.adjustBalance(key, 100n, -50n, 100n), 100n)
+      const over = await rejectionOf(store.adjustBalance(key, 1n, -50n, 100n))
+      assert.ok(isBalanceRangeError(over), `expected a BalanceRangeError, got ${String(over)}`)
+      assert.deepEqual([over.balance, over.proposed, over.limit], [100n, 101n, 'maximum'])
+      assert.equal(await store.getBalance(key), 100n)
+
+      assert.equal(await store.adjustBalance(key, -150n, -50n, 100n), -50n)
+      const under = await rejectionOf(store.adjustBalance(key, -1n, -50n, 100n))
+      assert.ok(isBalanceRangeError(under), `expected a BalanceRangeError, got ${String(under)}`)
+      assert.deepEqual([under.balance, under.proposed, under.limit], [-50n, -51n, 'minimum'])
+      assert.equal(await store.getBalance(key), -50n)
+    }))
+
+    it('balances (if implemented): a change away from a limit is allowed even beyond it (a refund)', withBalances(async (store) => {
+      const key = 'conformance:refund'
+      assert.equal(await store.adjustBalance(key, -100n), -100n)
+      // Below the minimum of -50 already: adding moves towards the range, only the maximum applies.
+      assert.equal(await store.adjustBalance(key, 30n, -50n, 1000n), -70n)
+      assert.equal(await store.adjustBalance(key, 2000n), 1930n)
+      assert.equal(await store.adjustBalance(key, -10n, -50n, 1000n), 1920n)
+    }))
+
+    it('balances (if implemented): concurrent adjustments are each applied once, and limits hold under concurrency', withBalances(async (store) => {
+      const key = 'conformance:concurrent'
+      const results = await Promise.all(Array.from({ length: 50 }, async () => await store.adjustBalance(key, 1n)))
+      assert.deepEqual([...results].sort((a, b) => Number(a - b)), Array.from({ length: 50 }, (_, i) => BigInt(i + 1)))
+      assert.equal(await store.getBalance(key), 50n)
+
+      const limited = await Promise.allSettled(Array.from({ length: 20 }, async () => await store.adjustBalance(key, 1n, undefined, 60n)))
+      const refused = limited.filter((outcome) => outcome.status === 'rejected')
+      assert.equal(limited.length - refused.length, 10)
+      assert.ok(refused.every((outcome) => isBalanceRangeError(outcome.reason)), 'every refusal is a BalanceRangeError')
+      assert.equal(await store.getBalance(key), 60n)
+    }))
+  })
+}

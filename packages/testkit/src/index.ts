@@ -1,0 +1,14 @@
+export { RecordingLogger, type LogLevel, type LogRecord, type RecordingLoggerOptions } from './logger.ts'
+export { RecordingMetrics, type DeclaredMetric, type MetricSeries, type MetricType } from './metrics.ts'
+export { MapBalances } from './balances.ts'
+export { MapStore } from './store.ts'
+export { FakePlugin, fakePlugin, type FakePluginOptions } from './plugin.ts'
+export { fakeAccount, type FakeAccountOptions } from './account.ts'
+export { fakeApi, type FakeApi, type FakeApiOptions } from './api.ts'
+export {
+  DEFAULT_CONDITION, DEFAULT_FULFILLMENT, condition, fulfill, fulfillFor, packetContext, reject,
+  type PacketContextOptions, type RejectOptions
+} from './packet.ts'
+export { deferred, rejectionOf, type Deferred } from './async.ts'
+export { middlewareConformance, type HandlerName, type MiddlewareConformanceOptions } from './conformance/middleware.ts'
+export { storeConformance, type StoreConformanceOptions } from './conformance/store.ts'
