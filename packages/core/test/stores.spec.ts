@@ -12,7 +12,10 @@ function fallbackStore (): Store {
     put: async (key, value) => { await store.put(key, value) },
     del: async (key) => { await store.del(key) },
     getBalance: async (key) => await balances.get(key),
-    adjustBalance: async (key, delta, minimum, maximum) => await balances.adjust(key, delta, minimum, maximum)
+    adjustBalance: async (key, delta, minimum, maximum) => await balances.adjust(key, delta, minimum, maximum),
+    reserveBalance: async (key, delta, minimum, maximum) => await balances.reserve(key, delta, minimum, maximum),
+    commitBalance: async (key, delta) => await balances.commit(key, delta),
+    releaseBalance: async (key, delta) => await balances.release(key, delta)
   }
 }
 

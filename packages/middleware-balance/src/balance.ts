@@ -10,7 +10,7 @@
 import {
   InsufficientLiquidityError, isBalanceRangeError, isFulfill, isReject, rejectCodeOf,
   type Account, type Counter, type CounterChild, type DataHandler, type Gauge, type GaugeChild, type LabelValues, type Logger,
-  type Middleware, type MiddlewareApi, type MoneyHandler
+  type Middleware, type MiddlewareApi, type MoneyHandler, type NextData, type PacketContext
 } from '@conn/types'
 
 /** One tracked account as the admin API shows it: integer strings, `-Infinity`/`Infinity` for no limit. */
@@ -147,64 +147,58 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
 
   // ---- packets ------------------------------------------------------------------------------------
 
-  /** A Prepare from the account: credit it within `maximum` before forwarding; refund on reject or error. */
+  /**
+   * A Prepare from the account: reserve the credit within `maximum` before forwarding; commit it on Fulfill,
+   * release it on Reject or error.
+   */
   readonly incomingData: DataHandler = async (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
     if (tracked === undefined) return await next(ctx)
-    let balance: bigint
     try {
-      balance = await this.api.balances.adjust(tracked.id, amount, undefined, tracked.maximum)
+      tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, amount, undefined, tracked.maximum)))
     } catch (err) {
       if (isBalanceRangeError(err)) throw new InsufficientLiquidityError('exceeded maximum balance.')
       throw err
     }
-    tracked.gauge.set(Number(balance))
-    let reply: Buffer
-    try {
-      reply = await next(ctx)
-    } catch (err) {
-      await this.restore(tracked, -amount, 'incoming packet failed')
-      tracked.incomingValue.failed.inc(Number(amount))
-      throw err
-    }
-    if (Buffer.isBuffer(reply) && isFulfill(reply)) {
-      tracked.incomingValue.fulfilled.inc(Number(amount))
-      void this.maybeSettle(tracked, balance)
-    } else {
-      await this.restore(tracked, -amount, 'incoming packet rejected')
-      countNotFulfilled(tracked.incomingValue, reply, amount)
-    }
-    return reply
+    return await this.forward(ctx, next, tracked, amount, tracked.incomingValue)
   }
 
-  /** A Prepare to the account: reserve it within `minimum` before forwarding; give it back on reject or error. */
+  /**
+   * A Prepare to the account: reserve the debit within `minimum` BEFORE forwarding (deviation: the reference
+   * debits after the Fulfill); commit it on Fulfill, release it on Reject or error.
+   */
   readonly outgoingData: DataHandler = async (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
     if (tracked === undefined) return await next(ctx)
-    let balance: bigint
     try {
-      balance = await this.api.balances.adjust(tracked.id, -amount, tracked.minimum)
+      tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, -amount, tracked.minimum)))
     } catch (err) {
       if (isBalanceRangeError(err)) throw insufficientFunds(err)
       throw err
     }
-    tracked.gauge.set(Number(balance))
+    return await this.forward(ctx, next, tracked, -amount, tracked.outgoingValue)
+  }
+
+  /** Forwards a packet whose reservation of `delta` is made, then commits or releases it by the outcome. */
+  private async forward (ctx: PacketContext, next: NextData, tracked: Tracked, delta: bigint, value: PacketValue): Promise<Buffer> {
+    const amount = delta < 0n ? -delta : delta
     let reply: Buffer
     try {
       reply = await next(ctx)
     } catch (err) {
-      await this.restore(tracked, amount, 'outgoing packet failed')
-      tracked.outgoingValue.failed.inc(Number(amount))
+      await this.release(tracked, delta, 'packet failed')
+      value.failed.inc(Number(amount))
       throw err
     }
     if (Buffer.isBuffer(reply) && isFulfill(reply)) {
-      tracked.outgoingValue.fulfilled.inc(Number(amount))
+      value.fulfilled.inc(Number(amount))
+      const balance = await this.commit(tracked, delta)
       void this.maybeSettle(tracked, balance)
     } else {
-      await this.restore(tracked, amount, 'outgoing packet rejected')
-      countNotFulfilled(tracked.outgoingValue, reply, amount)
+      await this.release(tracked, delta, 'packet rejected')
+      countNotFulfilled(value, reply, amount)
     }
     return reply
   }
@@ -321,19 +315,40 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
   // ---- helpers ------------------------------------------------------------------------------------
 
   /**
-   * Undoes a change (refund, give-back, rollback) with no limit: it returns the balance to where it was.
-   * Only a failing store can make it fail; that is logged (the balance is then off by `delta`) and not
-   * thrown, so the reply or the original error still goes back.
+   * Undoes a committed change (a settlement whose sending failed) with no limit. Only a failing store can
+   * make it fail; that is logged (the balance is then off by `delta`) and not thrown, so the original error
+   * still goes back.
    */
   private async restore (tracked: Tracked, delta: bigint, reason: string): Promise<void> {
     try {
-      const balance = await this.api.balances.adjust(tracked.id, delta)
-      tracked.gauge.set(Number(balance))
-      if (this.log.isLevelEnabled('debug')) {
-        this.log.debug({ account: tracked.id, delta: String(delta), balance: String(balance) }, reason + '; balance restored')
-      }
+      tracked.gauge.set(Number(await this.api.balances.adjust(tracked.id, delta)))
     } catch (err) {
       this.log.error({ account: tracked.id, delta: String(delta), err }, reason + '; restoring the balance failed, it is off by -delta')
+    }
+  }
+
+  /** A packet's reservation becomes final; resolves the balance (undefined if the store failed, which is logged). */
+  private async commit (tracked: Tracked, delta: bigint): Promise<bigint | undefined> {
+    try {
+      const balance = await this.api.balances.commit(tracked.id, delta)
+      tracked.gauge.set(Number(balance))
+      return balance
+    } catch (err) {
+      this.log.error({ account: tracked.id, delta: String(delta), err }, 'committing a fulfilled packet to the balance failed')
+      return undefined
+    }
+  }
+
+  /** A packet's reservation is dropped (it was rejected or failed). */
+  private async release (tracked: Tracked, delta: bigint, reason: string): Promise<void> {
+    try {
+      const balance = await this.api.balances.release(tracked.id, delta)
+      tracked.gauge.set(Number(balance))
+      if (this.log.isLevelEnabled('debug')) {
+        this.log.debug({ account: tracked.id, delta: String(delta), balance: String(balance) }, reason + '; reservation released')
+      }
+    } catch (err) {
+      this.log.error({ account: tracked.id, delta: String(delta), err }, reason + '; releasing the reservation failed')
     }
   }
 }

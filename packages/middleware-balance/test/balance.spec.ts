@@ -555,21 +555,44 @@ describe('balance', () => {
     it('rethrows a store failure on the credit without forwarding', async () => {
       const s = setup()
       const alice = await s.add('alice', { maximum: '10' })
-      sinon.stub(s.balances, 'adjust').rejects(new Error('store down'))
+      sinon.stub(s.balances, 'reserve').rejects(new Error('store down'))
       const next = fulfilling()
       expect((await rejectionOf(s.middleware.incomingData(ctxFor(alice, 1n), next))).message).to.equal('store down')
       expect(next.called).to.equal(false)
     })
 
-    it('logs an error and still returns the Reject when the refund fails', async () => {
+    it('logs an error and still returns the Reject when releasing the reservation fails', async () => {
       const s = setup()
       const alice = await s.add('alice', { maximum: '10' })
-      const adjust = sinon.stub(s.balances, 'adjust')
-      adjust.onFirstCall().resolves(5n)
-      adjust.onSecondCall().rejects(new Error('store down'))
+      sinon.stub(s.balances, 'release').rejects(new Error('store down'))
       expect(await s.middleware.incomingData(ctxFor(alice, 5n), rejecting())).to.equal(REJECT_F99)
       expect(s.logger.at('error')).to.have.length(1)
-      expect(s.logger.at('error')[0]!.obj).to.deep.include({ account: 'alice', delta: '-5' })
+      expect(s.logger.at('error')[0]!.obj).to.deep.include({ account: 'alice', delta: '5' })
+    })
+
+    it('logs an error and still returns the Fulfill when committing it fails', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '10' })
+      sinon.stub(s.balances, 'commit').rejects(new Error('store down'))
+      const reply = await s.middleware.incomingData(ctxFor(alice, 5n), fulfilling())
+      expect(reply[0]).to.equal(13)
+      expect(s.logger.at('error')).to.have.length(1)
+      expect(s.logger.at('error')[0]!.obj).to.deep.include({ account: 'alice', delta: '5' })
+    })
+
+    it('keeps a packet in flight as a reservation: it counts against the limit, and a crash (lost reservations) leaves only committed packets', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '10' })
+      let answer: (reply: Buffer) => void = () => {}
+      const pending = s.middleware.incomingData(ctxFor(alice, 8n), async () => await new Promise<Buffer>((resolve) => { answer = resolve }))
+      await waitUntil(() => s.balances.book.pending.get('alice') === 8n)
+      expect(await s.balances.get('alice')).to.equal(8n)
+      expect(s.balances.map.get('alice') ?? 0n).to.equal(0n) // nothing committed yet
+      await rejectionOf(s.middleware.incomingData(ctxFor(alice, 3n), fulfilling())) // 8 + 3 > 10
+      answer((await fulfilling()(ctxFor(alice, 8n))))
+      await pending
+      expect(s.balances.map.get('alice')).to.equal(8n)
+      expect(s.balances.book.pending.has('alice')).to.equal(false)
     })
   })
 

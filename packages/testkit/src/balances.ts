@@ -1,21 +1,26 @@
 /**
- * Balances in a Map, with the contract of @conn/types exactly: an adjustment that would move a balance past
- * the limit it moves towards rejects with BalanceRangeError and changes nothing; one that moves away from a
- * limit (a refund while beyond it) is allowed. Each call settles after a microtask, as a store's would.
+ * Balances in memory, with the contract of @conn/types exactly (the same BalanceBook the connector's
+ * single-process stores use): a change that would move a balance past the limit it moves towards rejects
+ * with BalanceRangeError and changes nothing; reservations count at once and become final when committed.
+ * Each call settles after a microtask, as a store's would.
  */
-import { checkedBalance, type Balances } from '@conn/types'
+import { BalanceBook, type Balances } from '@conn/types'
 
 export class MapBalances implements Balances {
-  /** The balances by account id; set one directly to start a test from it. */
-  readonly map = new Map<string, bigint>()
+  readonly book = new BalanceBook()
+  /** The committed balances by account id; set one directly to start a test from it. */
+  get map (): Map<string, bigint> { return this.book.committed }
 
-  async get (accountId: string): Promise<bigint> {
-    return this.map.get(accountId) ?? 0n
-  }
+  async get (accountId: string): Promise<bigint> { return this.book.get(accountId) }
 
   async adjust (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
-    const balance = checkedBalance(this.map.get(accountId) ?? 0n, delta, minimum, maximum)
-    this.map.set(accountId, balance)
-    return balance
+    return this.book.adjust(accountId, delta, minimum, maximum)
   }
+
+  async reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+    return this.book.reserve(accountId, delta, minimum, maximum)
+  }
+
+  async commit (accountId: string, delta: bigint): Promise<bigint> { return this.book.commit(accountId, delta) }
+  async release (accountId: string, delta: bigint): Promise<bigint> { return this.book.release(accountId, delta) }
 }

@@ -1,7 +1,11 @@
 /**
- * Balances: one signed integer per account, changed only through an atomic "adjust within limits", never
- * read-modify-write, so a store shared by several conn processes (Redis, SQL) can implement it safely.
+ * Balances: one signed integer per account, changed only through atomic "change within limits" operations,
+ * never read-modify-write, so a store shared by several conn processes (Redis, SQL) can implement it safely.
  * From the connector's point of view: positive = the peer owes us.
+ *
+ * Two parts: the committed balance (settled facts: fulfilled packets, money sent and received), which a
+ * persistent store keeps, and reservations (packets in flight), which count against the limits at once but
+ * become final only when committed. A crash drops the reservations: those packets never completed.
  */
 
 /** Refusal of a balance change that would leave the account's range; nothing was changed. */
@@ -43,20 +47,75 @@ export function checkedBalance (balance: bigint, delta: bigint, minimum?: bigint
 }
 
 export interface Balances {
-  /** The balance of an account (0 if it never changed). */
+  /** The balance of an account, reservations included (0 if it never changed). */
   get (accountId: string): Promise<bigint>
   /**
-   * Adds `delta` (negative to subtract) if the result stays within [minimum, maximum] (undefined: no limit)
-   * and resolves with the new balance; otherwise rejects with BalanceRangeError and changes nothing.
+   * A committed change: adds `delta` (negative to subtract) if the balance stays within [minimum, maximum]
+   * (undefined: no limit) and resolves with the new balance; otherwise rejects with BalanceRangeError and
+   * changes nothing.
    */
   adjust (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
+  /** Like adjust, for a packet in flight: counts at once, final only once committed. */
+  reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
+  /** A reservation of `delta` becomes committed (the packet was fulfilled). */
+  commit (accountId: string, delta: bigint): Promise<bigint>
+  /** A reservation of `delta` is dropped (the packet was rejected or failed). */
+  release (accountId: string, delta: bigint): Promise<bigint>
 }
 
 /**
- * What a store implements to keep balances atomically (optional: without it the connector serializes
- * changes per key over get/put, which is safe within one process only).
+ * What a store implements to keep balances atomically, keyed by the caller (optional: without it the
+ * connector keeps balances over get/put with changes serialized per key, safe within one process only).
+ * Every method resolves with the balance including reservations.
  */
 export interface AtomicBalanceStore {
   getBalance (key: string): Promise<bigint>
   adjustBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
+  reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
+  commitBalance (key: string, delta: bigint): Promise<bigint>
+  releaseBalance (key: string, delta: bigint): Promise<bigint>
+}
+
+/**
+ * Balances in memory, synchronous and therefore atomic within one event loop: the bookkeeping every
+ * single-process store (memory, level) and the connector's fallback share. `committed` is what a persistent
+ * store writes through; `pending` holds the reservations.
+ */
+export class BalanceBook {
+  readonly committed = new Map<string, bigint>()
+  readonly pending = new Map<string, bigint>()
+
+  get (key: string): bigint {
+    return (this.committed.get(key) ?? 0n) + (this.pending.get(key) ?? 0n)
+  }
+
+  /** Committed change within limits; returns the new balance (reservations included). */
+  adjust (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): bigint {
+    const balance = checkedBalance(this.get(key), delta, minimum, maximum)
+    this.committed.set(key, (this.committed.get(key) ?? 0n) + delta)
+    return balance
+  }
+
+  reserve (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): bigint {
+    const balance = checkedBalance(this.get(key), delta, minimum, maximum)
+    this.movePending(key, delta)
+    return balance
+  }
+
+  commit (key: string, delta: bigint): bigint {
+    this.movePending(key, -delta)
+    this.committed.set(key, (this.committed.get(key) ?? 0n) + delta)
+    return this.get(key)
+  }
+
+  release (key: string, delta: bigint): bigint {
+    this.movePending(key, -delta)
+    return this.get(key)
+  }
+
+  private movePending (key: string, delta: bigint): void {
+    const pending = (this.pending.get(key) ?? 0n) + delta
+    if (pending === 0n) this.pending.delete(key)
+    else this.pending.set(key, pending)
+  }
 }

@@ -1,22 +1,26 @@
 /** The built-in store (`memory`, `memdown`): Maps. Nothing survives a restart. */
-import { checkedBalance, type Store } from '@conn/types'
+import { BalanceBook, type AtomicBalanceStore, type Store } from '@conn/types'
 
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, AtomicBalanceStore {
   private readonly map = new Map<string, string>()
   /** Balances apart from the strings: atomic by construction in one event loop, and no parsing. */
-  private readonly balances = new Map<string, bigint>()
+  private readonly balances = new BalanceBook()
 
   async get (key: string): Promise<string | undefined> { return this.map.get(key) }
   async put (key: string, value: string): Promise<void> { this.map.set(key, value) }
   async del (key: string): Promise<void> { this.map.delete(key) }
 
-  async getBalance (key: string): Promise<bigint> { return this.balances.get(key) ?? 0n }
-
+  async getBalance (key: string): Promise<bigint> { return this.balances.get(key) }
   async adjustBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
-    const balance = checkedBalance(this.balances.get(key) ?? 0n, delta, minimum, maximum)
-    this.balances.set(key, balance)
-    return balance
+    return this.balances.adjust(key, delta, minimum, maximum)
   }
+
+  async reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+    return this.balances.reserve(key, delta, minimum, maximum)
+  }
+
+  async commitBalance (key: string, delta: bigint): Promise<bigint> { return this.balances.commit(key, delta) }
+  async releaseBalance (key: string, delta: bigint): Promise<bigint> { return this.balances.release(key, delta) }
 }
 
 /**

@@ -4,7 +4,9 @@
  * as @conn/types describes (BalanceRangeError, nothing changed).
  */
 import assert from 'node:assert/strict'
-import { isBalanceRangeError, type Store } from '@conn/types'
+import { isBalanceRangeError, type AtomicBalanceStore, type Store } from '@conn/types'
+
+const BALANCE_METHODS = ['getBalance', 'adjustBalance', 'reserveBalance', 'commitBalance', 'releaseBalance'] as const
 import { rejectionOf } from '../async.ts'
 import { runner } from '../runner.ts'
 
@@ -30,13 +32,15 @@ export function storeConformance (createStore: () => Store | Promise<Store>, opt
     }
   }
 
-  /** Runs `use` only with a store that has both balance methods (and fails on one that has just one). */
-  function withBalances (use: (store: Store & Required<Pick<Store, 'getBalance' | 'adjustBalance'>>) => Promise<void>): () => Promise<void> {
+  /** Runs `use` only with a store that has the balance methods (and fails on one that has only some). */
+  function withBalances (use: (store: Store & AtomicBalanceStore) => Promise<void>): () => Promise<void> {
     return async () => {
       await withStore(async (store) => {
-        assert.equal(typeof store.getBalance, typeof store.adjustBalance, 'a store implements both getBalance and adjustBalance, or neither')
-        if (store.getBalance === undefined) return
-        await use(store as Store & Required<Pick<Store, 'getBalance' | 'adjustBalance'>>)
+        const methods = BALANCE_METHODS.filter((name) => typeof store[name] === 'function')
+        assert.ok(methods.length === 0 || methods.length === BALANCE_METHODS.length,
+          `a store implements all of ${BALANCE_METHODS.join(', ')} or none; this one has only ${methods.join(', ')}`)
+        if (methods.length === 0) return
+        await use(store as Store & AtomicBalanceStore)
       })
     }
   }
@@ -125,6 +129,20 @@ export function storeConformance (createStore: () => Store | Promise<Store>, opt
       assert.equal(limited.length - refused.length, 10)
       assert.ok(refused.every((outcome) => isBalanceRangeError(outcome.reason)), 'every refusal is a BalanceRangeError')
       assert.equal(await store.getBalance(key), 60n)
+    }))
+
+    it('balances (if implemented): a reservation counts against the limits at once; commit makes it final, release drops it', withBalances(async (store) => {
+      const key = 'conformance:reserve'
+      assert.equal(await store.reserveBalance(key, 70n, undefined, 100n), 70n)
+      assert.equal(await store.getBalance(key), 70n)
+      const over = await rejectionOf(store.reserveBalance(key, 40n, undefined, 100n))
+      assert.ok(isBalanceRangeError(over), `expected a BalanceRangeError, got ${String(over)}`)
+      const overByAdjust = await rejectionOf(store.adjustBalance(key, 40n, undefined, 100n))
+      assert.ok(isBalanceRangeError(overByAdjust), 'a committed change also counts the reservation')
+      assert.equal(await store.commitBalance(key, 70n), 70n)
+      assert.equal(await store.reserveBalance(key, -30n, 0n), 40n)
+      assert.equal(await store.releaseBalance(key, -30n), 70n)
+      assert.equal(await store.getBalance(key), 70n)
     }))
   })
 }
