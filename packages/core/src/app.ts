@@ -9,7 +9,8 @@ import {
   UnreachableError, serializeReject,
   type AccountConfig, type Backend, type BackendManifest, type ConnectorConfig, type Logger, type Middleware,
   type MiddlewareApi, type MoneyContext, type PacketContext, type Plugin, type PluginConstructor, type Routing,
-  type RoutingApi, type RoutingManifest, type Store, type StoreManifest
+  type RoutingApi, type RoutingManifest, type Store, type StoreManifest, type ConnectorHandle, type Extension,
+  type ExtensionManifest, type Rate
 } from '@conn/types'
 import { ConnectorAccount } from './account.ts'
 import { ConfigError, isPluginInstance, validateAccount, validateConfig } from './config.ts'
@@ -40,6 +41,8 @@ export interface AppOptions {
 
 /** The route-exchange package loaded when `routeBroadcastEnabled` is true. */
 const ROUTING_PACKAGE = '@conn/routing-ccp'
+/** The admin API, loaded when `adminApi` is true. */
+const ADMIN_PACKAGE = '@conn/admin-api'
 
 export type ConnectorEvents = {
   'account-connect': [accountId: string]
@@ -49,7 +52,7 @@ export type ConnectorEvents = {
   'address-changed': [address: string]
 }
 
-export class Connector extends EventEmitter<ConnectorEvents> {
+export class Connector extends EventEmitter<ConnectorEvents> implements ConnectorHandle {
   readonly config: ConnectorConfig
   readonly logger: Logger
   readonly routingTable: RoutingTable
@@ -67,6 +70,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   private backend: Backend | undefined
   private middlewares: Middleware[] = []
   private routing: Routing | undefined
+  private readonly extensions: Extension[] = []
   private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
   readonly routingSecret: Buffer
 
@@ -107,6 +111,15 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   /** A running middleware by name (e.g. `balance`, for the admin API), or undefined. */
   getMiddleware (name: string): Middleware | undefined {
     return this.middlewares.find((m) => m.name === name)
+  }
+
+  /** The connector's metrics for export (the admin API's /metrics and /stats). */
+  get metricsExport (): ConnectorMetrics { return this.metrics }
+
+  /** The backend's rate from one account to another. */
+  async getRate (sourceAccount: string, destinationAccount: string): Promise<Rate> {
+    if (this.backend === undefined) throw new Error('connector not started')
+    return await this.backend.getRate(sourceAccount, destinationAccount)
   }
 
   /** The route-exchange package running (e.g. @conn/routing-ccp), if any. */
@@ -180,6 +193,9 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     if (this.state === 'stopping' || this.state === 'stopped') return
     const wasStarted = this.state !== 'new'
     this.state = 'stopping'
+    for (const extension of this.extensions.splice(0).reverse()) {
+      await Promise.resolve(extension.stop()).catch((err: Error) => this.logger.warn({ err }, 'extension failed to stop'))
+    }
     await Promise.resolve(this.routing?.stop()).catch((err: Error) => this.logger.warn({ err }, 'route exchange failed to stop'))
     const results = await Promise.allSettled([...this.accounts.values()].map(async (account) => {
       if (wasStarted) await this.detach(account)
@@ -218,7 +234,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
       }
     }
     log.info({ middlewares: middlewares.map((m) => m.name) }, 'middlewares loaded')
-    for (const warning of notYetImplemented(this.config)) log.warn(warning)
+    for (const warning of configWarnings(this.config)) log.warn(warning)
     this.composePipelines()
     for (const middleware of middlewares) await middleware.start?.()
 
@@ -234,6 +250,16 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     await this.routing?.start()
 
     await this.connectAll()
+    if (this.config.collectDefaultMetrics) this.metrics.collectDefaultMetrics()
+    if (this.config.adminApi) await this.startExtension(ADMIN_PACKAGE, 'admin API')
+  }
+
+  /** Loads an extension package (e.g. the admin API) by name and starts it. */
+  private async startExtension (packageName: string, label: string): Promise<void> {
+    const manifest = await this.loadManifest(packageName, 'extension', label) as ExtensionManifest
+    const extension = await manifest.create({}, this)
+    await extension.start()
+    this.extensions.push(extension)
   }
 
   private async import (packageName: string): Promise<Record<string, unknown>> {
@@ -308,7 +334,7 @@ export class Connector extends EventEmitter<ConnectorEvents> {
     }
   }
 
-  private async loadManifest (packageName: string, kind: 'store' | 'backend' | 'routing', label: string): Promise<unknown> {
+  private async loadManifest (packageName: string, kind: 'store' | 'backend' | 'routing' | 'extension', label: string): Promise<unknown> {
     try {
       return checkManifest(defaultExport(await this.import(packageName)), kind, packageName)
     } catch (err) {
@@ -493,15 +519,10 @@ export class Connector extends EventEmitter<ConnectorEvents> {
   }
 }
 
-/**
- * Options conn accepts (a reference config must load unchanged) but does not act on yet; each one set to
- * something other than its default gets a warning, so nothing is ignored silently.
- */
-function notYetImplemented (config: ConnectorConfig): string[] {
+/** Options that are set but have no effect in this configuration, so nothing is ignored silently. */
+function configWarnings (config: ConnectorConfig): string[] {
   const warnings: string[] = []
-  if (config.adminApi) warnings.push('adminApi is set, but this version of conn has no admin API yet; no HTTP server is started')
-  if (config.adminApiToken !== '') warnings.push('adminApiToken is set, but this version of conn has no admin API yet')
-  if (config.collectDefaultMetrics) warnings.push('collectDefaultMetrics is set, but this version of conn does not expose metrics yet (no /metrics endpoint)')
+  if (!config.adminApi && config.adminApiToken !== '') warnings.push('adminApiToken is set, but adminApi is off; no HTTP server is started')
   return warnings
 }
 

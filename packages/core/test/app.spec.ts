@@ -225,18 +225,26 @@ describe('Connector (createApp)', () => {
     })
   })
 
-  it('warns at start about options that are accepted but not enforced yet', async () => {
+  it('warns at start about options that are set but have no effect here', async () => {
     const { logger, warnings } = captureLogger('info')
     app = createApp({
       ilpAddress: 'test.conn',
-      adminApi: true,
+      adminApiToken: 'secret-token',
       accounts: { up: { ...child(new MockPlugin()), relation: 'peer' }, kid: child(new MockPlugin(), { maxPacketAmount: '100' }) }
     }, { logger })
     await app.listen()
     const w = warnings()
-    expect(w).to.include('adminApi is set, but this version of conn has no admin API yet; no HTTP server is started')
+    expect(w).to.include('adminApiToken is set, but adminApi is off; no HTTP server is started')
     expect(w.some((m) => m.startsWith('route exchange (CCP) with up is not available'))).to.equal(true)
     expect(w).to.include('accounts.kid.maxPacketAmount set but not enforced: the maxPacketAmount middleware (@conn/middleware-max-packet-amount) is not installed')
+  })
+
+  it('fails start-up when adminApi is on and the admin API package is not installed', async () => {
+    app = createApp({ ilpAddress: 'test.conn', adminApi: true, accounts: {} }, { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
+    await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
+      expect(err.code).to.equal('ERR_PACKAGE_NOT_FOUND')
+      expect(err.message).to.match(/^admin API: package "@conn\/admin-api" is not installed/)
+    })
   })
 
   it('adds and removes accounts at runtime: validated, routed, handlers and middleware state removed', async () => {

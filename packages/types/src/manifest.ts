@@ -7,6 +7,7 @@ import type { Middleware, MiddlewareApi } from './middleware.ts'
 import type { Store, StoreOptions } from './store.ts'
 import type { Logger } from './logger.ts'
 import type { Routing, RoutingApi } from './routing.ts'
+import type { ConnectorHandle, Extension } from './extension.ts'
 
 /** The version of this interfaces package; manifests name a semver range that must include it. */
 export const TYPES_VERSION = '0.1.0'
@@ -40,5 +41,10 @@ export interface RoutingManifest extends ManifestBase {
   create (options: Record<string, unknown>, api: RoutingApi): Routing | Promise<Routing>
 }
 
-export type Manifest = MiddlewareManifest<any> | BackendManifest | StoreManifest | RoutingManifest
+export interface ExtensionManifest extends ManifestBase {
+  readonly kind: 'extension'
+  create (options: Record<string, unknown>, connector: ConnectorHandle): Extension | Promise<Extension>
+}
+
+export type Manifest = MiddlewareManifest<any> | BackendManifest | StoreManifest | RoutingManifest | ExtensionManifest
 export type ManifestKind = Manifest['kind']

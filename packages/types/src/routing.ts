@@ -58,4 +58,6 @@ export interface Routing {
   start (): Promise<void> | void
   /** Called first at shutdown. */
   stop (): Promise<void> | void
+  /** A JSON-ready picture of the routing state (the admin API's GET /routing). */
+  getStatus? (): unknown
 }

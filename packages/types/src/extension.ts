@@ -1,0 +1,45 @@
+/**
+ * Extensions: packages that work on the whole connector rather than on packets (the admin API). They get a
+ * handle with read access to accounts, balances, routes, rates and metrics, and the account operations.
+ */
+import type { Account } from './account.ts'
+import type { AccountConfig, ConnectorConfig } from './config.ts'
+import type { Balances } from './balances.ts'
+import type { Rate } from './backend.ts'
+import type { Logger } from './logger.ts'
+import type { Middleware } from './middleware.ts'
+import type { Routing, RoutingTableView } from './routing.ts'
+
+/** The connector's metrics in Prometheus form (prom-client underneath). */
+export interface MetricsExport {
+  /** Content type of `text()` (Prometheus text exposition format). */
+  readonly contentType: string
+  /** The connector's metrics and, when `collectDefaultMetrics` is on, the process metrics. */
+  text (): Promise<string>
+  /** The connector's own metrics as prom-client's getMetricsAsJSON gives them (the reference's GET /stats). */
+  json (): Promise<unknown>
+}
+
+export interface ConnectorHandle {
+  readonly config: Readonly<ConnectorConfig>
+  readonly logger: Logger
+  getOwnAddress (): string
+  getAccount (id: string): Account | undefined
+  getAccounts (): Iterable<Account>
+  /** A running middleware by name (`balance`, `alert`, `stats`...), to use its admin methods. */
+  getMiddleware (name: string): Middleware | undefined
+  /** The route-exchange package, if one runs. */
+  getRouting (): Routing | undefined
+  readonly routingTable: RoutingTableView
+  readonly balances: Balances
+  /** The backend's rate from one account to another (throws what the backend throws). */
+  getRate (sourceAccount: string, destinationAccount: string): Promise<Rate>
+  readonly metricsExport: MetricsExport
+  addPlugin (id: string, config: AccountConfig): Promise<void>
+  removePlugin (id: string): Promise<void>
+}
+
+export interface Extension {
+  start (): Promise<void> | void
+  stop (): Promise<void> | void
+}
