@@ -7,10 +7,10 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import {
-  ConfigError, LoadError, createApp, resolvePackage, validateConfig,
+  ConfigError, createApp, resolvePackage, validateConfig,
   type ConfigIssue, type Connector
 } from '@conn/core'
-import type { ConnectorConfig, Logger } from '@conn/types'
+import { isOperatorError, type ConnectorConfig, type Logger } from '@conn/types'
 import { parseArgs, HELP, type CliArgs } from './args.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
 import { readEnv, envName, optionOfEnv } from './env.ts'
@@ -70,7 +70,8 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
   try {
     await app.listen()
   } catch (err) {
-    print(`conn: start-up failed: ${err instanceof ConfigError || err instanceof LoadError ? err.message : String((err as Error).stack ?? err)}`)
+    // Operator errors (configuration, packages, stores, rates) are said in their message; anything else is a bug.
+    print(`conn: start-up failed: ${isOperatorError(err) ? err.message : String((err as Error).stack ?? err)}`)
     return 1
   }
   if (loaded.embedded) printBanner(print, loaded.config)

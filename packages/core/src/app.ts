@@ -6,7 +6,7 @@ import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { pino } from 'pino'
 import {
-  UnreachableError, serializeReject,
+  OperatorError, UnreachableError, serializeReject,
   type AccountConfig, type Backend, type BackendManifest, type ConnectorConfig, type Logger, type Middleware,
   type MiddlewareApi, type MoneyContext, type PacketContext, type Plugin, type PluginConstructor, type Routing,
   type RoutingApi, type RoutingManifest, type Store, type StoreManifest, type ConnectorHandle, type Extension,
@@ -470,7 +470,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     try {
       response = await fetchIldcp((data) => parent.plugin.sendData(data))
     } catch (err) {
-      throw new Error(`IL-DCP failed: ${(err as Error).message}`, { cause: err })
+      throw new OperatorError('ERR_ILDCP', `IL-DCP failed: ${(err as Error).message} (asking parent ${parent.id} for our address)`, { cause: err })
     }
     this.setOwnAddress(response.clientAddress)
     this.logger.info({ address: this.ownAddress, account: parent.id }, 'learned our address from parent')
@@ -503,7 +503,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       try {
         await account.plugin.connect({ timeout })
       } catch (err) {
-        throw new Error(`account ${account.id} failed to connect: ${(err as Error).message}`, { cause: err })
+        throw new OperatorError('ERR_CONNECT', `account ${account.id} failed to connect: ${(err as Error).message}`, { cause: err })
       }
     }))
     const timedOut = new Promise<'timeout'>((resolve) => { timer = setTimeout(() => resolve('timeout'), timeout) })

@@ -2,7 +2,7 @@
  * The connector configuration: the reference connector's options, defaults and rules, checked in full.
  * Every problem is reported with its option path and reason, all of them at once, before anything starts.
  */
-import type { AccountConfig, BuiltinMiddlewareName, ConnectorConfig, Plugin } from '@conn/types'
+import { OperatorError, type AccountConfig, type BuiltinMiddlewareName, type ConnectorConfig, type Plugin } from '@conn/types'
 
 export interface ConfigIssue {
   /** Option path, e.g. `accounts.alice.assetScale`. */
@@ -10,11 +10,9 @@ export interface ConfigIssue {
   message: string
 }
 
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG'
+export class ConfigError extends OperatorError {
   constructor (readonly issues: ConfigIssue[]) {
-    super(issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'))
-    this.name = 'ConfigError'
+    super('ERR_CONFIG', issues.map((issue) => `${issue.path}: ${issue.message}`).join('\n'))
   }
 }
 

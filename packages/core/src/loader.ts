@@ -10,12 +10,12 @@ import { createRequire } from 'node:module'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import semver from 'semver'
-import { TYPES_VERSION, type Manifest, type ManifestKind } from '@conn/types'
+import { OperatorError, TYPES_VERSION, type Manifest, type ManifestKind } from '@conn/types'
 
-export class LoadError extends Error {
-  constructor (readonly code: 'ERR_PACKAGE_NOT_FOUND' | 'ERR_PACKAGE_INVALID' | 'ERR_PACKAGE_LOAD', message: string, options?: ErrorOptions) {
-    super(message, options)
-    this.name = 'LoadError'
+export class LoadError extends OperatorError {
+  declare readonly code: 'ERR_PACKAGE_NOT_FOUND' | 'ERR_PACKAGE_INVALID' | 'ERR_PACKAGE_LOAD'
+  constructor (code: 'ERR_PACKAGE_NOT_FOUND' | 'ERR_PACKAGE_INVALID' | 'ERR_PACKAGE_LOAD', message: string, options?: ErrorOptions) {
+    super(code, message, options)
   }
 }
 

@@ -136,3 +136,22 @@ export class InsufficientTimeoutError extends IlpError {
 export class RelativeApplicationError extends IlpError {
   constructor (message: string, options?: IlpErrorOptions) { super('R99', message, options) }
 }
+
+/**
+ * An error for the operator rather than for a packet: bad configuration, a package that cannot load, a store
+ * that cannot open, rates that cannot be fetched. It carries a stable `code` (`ERR_...`) and a message that
+ * names the option or resource and says what is wrong; the cli prints the message alone, without a stack.
+ */
+export class OperatorError extends Error {
+  readonly operatorError = true
+  constructor (readonly code: string, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.name = new.target.name
+  }
+}
+
+/** True for an OperatorError, by shape (another copy of @conn/types may have made it). */
+export function isOperatorError (err: unknown): err is OperatorError {
+  return err instanceof Error && (err as Partial<OperatorError>).operatorError === true &&
+    typeof (err as Partial<OperatorError>).code === 'string'
+}

@@ -21,3 +21,17 @@ describe('ILP errors', () => {
     expect(err.ilpErrorData).to.equal(err.data)
   })
 })
+
+describe('OperatorError', () => {
+  it('carries a stable code and is recognised by shape, also when another copy of the class made it', async () => {
+    const { OperatorError, isOperatorError } = await import('../src/index.ts')
+    const err = new OperatorError('ERR_STORE_LOCKED', 'store "leveldown": /data is locked by another process')
+    expect(err.code).to.equal('ERR_STORE_LOCKED')
+    expect(err.name).to.equal('OperatorError')
+    expect(isOperatorError(err)).to.equal(true)
+    const foreign = Object.assign(new Error('from another copy'), { operatorError: true, code: 'ERR_X' })
+    expect(isOperatorError(foreign)).to.equal(true)
+    expect(isOperatorError(new Error('a bug'))).to.equal(false)
+    expect(isOperatorError(Object.assign(new TypeError('x'), { code: 'ERR_INVALID_ARG_TYPE' }))).to.equal(false)
+  })
+})
