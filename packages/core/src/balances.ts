@@ -1,8 +1,8 @@
 /**
  * Balances over the connector's store, keyed `balance:<account id>`. A store that implements the atomic
- * balance methods (memory, level, a shared database) does the work. For any other store the connector keeps
+ * balance methods (memory, a shared database) does the work. For any other store (level) the connector keeps
  * the book in memory, loads each committed balance once and writes committed changes through with put,
- * serialized per key: safe only while one process uses that store.
+ * serialized per key: safe only while one process uses that store (LevelDB locks its directory).
  */
 import { BalanceBook, type AtomicBalanceStore, type Balances, type Store } from '@conn/types'
 
@@ -19,8 +19,8 @@ export class StoreBalances implements Balances {
   private readonly book = new BalanceBook()
   /** Committed balances read from the store so far (fallback path). */
   private readonly loaded = new Map<string, Promise<void>>()
-  /** Per-key tail of the writes in progress (fallback path). */
-  private readonly writes = new Map<string, Promise<void>>()
+  /** Per key: the write in progress, and the one waiting to start (fallback path). */
+  private readonly writes = new Map<string, { running: Promise<void>, waiting: Promise<void> | undefined }>()
 
   constructor (private readonly store: Store) {
     this.atomic = isAtomic(store) ? store : undefined
@@ -78,17 +78,28 @@ export class StoreBalances implements Balances {
     await loading
   }
 
-  /** Writes the committed balance as it is when its turn comes; writes to one key never overtake each other. */
+  /**
+   * Resolves once the committed balance, including every change made so far, is written. Writes to one key
+   * never overtake each other, and commits that arrive while a write is waiting to start share that write (it
+   * stores the latest value), so a slow store (fsync) costs one write per batch of commits, not per commit.
+   */
   private async persist (key: string): Promise<void> {
-    const previous = this.writes.get(key) ?? Promise.resolve()
-    const write = previous.catch(() => {}).then(async () => {
+    let writes = this.writes.get(key)
+    if (writes?.waiting !== undefined) return await writes.waiting
+    const previous = writes?.running ?? Promise.resolve()
+    if (writes === undefined) this.writes.set(key, writes = { running: previous, waiting: undefined })
+    const state = writes
+    const write: Promise<void> = previous.catch(() => {}).then(async () => {
+      // From here on this write is running; a later commit must wait for the next one.
+      state.running = write
+      state.waiting = undefined
       await this.store.put(key, String(this.book.committed.get(key) ?? 0n))
     })
-    this.writes.set(key, write)
+    state.waiting = write
     try {
       await write
     } finally {
-      if (this.writes.get(key) === write) this.writes.delete(key)
+      if (state.running === write && state.waiting === undefined && this.writes.get(key) === state) this.writes.delete(key)
     }
   }
 }

@@ -50,3 +50,33 @@ for (const [name, makeStore] of [['memory store (atomic methods)', () => new Mem
     })
   })
 }
+
+describe('StoreBalances over a store without balance methods', () => {
+  it('writes committed changes through, and commits arriving during a write share the next one', async () => {
+    const puts: string[] = []
+    let slow = Promise.resolve()
+    const store = new PlainStore()
+    store.put = async (key: string, value: string): Promise<void> => {
+      await slow
+      puts.push(value)
+      store.map.set(key, value)
+    }
+    const balances = new StoreBalances(store)
+    let release: () => void = () => {}
+    slow = new Promise<void>((resolve) => { release = resolve })
+    const first = balances.adjust('alice', 1n)
+    await new Promise((resolve) => setImmediate(resolve)) // the first write has started and waits on `slow`
+    const rest = Array.from({ length: 9 }, async () => await balances.adjust('alice', 1n))
+    release()
+    await Promise.all([first, ...rest])
+    expect(puts).to.deep.equal(['1', '10']) // one write for the first change, one for the nine after it
+    expect(store.map.get('balance:alice')).to.equal('10')
+    // a reservation is never written; its commit is
+    await balances.reserve('alice', 5n)
+    expect(store.map.get('balance:alice')).to.equal('10')
+    await balances.commit('alice', 5n)
+    expect(store.map.get('balance:alice')).to.equal('15')
+    // a new StoreBalances over the same store starts from what was written
+    expect(await new StoreBalances(store).get('alice')).to.equal(15n)
+  })
+})

@@ -1,0 +1,16 @@
+import type { ExtensionManifest } from '@conn/types'
+import { AdminApi, isLoopback, type AdminApiOptions } from './admin-api.ts'
+import { BearerToken, DEFAULT_BODY_LIMIT, HttpError } from './http.ts'
+import { AdminRoutes, TextReply, accountInfo, pluginName, rateToNumber, routeJson, validateBalanceUpdate } from './routes.ts'
+
+export { AdminApi, AdminRoutes, isLoopback, BearerToken, DEFAULT_BODY_LIMIT, HttpError, TextReply, accountInfo, pluginName, rateToNumber, routeJson, validateBalanceUpdate }
+export type { AdminApiOptions }
+export type { BalanceStatus, RouteDefinition, RouteJson, RouteRequest } from './routes.ts'
+
+const manifest: ExtensionManifest = {
+  kind: 'extension',
+  name: 'adminApi',
+  types: '^0.1.0',
+  create: (options, connector) => new AdminApi(connector, options as AdminApiOptions)
+}
+export default manifest

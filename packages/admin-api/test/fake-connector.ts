@@ -1,0 +1,104 @@
+/**
+ * A ConnectorHandle for the admin API's unit tests: accounts made with @conn/testkit, a routing table from a
+ * list, sinon stubs for the account operations and the middlewares' admin methods.
+ */
+import sinon from 'sinon'
+import { MapBalances, RecordingLogger, fakeAccount, type FakeAccountOptions } from '@conn/testkit'
+import type {
+  Account, AccountConfig, ConnectorConfig, ConnectorHandle, Middleware, MetricsExport, Rate, Route, Routing, RoutingTableView
+} from '@conn/types'
+
+export interface FakeConnector extends ConnectorHandle {
+  readonly logger: RecordingLogger
+  readonly accounts: Map<string, Account>
+  readonly middlewares: Map<string, Middleware>
+  routes: Array<[string, Route]>
+  routing: Routing | undefined
+  rates: (src: string, dst: string) => Promise<Rate>
+  addPlugin: sinon.SinonStub<[string, AccountConfig], Promise<void>>
+  removePlugin: sinon.SinonStub<[string], Promise<void>>
+  /** Adds an account made by fakeAccount. */
+  add (options: FakeAccountOptions): Account
+}
+
+export const METRICS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
+export const METRICS_TEXT = '# HELP ilp_connector_balance Balances on peer account\n# TYPE ilp_connector_balance gauge\n' +
+  'ilp_connector_balance{account="alice",asset="USD",scale="9"} 5\n'
+export const METRICS_JSON = [{ name: 'ilp_connector_balance', help: 'Balances on peer account', type: 'gauge', values: [] }]
+
+export function fakeConnector (config: Partial<ConnectorConfig> = {}): FakeConnector {
+  const accounts = new Map<string, Account>()
+  const middlewares = new Map<string, Middleware>()
+  const fullConfig = {
+    ilpAddress: 'test.conn',
+    adminApi: true,
+    adminApiHost: '127.0.0.1',
+    adminApiPort: 0,
+    adminApiToken: '',
+    initialConnectTimeout: 10000,
+    ...config
+  } as ConnectorConfig
+  const connector: FakeConnector = {
+    config: fullConfig,
+    logger: new RecordingLogger(),
+    accounts,
+    middlewares,
+    routes: [],
+    routing: undefined,
+    rates: async () => 1,
+    balances: new MapBalances(),
+    getOwnAddress: () => 'test.conn',
+    getAccount: (id) => accounts.get(id),
+    getAccounts: () => accounts.values(),
+    getMiddleware: (name) => middlewares.get(name),
+    getRouting: () => connector.routing,
+    get routingTable (): RoutingTableView {
+      return { entries: () => connector.routes } as unknown as RoutingTableView
+    },
+    getRate: async (src, dst) => await connector.rates(src, dst),
+    metricsExport: {
+      contentType: METRICS_CONTENT_TYPE,
+      text: async () => METRICS_TEXT,
+      json: async () => METRICS_JSON
+    } satisfies MetricsExport,
+    addPlugin: sinon.stub<[string, AccountConfig], Promise<void>>().resolves(),
+    removePlugin: sinon.stub<[string], Promise<void>>().resolves(),
+    add (options) {
+      const account = fakeAccount(options)
+      accounts.set(account.id, account)
+      return account
+    }
+  }
+  return connector
+}
+
+/** A balance middleware's admin side, as @conn/middleware-balance has it. */
+export function fakeBalanceMiddleware (): Middleware & {
+  getBalances: sinon.SinonStub<[], Promise<Record<string, { balance: string, minimum: string, maximum: string }>>>
+  adjustBalance: sinon.SinonStub<[string, bigint], Promise<bigint>>
+} {
+  return {
+    name: 'balance',
+    getBalances: sinon.stub<[], Promise<Record<string, { balance: string, minimum: string, maximum: string }>>>().resolves({
+      alice: { balance: '100', minimum: '-Infinity', maximum: '1000' },
+      bob: { balance: '-94', minimum: '-500', maximum: 'Infinity' }
+    }),
+    adjustBalance: sinon.stub<[string, bigint], Promise<bigint>>().resolves(0n)
+  }
+}
+
+export interface FakeAlert { id: number, accountId: string, triggeredBy: string, message: string, count: number, createdAt: Date, updatedAt: Date }
+
+/** An alert middleware's admin side, as @conn/middleware-alert has it. */
+export function fakeAlertMiddleware (alerts: FakeAlert[]): Middleware & { getAlerts: () => FakeAlert[], deleteAlert: sinon.SinonSpy<[number], boolean> } {
+  return {
+    name: 'alert',
+    getAlerts: () => [...alerts],
+    deleteAlert: sinon.spy((id: number) => {
+      const index = alerts.findIndex((alert) => alert.id === id)
+      if (index < 0) return false
+      alerts.splice(index, 1)
+      return true
+    })
+  }
+}

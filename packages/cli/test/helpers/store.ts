@@ -1,0 +1,123 @@
+/**
+ * For the level store e2e tests: a real `conn` process with two BTP listener accounts (alice, bob) on a level
+ * directory, real ilp-plugin-btp clients for both, and a way to read the balances straight from the directory
+ * once the process is gone (there is no admin API to ask in these tests).
+ */
+import { randomBytes } from 'node:crypto'
+import { connect } from 'node:net'
+import { LevelStore } from '@conn/store-level'
+import { BtpPlugin, Node, fulfillPacket, rejectPacket, sha256, type PrepareHandler } from './harness.ts'
+import { startConn, type ConnProcess } from './process.ts'
+
+export const OWN_ADDRESS = 'test.conn'
+
+export interface StoreConnOptions {
+  dir: string
+  alicePort: number
+  bobPort: number
+  /** alice's balance.maximum (default 1000000000). */
+  aliceMaximum?: string
+  store?: string
+}
+
+/** The CONNECTOR_* environment of a one-to-one connector with alice and bob as BTP listeners on the level store. */
+export function storeConnEnv (options: StoreConnOptions): Record<string, string> {
+  const listener = (port: number, secret: string): Record<string, unknown> =>
+    ({ listener: { port, secret, wsOpts: { host: '127.0.0.1', port } } })
+  const account = (port: number, secret: string, maximum = '1000000000'): Record<string, unknown> => ({
+    relation: 'child',
+    plugin: 'ilp-plugin-btp',
+    assetCode: 'USD',
+    assetScale: 9,
+    options: listener(port, secret),
+    balance: { minimum: '-1000000000', maximum }
+  })
+  return {
+    CONNECTOR_ILP_ADDRESS: OWN_ADDRESS,
+    CONNECTOR_BACKEND: 'one-to-one',
+    CONNECTOR_SPREAD: '0',
+    CONNECTOR_STORE: options.store ?? 'leveldown',
+    CONNECTOR_STORE_PATH: options.dir,
+    CONNECTOR_ACCOUNTS: JSON.stringify({
+      alice: account(options.alicePort, 'alice-secret', options.aliceMaximum),
+      bob: account(options.bobPort, 'bob-secret')
+    })
+  }
+}
+
+export interface StoreNetwork {
+  conn: ConnProcess
+  /** alice's BTP client; it sends, and rejects anything sent to it. */
+  alice: Node
+  /** bob's BTP client; set its `handler` to answer. */
+  bob: Node
+}
+
+/**
+ * Starts conn on the store, connects a client for alice and for bob (the listeners wait for their first
+ * client before the connector is ready) and resolves once conn logged `connector ready`.
+ */
+export async function startStoreNetwork (options: StoreConnOptions, aliceResponseTimeout?: number): Promise<StoreNetwork> {
+  const conn = startConn([], storeConnEnv(options))
+  const refuse: PrepareHandler = () => rejectPacket({ code: 'F02', triggeredBy: `${OWN_ADDRESS}.alice`, message: 'alice receives nothing' })
+  const clients = Promise.all([
+    clientNode('alice', options.alicePort, 'alice-secret', refuse, aliceResponseTimeout),
+    clientNode('bob', options.bobPort, 'bob-secret', refuse)
+  ])
+  const died = conn.exited.then((code) => { throw new Error(`conn exited (${String(code)}) while starting:\n${conn.stderr()}`) })
+  died.catch(() => {}) // it rejects at every exit, also the expected one at the end of a test
+  const [alice, bob] = await Promise.race([clients, died])
+  await conn.waitFor('connector ready')
+  return { conn, alice, bob }
+}
+
+/** The committed balances as the directory holds them (the key absent: undefined). The directory must be free. */
+export async function readBalances (dir: string): Promise<{ alice: bigint | undefined, bob: bigint | undefined }> {
+  const store = new LevelStore({ path: dir })
+  await store.open()
+  try {
+    const [alice, bob] = [await store.get('balance:alice'), await store.get('balance:bob')]
+    return { alice: alice === undefined ? undefined : BigInt(alice), bob: bob === undefined ? undefined : BigInt(bob) }
+  } finally {
+    await store.close()
+  }
+}
+
+/** A BTP client node for an account (fast reconnects; `responseTimeout` ms for its own requests). */
+export async function clientNode (name: string, port: number, secret: string, handler: PrepareHandler, responseTimeout = 5000): Promise<Node> {
+  const plugin = new BtpPlugin({ server: `btp+ws://:${secret}@127.0.0.1:${port}`, reconnectIntervals: [50], responseTimeout } as any)
+  const node = new Node(name, plugin, () => handler)
+  node.address = `${OWN_ADDRESS}.${name}`
+  await node.connect()
+  return node
+}
+
+/**
+ * Prepare data that carries its own fulfillment (32 bytes) and the packet's index (uint32), so a receiver can
+ * fulfil any packet and tell which one it is.
+ */
+export function paymentData (index: number): { data: Buffer, executionCondition: Buffer } {
+  const fulfillment = randomBytes(32)
+  const data = Buffer.alloc(36)
+  fulfillment.copy(data)
+  data.writeUInt32BE(index, 32)
+  return { data, executionCondition: sha256(fulfillment) }
+}
+
+export function indexOf (data: Buffer): number { return data.readUInt32BE(32) }
+
+/** Answers a Prepare made with paymentData: Fulfill, or (`reject`) F99 from `node`. */
+export function answer (data: Buffer, reject: boolean, from: string): Buffer {
+  return reject
+    ? rejectPacket({ code: 'F99', triggeredBy: from, message: 'rejected by the receiver' })
+    : fulfillPacket(data.subarray(0, 32))
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:port. */
+export async function isListening (port: number): Promise<boolean> {
+  return await new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => { socket.destroy(); resolve(true) })
+    socket.once('error', () => resolve(false))
+  })
+}

@@ -1,0 +1,138 @@
+/**
+ * What we advertise: for each prefix the route peers may use through us, derived from the connector's
+ * routing table, plus the epoch log peers sync from. Reference section 4.6: a routing table id (random
+ * UUID per process), a current epoch, and a log indexed by epoch in which an entry superseded by a later
+ * change of the same prefix is nulled, so a peer catching up reads only the latest state of each prefix.
+ */
+import { createHash, createHmac, randomUUID } from 'node:crypto'
+import type { Relation, Route, RoutingTableView } from '@conn/types'
+
+/** A route as peers see it: the path starts with our address, the auth is hashed once more. */
+export interface AdvertisedRoute {
+  /** Our next hop for it (never sent; used for split horizon and the parent rule). */
+  nextHop: string
+  path: string[]
+  auth: Buffer
+}
+
+/** One change of what we advertise for a prefix; `route` undefined is a withdrawal. */
+export interface RouteUpdate {
+  prefix: string
+  route: AdvertisedRoute | undefined
+  epoch: number
+}
+
+/** `local` is the connector itself (next hop ''). */
+export type RouteRelation = Relation | 'local'
+
+/** DRAGON preference (reference routing/relation.ts): higher is preferred. */
+const PRIORITY: Record<RouteRelation, number> = { parent: 0, peer: 1, child: 2, local: 3 }
+
+export interface ForwardingTableDeps {
+  /** The connector's table: the route chosen for each prefix. */
+  table: Pick<RoutingTableView, 'get' | 'entries'>
+  getOwnAddress: () => string
+  /** `g` in production, `test` otherwise. */
+  globalPrefix: string
+  /** HMAC key for the auth of routes that start here (local and static routes). */
+  routingSecret: Buffer
+  /** Relation of a next hop ('' is `local`). */
+  relationOf: (accountId: string) => RouteRelation
+}
+
+export function sha256 (data: Buffer): Buffer {
+  return createHash('sha256').update(data).digest()
+}
+
+export function hmacSha256 (key: Buffer, message: string): Buffer {
+  return createHmac('sha256', key).update(message, 'utf8').digest()
+}
+
+export class ForwardingTable {
+  readonly routingTableId: string = randomUUID()
+  /** The epoch the next change gets; also the number of changes so far. */
+  currentEpoch = 0
+  /** Changes by epoch; null where a later change of the same prefix superseded it. */
+  readonly log: Array<RouteUpdate | null> = []
+  private readonly current = new Map<string, RouteUpdate>()
+
+  constructor (private readonly deps: ForwardingTableDeps) {}
+
+  /** The latest change logged for a prefix (its route undefined when withdrawn). */
+  get (prefix: string): RouteUpdate | undefined { return this.current.get(prefix) }
+
+  /** Every prefix ever advertised, with its latest change. */
+  entries (): IterableIterator<[string, RouteUpdate]> { return this.current.entries() }
+
+  /**
+   * Re-derives what we advertise for `prefix` from the connector's table and logs a change if it differs
+   * from what we advertise now (other next hop or other path). Prefixes under it are re-derived too, since
+   * DRAGON filtering depends on the routes of shorter prefixes. Returns true if anything was logged.
+   */
+  refresh (prefix: string): boolean {
+    const route = this.advertisedForm(prefix, this.deps.table.get(prefix))
+    const current = this.current.get(prefix)
+    if (sameAdvertisement(current?.route, route)) return false
+    const epoch = this.currentEpoch++
+    const update: RouteUpdate = { prefix, route, epoch }
+    if (current !== undefined) this.log[current.epoch] = null
+    this.log[epoch] = update
+    this.current.set(prefix, update)
+    this.refreshLongerThan(prefix)
+    return true
+  }
+
+  /** Re-derives every prefix, shortest first (e.g. at start, or after our address changed). */
+  refreshAll (): boolean {
+    const prefixes = new Set([...this.current.keys(), ...this.deps.table.entries().map(([prefix]) => prefix)])
+    let changed = false
+    for (const prefix of [...prefixes].sort(byLength)) changed = this.refresh(prefix) || changed
+    return changed
+  }
+
+  /** What peers should see for a prefix given our route to it, or undefined for a withdrawal (4.6). */
+  advertisedForm (prefix: string, route: Route | undefined): AdvertisedRoute | undefined {
+    if (route === undefined) return undefined
+    const { globalPrefix, getOwnAddress, routingSecret } = this.deps
+    const ownAddress = getOwnAddress()
+    const path = [ownAddress, ...route.path]
+    // A route that starts here (own address, child, default, static) is signed with our secret.
+    const auth = sha256(route.auth ?? hmacSha256(routingSecret, prefix))
+    if (!prefix.startsWith(globalPrefix) || prefix === globalPrefix) return undefined
+    if (prefix.startsWith(ownAddress + '.') && path.length === 1) return undefined
+    const advertised = { nextHop: route.nextHop, path, auth }
+    if (this.dragonFilters(prefix, advertised)) return undefined
+    return advertised
+  }
+
+  /**
+   * DRAGON (reference routing/dragon.ts): a prefix need not be advertised when a shorter prefix covering it
+   * is advertised through a non-local next hop whose relation is at least as preferred as this route's.
+   */
+  private dragonFilters (prefix: string, route: AdvertisedRoute): boolean {
+    const ownPriority = PRIORITY[this.deps.relationOf(route.nextHop)]
+    for (let end = prefix.indexOf('.'); end !== -1; end = prefix.indexOf('.', end + 1)) {
+      const covering = this.current.get(prefix.slice(0, end))?.route
+      if (covering === undefined || covering.nextHop === '') continue
+      if (PRIORITY[this.deps.relationOf(covering.nextHop)] >= ownPriority) return true
+    }
+    return false
+  }
+
+  private refreshLongerThan (prefix: string): void {
+    const under = prefix + '.'
+    const prefixes = new Set<string>()
+    for (const key of this.current.keys()) if (key.startsWith(under)) prefixes.add(key)
+    for (const [key] of this.deps.table.entries()) if (key.startsWith(under)) prefixes.add(key)
+    for (const key of [...prefixes].sort(byLength)) this.refresh(key)
+  }
+}
+
+function byLength (a: string, b: string): number {
+  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
+}
+
+function sameAdvertisement (a: AdvertisedRoute | undefined, b: AdvertisedRoute | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b
+  return a.nextHop === b.nextHop && a.path.length === b.path.length && a.path.every((hop, i) => hop === b.path[i])
+}

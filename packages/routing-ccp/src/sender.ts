@@ -1,0 +1,174 @@
+/**
+ * Sends our routes to one peer (reference routing/ccp-sender.ts, section 4.6). Idle until the peer asks
+ * with a route control message; in SYNC mode it sends the log from the peer's last known epoch, at most
+ * 50 epochs per update, as soon as there is something new (never closer than 150 ms) and otherwise an
+ * empty heartbeat every routeBroadcastInterval. Unlike the reference, a failed or rejected update is
+ * retried one interval later instead of ending the broadcast to that peer.
+ */
+import { isFulfill, isReject, readReject, type Logger } from '@conn/types'
+import type { ForwardingTable, RouteRelation } from './forwarding-table.ts'
+import { MODE_IDLE, MODE_SYNC, modeName, serializeUpdate, type CcpRoute, type CcpRouteControlRequest, type Mode } from './vendor/ccp.ts'
+import { describeReply, FailureLog, withTimeout } from './util.ts'
+
+export const MAX_EPOCHS_PER_UPDATE = 50
+export const MINIMUM_UPDATE_INTERVAL = 150
+
+export interface SenderDeps {
+  peerId: string
+  forwarding: ForwardingTable
+  getOwnAddress: () => string
+  /** Relation of an account ('' is `local`). */
+  relationOf: (accountId: string) => RouteRelation
+  /** Sends a Prepare to the peer and resolves its reply. */
+  send: (prepare: Buffer) => Promise<Buffer>
+  isConnected: () => boolean
+  /** Heartbeat period, retry delay and send timeout (ms). */
+  routeBroadcastInterval: number
+  /** Sent as holdDownTime (ms). */
+  routeExpiry: number
+  logger: Logger
+}
+
+export interface SenderStatus {
+  epoch: number
+  mode: string
+}
+
+export class CcpSender {
+  private mode: Mode = MODE_IDLE
+  private lastKnownEpoch = 0
+  private lastUpdate = 0
+  private timer: NodeJS.Timeout | undefined
+  /** When the planned send is due (ms since the epoch). */
+  private due = 0
+  private sending = false
+  private stopped = false
+  private readonly failures: FailureLog
+
+  constructor (private readonly deps: SenderDeps) {
+    this.failures = new FailureLog(deps.logger, 'route updates to peer are failing; retrying every broadcast interval', 'route updates to peer succeed again')
+  }
+
+  /** Our epoch the peer has (the next update starts there). */
+  get epoch (): number { return this.lastKnownEpoch }
+
+  status (): SenderStatus {
+    return { epoch: this.lastKnownEpoch, mode: modeName(this.mode) }
+  }
+
+  /** A route control message from the peer: its mode and what it already has of our table. */
+  handleControl (control: CcpRouteControlRequest): void {
+    const { forwarding } = this.deps
+    this.mode = control.mode === MODE_SYNC ? MODE_SYNC : MODE_IDLE
+    // Another table id (we restarted, or it never heard from us) or an epoch we never reached: start over.
+    this.lastKnownEpoch = control.lastKnownRoutingTableId === forwarding.routingTableId && control.lastKnownEpoch <= forwarding.currentEpoch
+      ? control.lastKnownEpoch
+      : 0
+    // The peer is there and listening: no reason to keep waiting out a retry delay.
+    this.failures.reset()
+    if (this.deps.logger.isLevelEnabled('debug')) {
+      this.deps.logger.debug({ mode: modeName(this.mode), epoch: this.lastKnownEpoch, currentEpoch: forwarding.currentEpoch }, 'route control received')
+    }
+    if (this.mode === MODE_SYNC) this.schedule()
+    else this.cancel()
+  }
+
+  /**
+   * Plans the next update: right away (150 ms at least) if the peer is behind, else a heartbeat one interval
+   * after the last send. After a failure the next attempt waits for the interval too. A send planned
+   * sooner is kept (the reference re-arms its timer on every change, so a stream of changes delays it).
+   */
+  schedule (): void {
+    if (this.stopped || this.mode !== MODE_SYNC || this.sending) {
+      this.cancel()
+      return
+    }
+    const { forwarding, routeBroadcastInterval } = this.deps
+    const now = Date.now()
+    const behind = this.lastKnownEpoch < forwarding.currentEpoch
+    const delay = Math.max(MINIMUM_UPDATE_INTERVAL,
+      behind && this.failures.count === 0 ? 0 : routeBroadcastInterval - (now - this.lastUpdate))
+    // A send already planned sooner stays: a stream of changes must not keep pushing the update back.
+    if (this.timer !== undefined && this.due <= now + delay) return
+    this.cancel()
+    this.due = now + delay
+    this.timer = setTimeout(() => { void this.tick() }, delay)
+    this.timer.unref?.()
+  }
+
+  stop (): void {
+    this.stopped = true
+    this.cancel()
+  }
+
+  /**
+   * Sends one update now, from the peer's last known epoch. Resolves once the peer fulfilled it; throws
+   * (with the peer's epoch left where it was) when the send failed, timed out or was rejected.
+   */
+  async sendUpdate (): Promise<void> {
+    this.lastUpdate = Date.now()
+    const { forwarding, peerId, relationOf, logger } = this.deps
+    if (!this.deps.isConnected()) {
+      logger.debug('cannot send routes, plugin not connected (yet).')
+      return
+    }
+    const from = this.lastKnownEpoch
+    const slots = forwarding.log.slice(from, from + MAX_EPOCHS_PER_UPDATE)
+    const to = from + slots.length
+    const toParent = relationOf(peerId) === 'parent'
+    const newRoutes: CcpRoute[] = []
+    const withdrawnRoutes: string[] = []
+    for (const update of slots) {
+      if (update === null || update === undefined) continue
+      const route = update.route
+      // Split horizon: never offer a peer its own routes. To a parent, only local and child routes (4.2).
+      const hidden = route === undefined || route.nextHop === peerId ||
+        (toParent && (relationOf(route.nextHop) === 'peer' || relationOf(route.nextHop) === 'parent'))
+      if (hidden) withdrawnRoutes.push(update.prefix)
+      else newRoutes.push({ prefix: update.prefix, path: route.path, auth: route.auth, props: [] })
+    }
+    const prepare = serializeUpdate({
+      speaker: this.deps.getOwnAddress(),
+      routingTableId: forwarding.routingTableId,
+      holdDownTime: this.deps.routeExpiry,
+      currentEpochIndex: forwarding.currentEpoch,
+      fromEpochIndex: from,
+      toEpochIndex: to,
+      newRoutes,
+      withdrawnRoutes
+    })
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug({ fromEpoch: from, toEpoch: to, routes: newRoutes.length, withdrawn: withdrawnRoutes.length }, 'sending route update')
+    }
+    this.lastKnownEpoch = to
+    try {
+      const reply = await withTimeout(this.deps.send(prepare), this.deps.routeBroadcastInterval, 'route update timed out.')
+      if (!isFulfill(reply)) {
+        throw new Error(isReject(reply) ? 'route update rejected. ' + describeReply(readReject(reply)) : 'route update got an invalid reply.')
+      }
+    } catch (err) {
+      // Unless a control message moved it meanwhile, the peer still has what it had.
+      if (this.lastKnownEpoch === to) this.lastKnownEpoch = from
+      throw err
+    }
+  }
+
+  private async tick (): Promise<void> {
+    this.timer = undefined
+    this.sending = true
+    try {
+      await this.sendUpdate()
+      this.failures.success()
+    } catch (err) {
+      this.failures.failure(err as Error)
+    } finally {
+      this.sending = false
+    }
+    this.schedule()
+  }
+
+  private cancel (): void {
+    if (this.timer !== undefined) clearTimeout(this.timer)
+    this.timer = undefined
+  }
+}
