@@ -1,4 +1,7 @@
 import { main } from './main.ts'
 
+// The command runs connectors for real: without NODE_ENV it runs the slim pipeline, not the checked one that
+// catches middleware mistakes during development (set NODE_ENV=development to get the checks).
+process.env.NODE_ENV ??= 'production'
 // Exit explicitly: a plugin may keep a handle open after disconnecting.
 process.exit(await main())

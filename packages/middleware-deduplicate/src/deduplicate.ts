@@ -4,7 +4,7 @@
  * loops and retrying senders then cost the next hop one packet, not one per copy; a loop ends when the
  * shared packet times out.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import {
   envelopeContentsOffset, oerLengthPrefix,
   type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type PacketContext
@@ -106,17 +106,14 @@ function cleanup (entries: Map<string, CachedPacket>, packetLifetime: number): v
  */
 export function keyOf (ctx: PacketContext): string {
   const { raw } = ctx.prepare
-  const hash = createHash('sha256')
+  let contents: Buffer
   if (raw !== undefined) {
-    hash.update(raw.subarray(envelopeContentsOffset(raw) + AMOUNT_AND_EXPIRY_LENGTH))
+    contents = raw.subarray(envelopeContentsOffset(raw) + AMOUNT_AND_EXPIRY_LENGTH)
   } else {
     const { executionCondition, destination, data } = ctx.prepare
     const address = Buffer.from(destination, 'latin1')
-    hash.update(executionCondition)
-    hash.update(oerLengthPrefix(address.length))
-    hash.update(address)
-    hash.update(oerLengthPrefix(data.length))
-    hash.update(data)
+    contents = Buffer.concat([executionCondition, oerLengthPrefix(address.length), address, oerLengthPrefix(data.length), data])
   }
-  return hash.digest().toString('latin1', 0, KEY_BYTES)
+  // one-shot hash: about half the cost of createHash().update().digest() for packet-sized input
+  return hash('sha256', contents, 'buffer').toString('latin1', 0, KEY_BYTES)
 }

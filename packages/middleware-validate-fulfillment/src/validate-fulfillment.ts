@@ -3,7 +3,7 @@
  * the execution condition (RFC 27). A wrong one becomes F05, so we never pass upstream a Fulfill the
  * sender's side would refuse while we have already paid the next hop.
  */
-import { createHash } from 'node:crypto'
+import { hash } from 'node:crypto'
 import {
   WrongConditionError, fulfillmentOf, isFulfill,
   type Account, type DataHandler, type Logger, type Middleware
@@ -20,7 +20,7 @@ export class ValidateFulfillment implements Middleware {
     const reply = await next(ctx)
     if (isFulfill(reply)) {
       const fulfillment = fulfillmentOf(reply)
-      const digest = createHash('sha256').update(fulfillment).digest()
+      const digest = hash('sha256', fulfillment, 'buffer')
       if (fulfillment.length !== 32 || !digest.equals(ctx.prepare.executionCondition)) {
         this.log(ctx.account.id, fulfillment, ctx.prepare.executionCondition)
         throw new WrongConditionError('fulfillment did not match expected value.')
