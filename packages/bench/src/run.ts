@@ -1,33 +1,73 @@
 /**
- * `pnpm bench`: drives real connector processes with a separate BTP sender and receiver process and reports
- * fulfilled packets/s, p50/p99 latency, connector CPU per packet and peak RSS, per target and packets in flight.
- * Targets run in alternating rounds so a slow moment of the machine does not favour one; medians are reported.
+ * `pnpm bench`: the side-by-side benchmark of conn and the reference connector (ilp-connector 23).
  *
- * Options (environment): BENCH_ROUNDS (3), BENCH_DURATION ms per measurement (4000), BENCH_IN_FLIGHT list
- * ("1,10,100"), BENCH_TARGETS ("conn-default,conn-empty"), BENCH_OUT (JSON results file, optional),
- * BENCH_PROFILE (directory for CPU profiles of the connector processes, optional).
+ * Throughput: for each round, each packets-in-flight level and each target (in an order that rotates every
+ * round, so no target always runs first or last), a fresh connector process with two BTP child accounts is
+ * driven by a sender and a receiver process (lean BTP clients, see btp-ws.ts) for a warm-up and a measured
+ * period; the connector reports its CPU time over that period and its peak RSS. The same run gives a
+ * start-up sample per target: process spawn to the first fulfilled packet.
+ * Memory: a connector with one multi-account (mini-accounts) child account, and BENCH_CHILDREN BTP clients
+ * connected to it from separate processes; its RSS before and after.
+ * Medians over the rounds go to stdout, to BENCH_OUT (JSON with every raw round) and to BENCH_DOC (markdown).
+ * Options: see README.md.
  */
-import { fork, type ChildProcess } from 'node:child_process'
-import { writeFile } from 'node:fs/promises'
+import { fork, execFileSync, type ChildProcess } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
 import { createServer, type AddressInfo } from 'node:net'
+import { cpus, release, totalmem, platform } from 'node:os'
+import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-
-interface Target { name: string, script: string, env: Record<string, string> }
+import type { ConnectorReport } from './connector-ipc.ts'
+import { firstAvailable, unavailable, DEFAULT_TARGETS, TARGETS, type Target } from './targets.ts'
+import { markdown, summarize, type BenchResults, type ChildrenMeasurement, type Measurement, type Skipped } from './report.ts'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
-const TARGETS: Record<string, Target> = {
-  'conn-default': { name: 'conn, default middlewares', script: 'connector.ts', env: { BENCH_PIPELINE: 'default' } },
-  'conn-empty': { name: 'conn, no middlewares', script: 'connector.ts', env: { BENCH_PIPELINE: 'empty' } }
+const ROOT = resolve(HERE, '../../..')
+const quick = process.env.BENCH_QUICK === '1'
+const numberOption = (name: string, fallback: number): number => {
+  const value = process.env[name]
+  if (value === undefined || value === '') return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(value)}`)
+  return n
 }
+const settings = {
+  rounds: numberOption('BENCH_ROUNDS', quick ? 1 : 3),
+  warmup: numberOption('BENCH_WARMUP', quick ? 500 : 1000),
+  duration: numberOption('BENCH_DURATION', quick ? 1000 : 4000),
+  inFlight: (process.env.BENCH_IN_FLIGHT ?? '1,10,100').split(',').map(Number),
+  maxRate: numberOption('BENCH_MAX_RATE', 40000),
+  children: numberOption('BENCH_CHILDREN', quick ? 1000 : 10000),
+  childrenProcesses: numberOption('BENCH_CHILDREN_PROCS', 2),
+  childrenConcurrency: numberOption('BENCH_CHILDREN_CONCURRENCY', 50),
+  childrenIldcp: process.env.BENCH_CHILDREN_ILDCP !== '0',
+  childrenRounds: numberOption('BENCH_CHILDREN_ROUNDS', 1),
+  profile: process.env.BENCH_PROFILE
+}
+const out = process.env.BENCH_OUT ?? (quick ? undefined : resolve(ROOT, 'docs/benchmarks.json'))
+const doc = process.env.BENCH_DOC ?? (quick ? undefined : resolve(ROOT, 'docs/benchmarks.md'))
 
-const rounds = Number(process.env.BENCH_ROUNDS ?? 3)
-const duration = Number(process.env.BENCH_DURATION ?? 4000)
-const levels = (process.env.BENCH_IN_FLIGHT ?? '1,10,100').split(',').map(Number)
-const targets = (process.env.BENCH_TARGETS ?? 'conn-default,conn-empty').split(',').map((t) => {
-  const target = TARGETS[t]
-  if (target === undefined) throw new Error(`unknown target ${t}; known: ${Object.keys(TARGETS).join(', ')}`)
-  return { id: t, ...target }
-})
+const skipped: Skipped[] = []
+const targets: Target[] = []
+for (const id of (process.env.BENCH_TARGETS ?? DEFAULT_TARGETS.join(',')).split(',')) {
+  const target = TARGETS[id]
+  if (target === undefined) throw new Error(`BENCH_TARGETS: unknown target ${id}; known: ${Object.keys(TARGETS).join(', ')}`)
+  const reason = await unavailable(target.transport)
+  if (reason === undefined) targets.push(target)
+  else skipped.push({ target: id, name: target.name, what: 'all', reason })
+}
+const childrenTransports = new Map<string, string>()
+if (settings.children > 0) {
+  for (const target of targets) {
+    const { specifier, reasons } = await firstAvailable(target.childrenTransport)
+    if (specifier !== undefined) childrenTransports.set(target.id, specifier)
+    else if (target.childrenTransport.length > 0) skipped.push({ target: target.id, name: target.name, what: 'children', reason: reasons.join('; ') })
+  }
+}
+for (const s of skipped) console.error(`skipping ${s.what === 'all' ? s.target : `${s.target} (memory with many children)`}: ${s.reason}`)
+if (targets.length === 0) throw new Error('no target can run')
 
 async function freePort (): Promise<number> {
   return await new Promise((resolve, reject) => {
@@ -40,122 +80,351 @@ async function freePort (): Promise<number> {
   })
 }
 
-function start (script: string, env: Record<string, string>): ChildProcess {
-  // BENCH_PROFILE=<dir>: write a V8 CPU profile of each connector process there (node --cpu-prof)
-  const profile = script === 'connector.ts' && process.env.BENCH_PROFILE !== undefined
-    ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_PROFILE}`]
+function start (script: string, env: Record<string, string>, connector = false): ChildProcess {
+  // BENCH_PROFILE=<dir>: a V8 CPU profile of each connector process (node --cpu-prof), written on SIGINT
+  const profile = connector && settings.profile !== undefined
+    ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.profile)}`, `--cpu-prof-name=${env.BENCH_PROFILE_NAME ?? 'connector'}-${Date.now()}.cpuprofile`]
     : []
   return fork(HERE + script, [], {
-    execArgv: ['--import', 'tsx', ...profile],
-    env: { ...process.env, NODE_ENV: 'production', ...env },
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc']
+    execArgv: profile,
+    env: { ...process.env, NODE_ENV: 'production', DEBUG: '', ...env },
+    // a child's stdout goes to our stderr: stdout is for the results
+    stdio: ['ignore', process.stderr, 'inherit', 'ipc']
   })
 }
 
-function next<T extends { type: string }> (child: ChildProcess, type: string): Promise<T> {
+function next<T> (child: ChildProcess, type: string): Promise<T> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: T): void => {
+    const onMessage = (message: { type: string }): void => {
       if (message.type !== type) return
       child.off('message', onMessage)
       child.off('exit', onExit)
-      resolve(message)
+      resolve(message as T)
     }
-    const onExit = (code: number | null): void => reject(new Error(`child exited (${String(code)}) before sending ${type}`))
+    const onExit = (code: number | null, signal: string | null): void => {
+      child.off('message', onMessage)
+      reject(new Error(`${child.spawnargs.at(-1) ?? 'child'} exited (${signal ?? String(code)}) before sending '${type}'`))
+    }
     child.on('message', onMessage)
     child.once('exit', onExit)
   })
 }
 
-interface Measurement { packetsPerSecond: number, p50: number, p99: number, cpuMicrosPerPacket: number, maxRssMb: number, rejected: number }
-
-async function measure (target: Target, inFlight: number): Promise<Measurement> {
-  const [alicePort, bobPort] = [await freePort(), await freePort()]
-  const connector = start(target.script, { ...target.env, BENCH_ALICE_PORT: String(alicePort), BENCH_BOB_PORT: String(bobPort) })
-  await next(connector, 'started')
-  const receiver = start('receiver.ts', { BENCH_PORT: String(bobPort) })
-  const sender = start('sender.ts', {
-    BENCH_PORT: String(alicePort),
-    BENCH_IN_FLIGHT: String(inFlight),
-    BENCH_DURATION: String(duration),
-    // enough unique packets for 15,000 packets/s through warm-up and measurement
-    BENCH_POOL: String(Math.ceil((duration + 2000) / 1000 * 15000))
-  })
-  await Promise.all([next(connector, 'ready'), next(receiver, 'ready'), next(sender, 'ready')])
-  const marked = next(sender, 'mark').then(() => connector.send({ type: 'mark' }))
-  const measured = next(sender, 'measured').then(async () => {
-    connector.send({ type: 'report' })
-    return await next<{ type: string, cpuMicros: number, maxRssKb: number }>(connector, 'report')
-  })
-  const result = next<{ type: string, fulfilled: number, rejected: number, seconds: number, p50: number, p99: number, exhausted: boolean }>(sender, 'result')
-  sender.send({ type: 'go' })
-  await marked
-  const [report, outcome] = await Promise.all([measured, result])
-  receiver.send({ type: 'stop' })
-  // SIGINT lets a profiled connector write its profile; a plain one dies the same way
-  connector.kill(process.env.BENCH_PROFILE !== undefined ? 'SIGINT' : 'SIGKILL')
-  await Promise.all([once(sender), once(receiver), once(connector)])
-  if (outcome.exhausted) console.error(`warning: ${target.name} at ${inFlight} in flight used up the packet pool`)
-  const packets = outcome.fulfilled + outcome.rejected
-  return {
-    packetsPerSecond: outcome.fulfilled / outcome.seconds,
-    p50: outcome.p50,
-    p99: outcome.p99,
-    cpuMicrosPerPacket: packets === 0 ? NaN : report.cpuMicros / packets,
-    maxRssMb: report.maxRssKb / 1024,
-    rejected: outcome.rejected
-  }
-}
-
-function once (child: ChildProcess): Promise<void> {
+function exited (child: ChildProcess): Promise<void> {
   return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()))
 }
 
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+async function stopAll (children: ChildProcess[], connector?: ChildProcess): Promise<void> {
+  // SIGINT lets a profiled connector write its profile; otherwise no clean-up is worth waiting for
+  if (connector !== undefined) connector.kill(settings.profile !== undefined ? 'SIGINT' : 'SIGKILL')
+  for (const child of children) child.kill('SIGKILL')
+  await Promise.all([...children, ...(connector !== undefined ? [connector] : [])].map(exited))
 }
 
-const results: Record<string, Record<number, Measurement[]>> = {}
-for (let round = 1; round <= rounds; round++) {
-  for (const inFlight of levels) {
-    // alternate the order each round
-    const order = round % 2 === 1 ? targets : [...targets].reverse()
-    for (const target of order) {
-      const m = await measure(target, inFlight)
-      ;((results[target.id] ??= {})[inFlight] ??= []).push(m)
-      console.error(`round ${round} ${target.id} @${inFlight}: ${m.packetsPerSecond.toFixed(0)} packets/s, p50 ${m.p50.toFixed(0)} µs, p99 ${m.p99.toFixed(0)} µs, ${m.cpuMicrosPerPacket.toFixed(1)} µs CPU/packet${m.rejected > 0 ? `, ${m.rejected} rejected` : ''}`)
+async function withTimeout<T> (promise: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  try {
+    return await Promise.race([promise, new Promise<T>((_resolve, reject) => { timer = setTimeout(() => reject(new Error(`${what}: timed out after ${ms} ms`)), ms) })])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** Whole-machine CPU times from /proc/stat, seconds summed over all cores (undefined off Linux). */
+interface MachineCpu { busy: number, steal: number, total: number }
+function machineCpu (): MachineCpu | undefined {
+  try {
+    // cpu  user nice system idle iowait irq softirq steal ...  (USER_HZ ticks, 100 per second)
+    const fields = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number)
+    const [user, nice, system, idle, iowait, irq, softirq, steal] = fields as [number, number, number, number, number, number, number, number]
+    const busy = user + nice + system + irq + softirq
+    return { busy: busy / 100, steal: steal / 100, total: (busy + idle + iowait + steal) / 100 }
+  } catch {
+    return undefined
+  }
+}
+
+interface SenderResult {
+  fulfilled: number, rejected: number, failed: number, lost: number, rejectCodes: Record<string, number>,
+  exhausted: boolean, probed: number, sent: number, replies: number, warmupReplies: number, seconds: number, cpuMicros: number, p50: number, p99: number
+}
+
+async function measure (target: Target, inFlight: number, round: number): Promise<Measurement> {
+  const pool = Math.ceil((settings.warmup + settings.duration) / 1000 * settings.maxRate) + 1000
+  const receiver = start('receiver.js', {})
+  const sender = start('sender.js', {
+    BENCH_IN_FLIGHT: String(inFlight),
+    BENCH_WARMUP: String(settings.warmup),
+    BENCH_DURATION: String(settings.duration),
+    BENCH_POOL: String(pool)
+  })
+  let connector: ChildProcess | undefined
+  try {
+    return await withTimeout((async () => {
+      await Promise.all([next(receiver, 'ready'), next(sender, 'ready')])
+      // ports picked only now, just before the connector binds them, so no other process takes them meanwhile
+      const [alicePort, bobPort] = [await freePort(), await freePort()]
+      const spawned = performance.now()
+      connector = start(target.script, {
+        ...target.env,
+        BENCH_MODE: 'pair',
+        BENCH_TRANSPORT: target.transport,
+        BENCH_ALICE_PORT: String(alicePort),
+        BENCH_BOB_PORT: String(bobPort),
+        BENCH_PROFILE_NAME: `${target.id}-${inFlight}-r${round}`
+      }, true)
+      const c = connector
+      const failedEarly = exited(c).then(() => { throw new Error(`${target.id}: the connector exited (${c.signalCode ?? String(c.exitCode)})`) })
+      const connected = next(sender, 'connected').then(() => performance.now() - spawned)
+      const first = next<{ served: boolean }>(sender, 'first').then(({ served }) => served ? performance.now() - spawned : NaN)
+      const startRss = first.then(async () => {
+        const report = next<ConnectorReport>(c, 'report')
+        c.send({ type: 'report' })
+        const { rssBytes } = await report
+        sender.send({ type: 'load' })
+        return rssBytes
+      })
+      let machineAtMark: MachineCpu | undefined
+      let machineMeasured: MachineCpu | undefined
+      const marked = next(sender, 'mark').then(() => {
+        c.send({ type: 'mark' })
+        receiver.send({ type: 'mark' })
+        machineAtMark = machineCpu()
+      })
+      const report = next(sender, 'measured').then(async () => {
+        machineMeasured = machineCpu()
+        const report = next<ConnectorReport>(c, 'report')
+        const receiverReport = next<{ cpuMicros: number }>(receiver, 'report')
+        c.send({ type: 'report' })
+        receiver.send({ type: 'report' })
+        return [await report, await receiverReport] as const
+      })
+      const result = next<SenderResult>(sender, 'result')
+      receiver.send({ type: 'connect', port: bobPort })
+      sender.send({ type: 'connect', port: alicePort })
+      const [listenMs, firstFulfillMs, startRssBytes, , [connectorReport, receiverReport], outcome] = await Promise.race([
+        Promise.all([connected, first, startRss, marked, report, result]),
+        failedEarly
+      ])
+      const packets = outcome.fulfilled + outcome.rejected + outcome.failed
+      if (packets === 0) {
+        throw new Error(`no reply in the measured period (${outcome.sent} packets sent, ${outcome.probed} before the load, ` +
+          `${outcome.warmupReplies} replies before the measured period, ${outcome.replies} in all${outcome.exhausted ? ', packet pool used up' : ''})`)
+      }
+      // the machine's CPU over the measured period: stolen by the hypervisor, and used by anything but the
+      // connector, the sender and the receiver (other processes on the machine: noise)
+      let stealShare = NaN
+      let otherShare = NaN
+      if (machineAtMark !== undefined && machineMeasured !== undefined) {
+        const total = machineMeasured.total - machineAtMark.total
+        const ours = (connectorReport.cpuMicros + outcome.cpuMicros + receiverReport.cpuMicros) / 1e6
+        stealShare = (machineMeasured.steal - machineAtMark.steal) / total
+        otherShare = Math.max(0, (machineMeasured.busy - machineAtMark.busy - ours) / total)
+      }
+      return {
+        round,
+        target: target.id,
+        inFlight,
+        packetsPerSecond: outcome.fulfilled / outcome.seconds,
+        p50: outcome.p50,
+        p99: outcome.p99,
+        cpuMicrosPerPacket: packets === 0 ? NaN : connectorReport.cpuMicros / packets,
+        maxRssMb: connectorReport.maxRssKb / 1024,
+        startRssMb: startRssBytes / 2 ** 20,
+        fulfilled: outcome.fulfilled,
+        rejected: outcome.rejected,
+        failed: outcome.failed,
+        lost: outcome.lost,
+        rejectCodes: outcome.rejectCodes,
+        exhausted: outcome.exhausted,
+        sent: outcome.sent,
+        probed: outcome.probed,
+        seconds: outcome.seconds,
+        cpuSeconds: connectorReport.cpuMicros / 1e6,
+        loadCpuMicrosPerPacket: packets === 0 ? NaN : (outcome.cpuMicros + receiverReport.cpuMicros) / packets,
+        listenMs,
+        firstFulfillMs,
+        stealShare,
+        otherShare
+      }
+    })(), 60000 + settings.warmup + settings.duration + 10000, `${target.id} @${inFlight}`)
+  } finally {
+    await stopAll([sender, receiver], connector)
+  }
+}
+
+async function measureChildren (target: Target, transport: string, round: number): Promise<ChildrenMeasurement> {
+  const port = await freePort()
+  const processes = Math.max(1, Math.min(settings.childrenProcesses, settings.children))
+  const loads: ChildProcess[] = []
+  let connector: ChildProcess | undefined
+  try {
+    const spawned = performance.now()
+    connector = start(target.script, {
+      ...target.env,
+      BENCH_MODE: 'children',
+      BENCH_TRANSPORT: transport,
+      BENCH_PORT: String(port),
+      BENCH_PROFILE_NAME: `${target.id}-children-r${round}`
+    }, true)
+    const c = connector
+    await withTimeout(next(c, 'ready'), 60000, `${target.id} children: start`)
+    const readyMs = performance.now() - spawned
+    await new Promise((resolve) => setTimeout(resolve, 500))
+    const report = async (): Promise<ConnectorReport> => {
+      const r = next<ConnectorReport>(c, 'report')
+      c.send({ type: 'report' })
+      return await r
+    }
+    const before = await report()
+    for (let i = 0; i < processes; i++) {
+      const count = Math.floor(settings.children / processes) + (i < settings.children % processes ? 1 : 0)
+      loads.push(start('children.js', {
+        BENCH_PORT: String(port),
+        BENCH_COUNT: String(count),
+        BENCH_OFFSET: String(i * Math.ceil(settings.children / processes)),
+        BENCH_CONCURRENCY: String(settings.childrenConcurrency),
+        BENCH_ILDCP: settings.childrenIldcp ? '1' : '0'
+      }))
+    }
+    const started = performance.now()
+    const connected = loads.map(async (load) => await next<{ connected: number, errors: Record<string, number>, ms: number }>(load, 'connected'))
+    for (const load of loads) load.send({ type: 'go' })
+    const results = await withTimeout(Promise.all(connected), 300000, `${target.id} children: connect`)
+    const connectMs = performance.now() - started
+    await new Promise((resolve) => setTimeout(resolve, 1000))
+    const after = await report()
+    const open = await Promise.all(loads.map(async (load) => {
+      const r = next<{ open: number }>(load, 'open')
+      load.send({ type: 'check' })
+      return (await r).open
+    }))
+    const errors: Record<string, number> = {}
+    for (const r of results) for (const [k, v] of Object.entries(r.errors)) errors[k] = (errors[k] ?? 0) + v
+    const connectedCount = results.reduce((sum, r) => sum + r.connected, 0)
+    return {
+      round,
+      target: target.id,
+      transport,
+      children: settings.children,
+      connected: connectedCount,
+      open: open.reduce((a, b) => a + b, 0),
+      ildcp: settings.childrenIldcp,
+      errors,
+      connectSeconds: connectMs / 1000,
+      readyMs,
+      rssBeforeMb: before.rssBytes / 2 ** 20,
+      rssAfterMb: after.rssBytes / 2 ** 20,
+      heapAfterMb: after.heapUsedBytes / 2 ** 20,
+      maxRssMb: after.maxRssKb / 1024,
+      kbPerChild: connectedCount === 0 ? NaN : (after.rssBytes - before.rssBytes) / 1024 / connectedCount
+    }
+  } finally {
+    await stopAll(loads, connector)
+  }
+}
+
+const rotate = <T>(list: T[], by: number): T[] => list.map((_, i) => list[(i + by) % list.length]!)
+const fmt = (n: number, digits = 0): string => Number.isFinite(n) ? n.toFixed(digits) : '-'
+const began = Date.now()
+
+const measurements: Measurement[] = []
+const failures: Array<{ target: string, what: string, round: number, error: string }> = []
+for (let round = 1; round <= settings.rounds; round++) {
+  for (const inFlight of settings.inFlight) {
+    for (const target of rotate(targets, round - 1)) {
+      try {
+        const m = await measure(target, inFlight, round)
+        measurements.push(m)
+        const bad = m.rejected + m.failed + m.lost
+        console.error(`round ${round} ${target.id} @${inFlight}: ${fmt(m.packetsPerSecond)} packets/s, p50 ${fmt(m.p50)} µs, ` +
+          `p99 ${fmt(m.p99)} µs, ${fmt(m.cpuMicrosPerPacket, 1)} µs CPU/packet (load generator ${fmt(m.loadCpuMicrosPerPacket, 1)}), peak RSS ${fmt(m.maxRssMb)} MB (${fmt(m.startRssMb)} after start-up), ` +
+          `start-up ${fmt(m.firstFulfillMs)} ms, machine: ${fmt(100 * m.stealShare)}% stolen, ${fmt(100 * m.otherShare)}% other load${bad > 0 ? `, NOT FULFILLED: ${JSON.stringify(m.rejectCodes)} lost ${m.lost}` : ''}` +
+          `${m.exhausted ? ` (packet pool used up after ${m.sent} packets, ${m.probed} of them before the load: raise BENCH_MAX_RATE)` : ''}`)
+      } catch (err) {
+        failures.push({ target: target.id, what: `${inFlight} in flight`, round, error: (err as Error).message })
+        console.error(`round ${round} ${target.id} @${inFlight}: FAILED: ${(err as Error).message}`)
+      }
     }
   }
 }
 
-const summary = targets.flatMap((target) => levels.map((inFlight) => {
-  const ms = results[target.id]![inFlight]!
-  return {
-    target: target.id,
-    name: target.name,
-    inFlight,
-    packetsPerSecond: median(ms.map((m) => m.packetsPerSecond)),
-    p50: median(ms.map((m) => m.p50)),
-    p99: median(ms.map((m) => m.p99)),
-    cpuMicrosPerPacket: median(ms.map((m) => m.cpuMicrosPerPacket)),
-    maxRssMb: median(ms.map((m) => m.maxRssMb))
+const childrenMeasurements: ChildrenMeasurement[] = []
+if (settings.children > 0) {
+  const withChildren = targets.filter((t) => childrenTransports.has(t.id))
+  for (let round = 1; round <= settings.childrenRounds; round++) {
+    for (const target of rotate(withChildren, round - 1)) {
+      try {
+        const m = await measureChildren(target, childrenTransports.get(target.id)!, round)
+        childrenMeasurements.push(m)
+        console.error(`children round ${round} ${target.id} (${m.transport}): ${m.connected}/${m.children} connected (${m.open} open) in ` +
+          `${fmt(m.connectSeconds, 1)} s, RSS ${fmt(m.rssBeforeMb)} -> ${fmt(m.rssAfterMb)} MB (${fmt(m.kbPerChild, 1)} KB per child)` +
+          `${Object.keys(m.errors).length > 0 ? `, errors ${JSON.stringify(m.errors)}` : ''}`)
+      } catch (err) {
+        failures.push({ target: target.id, what: `${settings.children} children`, round, error: (err as Error).message })
+        console.error(`children round ${round} ${target.id}: FAILED: ${(err as Error).message}`)
+      }
+    }
   }
-}))
+}
 
-console.log(`\n${rounds} rounds of ${duration} ms, medians (Node ${process.version}, ${(await import('node:os')).cpus().length} cores)\n`)
-console.log('| target | in flight | fulfilled packets/s | p50 µs | p99 µs | connector CPU µs/packet | peak RSS MB |')
-console.log('| --- | ---: | ---: | ---: | ---: | ---: | ---: |')
-for (const s of summary) {
-  console.log(`| ${s.name} | ${s.inFlight} | ${s.packetsPerSecond.toFixed(0)} | ${s.p50.toFixed(0)} | ${s.p99.toFixed(0)} | ${s.cpuMicrosPerPacket.toFixed(1)} | ${s.maxRssMb.toFixed(0)} |`)
+const require = createRequire(import.meta.url)
+const versionOf = (name: string): string => {
+  try {
+    // walk up from the package's entry to its package.json
+    let dir = dirname(require.resolve(name))
+    for (;;) {
+      try { return (require(resolve(dir, 'package.json')) as { name?: string, version: string }).version } catch {}
+      const up = dirname(dir)
+      if (up === dir) return 'unknown'
+      dir = up
+    }
+  } catch { return 'unknown' }
 }
-if (targets.length > 1) {
-  const [a, b] = targets
-  console.log(`\nratios ${a!.id} / ${b!.id}:`)
-  for (const inFlight of levels) {
-    const x = summary.find((s) => s.target === a!.id && s.inFlight === inFlight)!
-    const y = summary.find((s) => s.target === b!.id && s.inFlight === inFlight)!
-    console.log(`  @${inFlight}: packets/s ${(x.packetsPerSecond / y.packetsPerSecond).toFixed(2)}x, p99 ${(x.p99 / y.p99).toFixed(2)}x, CPU/packet ${(x.cpuMicrosPerPacket / y.cpuMicrosPerPacket).toFixed(2)}x`)
-  }
+const git = (args: string[]): string | undefined => {
+  try { return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim() } catch { return undefined }
 }
-if (process.env.BENCH_OUT !== undefined) await writeFile(process.env.BENCH_OUT, JSON.stringify({ rounds, duration, summary, results }, null, 2) + '\n')
+const results: BenchResults = {
+  meta: {
+    date: new Date(began).toISOString(),
+    minutes: (Date.now() - began) / 60000,
+    commit: git(['rev-parse', '--short', 'HEAD']),
+    dirty: (git(['status', '--porcelain']) ?? '') !== '',
+    machine: { cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memoryGb: totalmem() / 2 ** 30, os: `${platform()} ${release()}`, node: process.version },
+    versions: {
+      'ilp-connector': versionOf('ilp-connector'),
+      'ilp-plugin-btp': versionOf('ilp-plugin-btp'),
+      '@conn/core': versionOf('@conn/core')
+    },
+    settings: { ...settings, quick },
+    command: 'pnpm install && pnpm bench',
+    json: out !== undefined ? relative(ROOT, out) : undefined
+  },
+  targets: targets.map((t) => ({ id: t.id, name: t.name, transport: t.transport, childrenTransport: childrenTransports.get(t.id) })),
+  skipped,
+  failures,
+  summary: summarize(targets, measurements, childrenMeasurements),
+  measurements,
+  children: childrenMeasurements
+}
+
+const text = markdown(results)
+console.log(text.table)
+if (out !== undefined) {
+  await mkdir(dirname(out), { recursive: true })
+  await writeFile(out, JSON.stringify(results, null, 2) + '\n')
+  console.error(`wrote ${out}`)
+}
+if (doc !== undefined) {
+  await mkdir(dirname(doc), { recursive: true })
+  let kept = ''
+  try {
+    const existing = await readFile(doc, 'utf8')
+    const at = existing.indexOf(text.keepMarker)
+    if (at >= 0) kept = existing.slice(at + text.keepMarker.length)
+    else if (existing.trim() !== '') kept = '\n\n' + existing // never lose what someone wrote there
+  } catch {}
+  await writeFile(doc, text.document + '\n' + text.keepMarker + (kept === '' ? '\n' : kept))
+  console.error(`wrote ${doc}`)
+}
+process.exitCode = failures.length > 0 ? 1 : 0

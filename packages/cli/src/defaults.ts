@@ -1,7 +1,8 @@
 /**
  * The embedded default, used when there is no configuration at all: a connector at `test.conn` with one
- * `ilp-plugin-mini-accounts` account on 127.0.0.1 that any local BTP client can join, a memory store and
- * the one-to-one backend without spread, so local payments arrive in full.
+ * `@conn/plugin-btp/mini-accounts` account (compatible with ilp-plugin-mini-accounts) on 127.0.0.1 that any
+ * local BTP client can join, a memory store and the one-to-one backend without spread, so local payments
+ * arrive in full.
  */
 import type { ConnectorConfig } from '@conn/types'
 
@@ -17,7 +18,7 @@ export function embeddedDefault (port = DEFAULT_PORT): Partial<ConnectorConfig> 
     accounts: {
       [DEFAULT_ACCOUNT]: {
         relation: 'child',
-        plugin: 'ilp-plugin-mini-accounts',
+        plugin: '@conn/plugin-btp/mini-accounts',
         assetCode: 'XRP',
         assetScale: 9,
         options: { wsOpts: { host: '127.0.0.1', port } }

@@ -1,0 +1,36 @@
+/**
+ * Benchmark connector process: conn, configured as the reference is in connector-reference.ts. Plain
+ * JavaScript once built (no tsx), started by the runner.
+ *
+ * BENCH_MODE=pair (default): two child accounts, alice and bob, each a BTP listener (BENCH_ALICE_PORT,
+ * BENCH_BOB_PORT) of the plugin class BENCH_TRANSPORT (`@conn/plugin-btp`, or `ilp-plugin-btp`).
+ * BENCH_MODE=children: one child account whose plugin (BENCH_TRANSPORT: a mini-accounts class) serves many
+ * BTP clients on BENCH_PORT.
+ * Both: one-to-one backend, spread 0, memory store, every default middleware (BENCH_PIPELINE=empty disables
+ * them all, for diagnosis only). Logs at `error` (BENCH_VERBOSE=1: `info`), to stdout.
+ */
+import { pino } from 'pino'
+import { createApp, BUILTIN_MIDDLEWARE_NAMES } from '@conn/core'
+import type { Logger, Plugin } from '@conn/types'
+import { ACCOUNT_OPTIONS, CLI_DIR, env, loadPluginClass, pluginOptions, serveRunner } from './connector-ipc.ts'
+
+serveRunner()
+const mode = process.env.BENCH_MODE === 'children' ? 'children' : 'pair'
+const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
+const plugin = (port: string): Plugin => new Transport(pluginOptions(mode, Number(env(port)))) as Plugin
+const account = (port: string): { relation: 'child', plugin: Plugin } & typeof ACCOUNT_OPTIONS =>
+  ({ relation: 'child', plugin: plugin(port), ...ACCOUNT_OPTIONS })
+
+const app = createApp({
+  ilpAddress: 'test.bench',
+  backend: 'one-to-one',
+  spread: 0,
+  store: 'memory',
+  disableMiddleware: process.env.BENCH_PIPELINE === 'empty' ? [...BUILTIN_MIDDLEWARE_NAMES] : [],
+  accounts: mode === 'pair'
+    ? { alice: account('BENCH_ALICE_PORT'), bob: account('BENCH_BOB_PORT') }
+    : { children: account('BENCH_PORT') }
+}, { logger: pino({ level: process.env.BENCH_VERBOSE === '1' ? 'info' : 'error' }) as unknown as Logger, resolveFrom: [CLI_DIR] })
+
+await app.listen()
+process.send!({ type: 'ready' })

@@ -1,0 +1,281 @@
+import { randomBytes } from 'node:crypto'
+import { expect } from 'chai'
+import { BtpPlugin } from '../src/index.ts'
+import { decode, encodeIlp, TYPE_ERROR, TYPE_MESSAGE, TYPE_RESPONSE } from '../src/codec.ts'
+import {
+  authMessage, BtpPacket, freePort, fulfill, fulfiller, newFulfillment, prepare, RawSocket, RefBtpPlugin, sleep, waitFor,
+  type RefBtpPluginInstance
+} from './helpers.ts'
+
+const SECRET = 'hunter2'
+
+type Server = BtpPlugin | RefBtpPluginInstance
+
+interface Session {
+  port: number
+  server: Server
+  client: RefBtpPluginInstance
+  /** 'connect' / 'disconnect' events of the server since the session came up. */
+  events: string[]
+  /** isConnected() was false at some poll since the session came up. */
+  sawDisconnected: () => boolean
+  /** A packet each way; resolves with what happened. */
+  roundTrip: () => Promise<'ok' | string>
+}
+
+/**
+ * The attacks: each gets the port and returns once the attacking socket is done with. They use raw
+ * WebSockets, never the secret (except the one that authenticates correctly, which may replace the session).
+ */
+const ATTACKS: Array<{ name: string, run: (port: number) => Promise<RawSocket> }> = [
+  {
+    name: 'a socket that never authenticates',
+    run: async (port) => {
+      const raw = await RawSocket.open(port)
+      await sleep(300) // longer than our authTimeout of 150 ms
+      return raw
+    }
+  },
+  {
+    name: 'a socket with a wrong secret',
+    run: async (port) => {
+      const raw = await RawSocket.open(port)
+      raw.send(authMessage('hunter3'))
+      await waitFor(() => raw.received.length > 0 || raw.closed).catch(() => {})
+      await sleep(50)
+      return raw
+    }
+  },
+  {
+    name: 'a socket that sends garbage',
+    run: async (port) => {
+      const raw = await RawSocket.open(port)
+      raw.send(randomBytes(40))
+      raw.send('GET / HTTP/1.1')
+      await sleep(100)
+      return raw
+    }
+  },
+  {
+    name: 'a socket that connects and closes at once',
+    run: async (port) => {
+      const raw = await RawSocket.open(port)
+      raw.destroy()
+      await sleep(100)
+      return raw
+    }
+  }
+]
+
+describe('hardening', () => {
+  const cleanup: Array<{ disconnect: () => Promise<void> }> = []
+  const sockets: RawSocket[] = []
+  let poller: NodeJS.Timeout | undefined
+
+  afterEach(async () => {
+    clearInterval(poller)
+    for (const raw of sockets.splice(0)) raw.destroy()
+    for (const plugin of cleanup.splice(0).reverse()) await plugin.disconnect().catch(() => {})
+  })
+
+  /** A server (ours or ilp-plugin-btp's) with one authenticated ilp-plugin-btp client. */
+  async function session (makeServer: (port: number) => Server): Promise<Session> {
+    const port = await freePort()
+    const server = makeServer(port)
+    const client = new RefBtpPlugin({ server: `btp+ws://:${SECRET}@127.0.0.1:${port}`, reconnectIntervals: [20], responseTimeout: 500 })
+    cleanup.push(server, client)
+    await Promise.all([server.connect(), client.connect()])
+    const known = new Map<string, Buffer>()
+    server.registerDataHandler(fulfiller(known))
+    client.registerDataHandler(fulfiller(known))
+    const events: string[] = []
+    server.on('connect', () => { events.push('connect') })
+    server.on('disconnect', () => { events.push('disconnect') })
+    let disconnected = false
+    poller = setInterval(() => { if (!server.isConnected()) disconnected = true }, 2)
+    const roundTrip = async (): Promise<'ok' | string> => {
+      try {
+        for (const [from, what] of [[client, 'client to server'], [server, 'server to client']] as const) {
+          const { fulfillment, executionCondition } = newFulfillment()
+          known.set(executionCondition.toString('hex'), fulfillment)
+          const reply = await from.sendData(prepare({ destination: 'test.x', executionCondition }))
+          if (!reply.equals(fulfill(fulfillment))) return `${what}: wrong reply`
+        }
+        return 'ok'
+      } catch (err) {
+        return (err as Error).message
+      }
+    }
+    return { port, server, client, events, sawDisconnected: () => disconnected, roundTrip }
+  }
+
+  describe('our server keeps the authenticated session', () => {
+    const ours = (port: number): BtpPlugin => new BtpPlugin({
+      listener: { port, secret: SECRET, wsOpts: { host: '127.0.0.1', port } }, authTimeout: 150, responseTimeout: 500
+    })
+
+    for (const attack of ATTACKS) {
+      it(`against ${attack.name}: packets still flow, no disconnect event, isConnected() stays true, the socket is closed`, async () => {
+        const s = await session(ours)
+        expect(await s.roundTrip()).to.equal('ok')
+        const raw = await attack.run(s.port)
+        sockets.push(raw)
+        await raw.waitClosed()
+        expect(await s.roundTrip()).to.equal('ok')
+        expect(s.events).to.deep.equal([])
+        expect(s.sawDisconnected()).to.equal(false)
+        expect(s.server.isConnected()).to.equal(true)
+      })
+    }
+
+    it('against all four attacks at once, 20 sockets each', async () => {
+      const s = await session(ours)
+      const raws = await Promise.all(Array.from({ length: 80 }, async (_, i) => await ATTACKS[i % 4]!.run(s.port)))
+      sockets.push(...raws)
+      await Promise.all(raws.map(async (raw) => { await raw.waitClosed() }))
+      expect(await s.roundTrip()).to.equal('ok')
+      expect(s.events).to.deep.equal([])
+      expect(s.sawDisconnected()).to.equal(false)
+    })
+
+    it('answers a wrong secret with ilp-plugin-btp\'s F00 NotAcceptedError "invalid auth_token", then closes', async () => {
+      const s = await session(ours)
+      const raw = await RawSocket.open(s.port)
+      sockets.push(raw)
+      raw.send(authMessage('nope', '', 77))
+      await raw.waitClosed()
+      const reply = BtpPacket.deserialize(raw.received[0]!) as any
+      expect(reply.type).to.equal(TYPE_ERROR)
+      expect(reply.requestId).to.equal(77)
+      expect(reply.data).to.include({ code: 'F00', name: 'NotAcceptedError', data: 'invalid auth_token' })
+    })
+
+    it('answers a first message that is not an auth MESSAGE with ilp-plugin-btp\'s reason', async () => {
+      const s = await session(ours)
+      const raw = await RawSocket.open(s.port)
+      sockets.push(raw)
+      raw.send(BtpPacket.serializeResponse(5, []))
+      await raw.waitClosed()
+      expect(BtpPacket.deserialize(raw.received[0]!).data).to.include({ data: 'First message sent over BTP connection must be auth packet' })
+    })
+
+    it('closes a socket whose frame exceeds maxPayload (1009) before authentication', async () => {
+      const s = await session(ours)
+      const raw = await RawSocket.open(s.port)
+      sockets.push(raw)
+      raw.send(Buffer.alloc(1024 * 1024 + 1))
+      await raw.waitClosed()
+      expect(raw.closeCode).to.equal(1009)
+      expect(await s.roundTrip()).to.equal('ok')
+    })
+
+    it('a malformed MESSAGE from the authenticated peer gets F01 InvalidFieldsError and the session goes on', async () => {
+      const port = await freePort()
+      const server = ours(port)
+      cleanup.push(server)
+      const connecting = server.connect()
+      await sleep(50)
+      const raw = await RawSocket.open(port)
+      sockets.push(raw)
+      raw.send(authMessage(SECRET))
+      await connecting
+      server.registerDataHandler(async () => fulfill(Buffer.alloc(32)))
+      const bad = encodeIlp(TYPE_MESSAGE, 9, Buffer.from('abc'))
+      bad[5] = 100 // contents longer than the frame
+      raw.send(bad)
+      raw.send(encodeIlp(TYPE_MESSAGE, 10, prepare({ destination: 'test.x' })))
+      await waitFor(() => raw.received.length === 3)
+      const error = decode(raw.received[1]!)
+      expect(error.type).to.equal(TYPE_ERROR)
+      expect(error.requestId).to.equal(9)
+      expect(error.error).to.include({ code: 'F01', name: 'InvalidFieldsError' })
+      const ok = decode(raw.received[2]!)
+      expect([ok.type, ok.requestId]).to.deep.equal([TYPE_RESPONSE, 10])
+      expect(server.isConnected()).to.equal(true)
+    })
+
+    it('ignores a RESPONSE from another socket for a request of the session', async () => {
+      const port = await freePort()
+      const server = ours(port)
+      cleanup.push(server)
+      const connecting = server.connect()
+      await sleep(50)
+      const peer = await RawSocket.open(port)
+      sockets.push(peer)
+      peer.send(authMessage(SECRET))
+      await connecting
+      const reply = server.sendData(prepare({ destination: 'test.x' }))
+      await waitFor(() => peer.received.length === 2)
+      const id = decode(peer.received[1]!).requestId
+      // a second socket that never authenticated answers the request: ignored (it is still unauthenticated)
+      const intruder = await RawSocket.open(port)
+      sockets.push(intruder)
+      intruder.send(encodeIlp(TYPE_RESPONSE, id, fulfill(Buffer.alloc(32))))
+      await sleep(50)
+      const real = fulfill(Buffer.alloc(32, 1))
+      peer.send(encodeIlp(TYPE_RESPONSE, id, real))
+      expect((await reply).equals(real)).to.equal(true)
+    })
+  })
+
+  describe('ilp-plugin-btp\'s server, for comparison (what the README reports)', () => {
+    const ref = (port: number): RefBtpPluginInstance => new RefBtpPlugin({
+      listener: { port, secret: SECRET, wsOpts: { host: '127.0.0.1', port } }, responseTimeout: 300
+    })
+
+    it('a socket that connects and drops while connect() waits for the first client aborts connect(); ours keeps waiting', async () => {
+      const results: string[] = []
+      for (const make of [ref, (port: number) => new BtpPlugin({ listener: { port, secret: SECRET, wsOpts: { host: '127.0.0.1', port } } })]) {
+        const port = await freePort()
+        const server = make(port)
+        cleanup.push(server)
+        const outcome = server.connect().then(() => 'connected', (err: Error) => err.message)
+        await sleep(50)
+        const raw = await RawSocket.open(port)
+        raw.destroy()
+        results.push(await Promise.race([outcome, sleep(300).then(() => 'still waiting')]))
+      }
+      expect(results).to.deep.equal(['connection aborted', 'still waiting'])
+    })
+
+    it('a socket that never authenticates is never closed (no auth timeout); when it closes, the account is reported disconnected', async () => {
+      const s = await session(ref)
+      const raw = await RawSocket.open(s.port)
+      sockets.push(raw)
+      await sleep(300)
+      expect(raw.closed).to.equal(false)
+      raw.destroy()
+      await waitFor(() => s.events.length > 0)
+      expect(s.events).to.deep.equal(['disconnect'])
+      expect(s.server.isConnected()).to.equal(false)
+    })
+
+    it('a wrong secret drops the live session: disconnect event and no packet gets through any more', async () => {
+      const s = await session(ref)
+      expect(await s.roundTrip()).to.equal('ok')
+      const raw = await ATTACKS[1]!.run(s.port)
+      sockets.push(raw)
+      expect(s.events).to.deep.equal(['disconnect'])
+      expect(s.server.isConnected()).to.equal(false)
+      expect(await s.roundTrip()).to.match(/timed out/)
+    })
+
+    it('garbage drops the live session the same way', async () => {
+      const s = await session(ref)
+      const raw = await ATTACKS[2]!.run(s.port)
+      sockets.push(raw)
+      expect(s.events).to.deep.equal(['disconnect'])
+      expect(s.server.isConnected()).to.equal(false)
+      expect(await s.roundTrip()).to.match(/timed out/)
+    })
+
+    it('a socket that connects and closes marks the account disconnected (the session itself still carries packets)', async () => {
+      const s = await session(ref)
+      const raw = await ATTACKS[3]!.run(s.port)
+      sockets.push(raw)
+      expect(s.events).to.deep.equal(['disconnect'])
+      expect(s.server.isConnected()).to.equal(false)
+      expect(await s.roundTrip()).to.equal('ok')
+    })
+  })
+})
