@@ -26,7 +26,10 @@ const app = createApp({
   backend: 'one-to-one',
   spread: 0,
   store: 'memory',
-  disableMiddleware: process.env.BENCH_PIPELINE === 'empty' ? [...BUILTIN_MIDDLEWARE_NAMES] : [],
+  // BENCH_PIPELINE=empty: no middlewares; BENCH_CONN_DISABLE=a,b: leave those out (to find what one costs)
+  disableMiddleware: process.env.BENCH_PIPELINE === 'empty'
+    ? [...BUILTIN_MIDDLEWARE_NAMES]
+    : (process.env.BENCH_CONN_DISABLE ?? '').split(',').filter((name) => name !== '') as Array<typeof BUILTIN_MIDDLEWARE_NAMES[number]>,
   accounts: mode === 'pair'
     ? { alice: account('BENCH_ALICE_PORT'), bob: account('BENCH_BOB_PORT') }
     : { children: account('BENCH_PORT') }

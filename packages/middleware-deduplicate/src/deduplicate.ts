@@ -4,19 +4,10 @@
  * loops and retrying senders then cost the next hop one packet, not one per copy; a loop ends when the
  * shared packet times out.
  */
-import { hash } from 'node:crypto'
-import {
-  envelopeContentsOffset, oerLengthPrefix,
-  type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type PacketContext
-} from '@conn/types'
+import type { Account, DataHandler, Logger, Middleware, MiddlewareApi, PacketContext } from '@conn/types'
 
 export const DEFAULT_CLEANUP_INTERVAL = 30_000
 export const DEFAULT_PACKET_LIFETIME = 30_000
-
-/** Bytes of the SHA-256 kept as the key: 128 bits is plenty and halves the memory per entry. */
-const KEY_BYTES = 16
-/** Amount (8 bytes) and expiry (17 bytes): the part of a Prepare's contents left out of the key. */
-const AMOUNT_AND_EXPIRY_LENGTH = 25
 
 interface CachedPacket {
   amount: bigint
@@ -100,20 +91,29 @@ function cleanup (entries: Map<string, CachedPacket>, packetLifetime: number): v
 }
 
 /**
- * The first 16 bytes of SHA-256 over the Prepare's contents after amount and expiry: the condition, then
- * destination and data each with its OER length prefix (the bytes the reference hashes). Read from the
- * received bytes when the packet has them, else encoded from the fields. A 16-character latin1 string.
+ * The packet's identity apart from amount and expiry: its execution condition (already a SHA-256, 32
+ * bytes) and a 32-bit FNV-1a hash of its destination and data, each length-delimited. The reference hashes
+ * the same fields with SHA-256; a second cryptographic hash adds nothing to the condition and costs more than
+ * the rest of this middleware (two packets could only share a key if they had the same condition and
+ * destination, and a sender that reuses a condition gets the same outcome either way).
  */
 export function keyOf (ctx: PacketContext): string {
-  const { raw } = ctx.prepare
-  let contents: Buffer
-  if (raw !== undefined) {
-    contents = raw.subarray(envelopeContentsOffset(raw) + AMOUNT_AND_EXPIRY_LENGTH)
-  } else {
-    const { executionCondition, destination, data } = ctx.prepare
-    const address = Buffer.from(destination, 'latin1')
-    contents = Buffer.concat([executionCondition, oerLengthPrefix(address.length), address, oerLengthPrefix(data.length), data])
-  }
-  // one-shot hash: about half the cost of createHash().update().digest() for packet-sized input
-  return hash('sha256', contents, 'buffer').toString('latin1', 0, KEY_BYTES)
+  const { executionCondition, destination, data } = ctx.prepare
+  let hash = FNV_OFFSET
+  hash = fnvNumber(hash, destination.length)
+  for (let i = 0; i < destination.length; i++) hash = Math.imul(hash ^ destination.charCodeAt(i), FNV_PRIME)
+  hash = fnvNumber(hash, data.length)
+  for (let i = 0; i < data.length; i++) hash = Math.imul(hash ^ data[i]!, FNV_PRIME)
+  return executionCondition.toString('latin1') + String.fromCharCode(hash & 0xffff, hash >>> 16)
+}
+
+const FNV_OFFSET = 0x811c9dc5 | 0
+const FNV_PRIME = 0x01000193
+
+/** Mixes a length into the hash, four bytes, so the boundary between destination and data counts. */
+function fnvNumber (hash: number, value: number): number {
+  hash = Math.imul(hash ^ (value & 0xff), FNV_PRIME)
+  hash = Math.imul(hash ^ ((value >>> 8) & 0xff), FNV_PRIME)
+  hash = Math.imul(hash ^ ((value >>> 16) & 0xff), FNV_PRIME)
+  return Math.imul(hash ^ (value >>> 24), FNV_PRIME)
 }

@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto'
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { TransferTimedOutError, envelopeContentsOffset, oerLengthPrefix, type NextData } from '@conn/types'
+import { TransferTimedOutError, oerLengthPrefix, type NextData } from '@conn/types'
 import { deferred, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { Deduplicate } from '../src/index.ts'
 import { keyOf } from '../src/deduplicate.ts'
@@ -51,14 +50,15 @@ describe('deduplicate', () => {
   })
 
   describe('key', () => {
-    it('is the first 16 bytes of SHA-256 over the Prepare contents after amount and expiry, read from raw', () => {
+    it('is the condition followed by a 32-bit hash of destination and data', () => {
       const fields = { amount: 5n, destination: 'test.bob.x', data: Buffer.alloc(200, 7), executionCondition: Buffer.alloc(32, 9) }
-      const raw = rawPrepare(fields)
-      const contents = raw.subarray(envelopeContentsOffset(raw))
-      const expected = createHash('sha256').update(contents.subarray(25)).digest().subarray(0, 16)
-      const ctx = packetContext({ account: bob, ...fields })
-      ctx.prepare.raw = raw
-      expect(Buffer.from(keyOf(ctx), 'latin1').equals(expected)).to.equal(true)
+      const key = keyOf(packetContext({ account: bob, ...fields }))
+      expect(key).to.have.length(34)
+      expect(Buffer.from(key.slice(0, 32), 'latin1').equals(fields.executionCondition)).to.equal(true)
+      // any change of destination or data changes the key
+      expect(keyOf(packetContext({ account: bob, ...fields, destination: 'test.bob.y' }))).to.not.equal(key)
+      expect(keyOf(packetContext({ account: bob, ...fields, data: Buffer.alloc(200, 8) }))).to.not.equal(key)
+      expect(keyOf(packetContext({ account: bob, ...fields, executionCondition: Buffer.alloc(32, 1) }))).to.not.equal(key)
     })
 
     it('is the same whether computed from raw or from the fields (short and long OER lengths)', () => {

@@ -4,31 +4,25 @@
  * sender's packet, and any balance it reserved, until the plugin itself gave up.
  */
 import { TransferTimedOutError, type DataHandler, type Middleware } from '@conn/types'
-
-/**
- * The longest delay setTimeout takes; a longer one fires after 1 ms. A packet that expires later than
- * this (only with a huge `maxHoldTime`) is given up on after about 24.8 days instead.
- */
-const MAX_DELAY = 2 ** 31 - 1
+import { Deadlines } from './deadlines.ts'
 
 export class Expire implements Middleware {
   readonly name = 'expire'
+  private readonly deadlines = new Deadlines()
 
   readonly outgoingData: DataHandler = async (ctx, next) => {
-    const remaining = ctx.prepare.expiresAt - Date.now()
-    if (remaining <= 0) throw new TransferTimedOutError('packet expired.')
+    const expiresAt = ctx.prepare.expiresAt
+    if (expiresAt <= Date.now()) throw new TransferTimedOutError('packet expired.')
     const reply = next(ctx)
     return await new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(expired, Math.min(remaining, MAX_DELAY), reject)
+      const deadline = this.deadlines.add(expiresAt, () => { reject(new TransferTimedOutError('packet expired.')) })
       reply.then(
-        (reply) => { clearTimeout(timer); resolve(reply) },
-        (err: unknown) => { clearTimeout(timer); reject(err) }
+        (result) => { this.deadlines.remove(deadline); resolve(result) },
+        (err: unknown) => { this.deadlines.remove(deadline); reject(err) }
       )
     })
   }
-}
 
-function expired (reject: (err: Error) => void): void {
-  reject(new TransferTimedOutError('packet expired.'))
+  /** Packets waiting for their reply (for tests and diagnostics). */
+  get inFlight (): number { return this.deadlines.size }
 }
-
