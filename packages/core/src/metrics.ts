@@ -43,21 +43,31 @@ class SeriesSet {
   touched (): Series[] { return [...this.byKey.values()].filter((series) => series.touched) }
 }
 
+/** The prom-client configuration of a metric whose values are `series`, written into it when it is scraped. */
+function publishing<M extends Counter | Gauge> (
+  options: MetricOptions,
+  registry: Registry,
+  series: SeriesSet,
+  write: (metric: M, labels: LabelValues, value: number) => void
+): { name: string, help: string, labelNames: string[], registers: Registry[], collect: (this: M) => void } {
+  return {
+    name: options.name,
+    help: options.help,
+    labelNames: [...options.labelNames],
+    registers: [registry],
+    collect (this: M) {
+      this.reset()
+      for (const s of series.touched()) write(this, s.labels, s.value)
+    }
+  }
+}
+
 class FastCounter implements CounterFacade {
   private readonly series: SeriesSet
   constructor (options: MetricOptions, registry: Registry) {
-    const series = this.series = new SeriesSet(options.labelNames)
+    this.series = new SeriesSet(options.labelNames)
     // eslint-disable-next-line no-new
-    new Counter({
-      name: options.name,
-      help: options.help,
-      labelNames: [...options.labelNames],
-      registers: [registry],
-      collect () {
-        this.reset()
-        for (const s of series.touched()) this.inc(s.labels, s.value)
-      }
-    })
+    new Counter(publishing<Counter>(options, registry, this.series, (metric, labels, value) => { metric.inc(labels, value) }))
   }
 
   inc (labels: LabelValues, value = 1): void { this.series.get(labels).inc(value) }
@@ -67,18 +77,9 @@ class FastCounter implements CounterFacade {
 class FastGauge implements GaugeFacade {
   private readonly series: SeriesSet
   constructor (options: MetricOptions, registry: Registry) {
-    const series = this.series = new SeriesSet(options.labelNames)
+    this.series = new SeriesSet(options.labelNames)
     // eslint-disable-next-line no-new
-    new Gauge({
-      name: options.name,
-      help: options.help,
-      labelNames: [...options.labelNames],
-      registers: [registry],
-      collect () {
-        this.reset()
-        for (const s of series.touched()) this.set(s.labels, s.value)
-      }
-    })
+    new Gauge(publishing<Gauge>(options, registry, this.series, (metric, labels, value) => { metric.set(labels, value) }))
   }
 
   set (labels: LabelValues, value: number): void { this.series.get(labels).set(value) }

@@ -170,53 +170,10 @@ export class Stats implements Middleware {
     this.outgoingMoneyTotal = metrics.counter({ name: METRICS.outgoingMoneyTotal, help: 'Total outgoing money (settlements), in base units', labelNames: MONEY_LABELS })
   }
 
-  readonly incomingData: DataHandler = async (ctx, next) => {
-    const counters = this.countersOf(ctx.account).incoming
-    let reply: Buffer
-    try {
-      reply = await next(ctx)
-    } catch (err) {
-      counters.fail()
-      throw err
-    }
-    counters.reply(reply)
-    return reply
-  }
-
-  readonly outgoingData: DataHandler = async (ctx, next) => {
-    const counters = this.countersOf(ctx.account).outgoing
-    let reply: Buffer
-    try {
-      reply = await next(ctx)
-    } catch (err) {
-      counters.fail()
-      throw err
-    }
-    counters.reply(reply)
-    return reply
-  }
-
-  readonly incomingMoney: MoneyHandler = async (ctx, next) => {
-    const counters = this.countersOf(ctx.account).incomingMoney
-    try {
-      await next(ctx)
-    } catch (err) {
-      counters.fail(ctx.amount)
-      throw err
-    }
-    counters.succeed(ctx.amount)
-  }
-
-  readonly outgoingMoney: MoneyHandler = async (ctx, next) => {
-    const counters = this.countersOf(ctx.account).outgoingMoney
-    try {
-      await next(ctx)
-    } catch (err) {
-      counters.fail(ctx.amount)
-      throw err
-    }
-    counters.succeed(ctx.amount)
-  }
+  readonly incomingData: DataHandler = async (ctx, next) => await countReply(this.countersOf(ctx.account).incoming, next(ctx))
+  readonly outgoingData: DataHandler = async (ctx, next) => await countReply(this.countersOf(ctx.account).outgoing, next(ctx))
+  readonly incomingMoney: MoneyHandler = async (ctx, next) => { await countMoney(this.countersOf(ctx.account).incomingMoney, ctx.amount, next(ctx)) }
+  readonly outgoingMoney: MoneyHandler = async (ctx, next) => { await countMoney(this.countersOf(ctx.account).outgoingMoney, ctx.amount, next(ctx)) }
 
   /** Binds the account's label children; its packet counters and money totals start at 0 in the registry. */
   addAccount (account: Account): void {
@@ -256,4 +213,28 @@ export class Stats implements Middleware {
     }
     return counters
   }
+}
+
+/** Counts the outcome of a packet: its reply (by type and code), or a failure when the rest of the pipeline threw. */
+async function countReply (counters: PacketCounters, pending: Promise<Buffer>): Promise<Buffer> {
+  let reply: Buffer
+  try {
+    reply = await pending
+  } catch (err) {
+    counters.fail()
+    throw err
+  }
+  counters.reply(reply)
+  return reply
+}
+
+/** Counts money sent or received, as succeeded or failed. */
+async function countMoney (counters: MoneyCounters, amount: bigint, pending: Promise<void>): Promise<void> {
+  try {
+    await pending
+  } catch (err) {
+    counters.fail(amount)
+    throw err
+  }
+  counters.succeed(amount)
 }
