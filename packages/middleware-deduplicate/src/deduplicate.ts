@@ -14,13 +14,26 @@ interface CachedPacket {
   expiresAt: number
   /** The reply of the packet that was forwarded (or the error it failed with). */
   promise: Promise<Buffer>
+  /** The reply has come: the entry now only serves retries, and counts against MAX_SETTLED. */
+  settled: boolean
 }
 
 interface AccountCache {
   readonly entries: Map<string, CachedPacket>
   readonly packetLifetime: number
   readonly timer: NodeJS.Timeout
+  /** How many entries are settled. */
+  settled: number
 }
+
+/**
+ * Settled packets remembered per next hop, at most. The reference keeps every packet until its expiry plus
+ * `packetLifetime`, which at thousands of packets per second is hundreds of megabytes; conn forgets the
+ * oldest settled ones beyond this (packets in flight are always kept: they are what stops a routing loop).
+ */
+export const MAX_SETTLED = 20_000
+/** Evicting down to this leaves room, so eviction runs once per thousands of packets, not per packet. */
+const EVICT_TO = MAX_SETTLED - 2_000
 
 export class Deduplicate implements Middleware {
   readonly name = 'deduplicate'
@@ -46,8 +59,14 @@ export class Deduplicate implements Middleware {
     const promise = next(ctx)
     // A later duplicate may await this promise after it failed; nothing else may ever see it as unhandled.
     promise.catch(ignore)
-    cache.entries.set(key, { amount, expiresAt, promise })
-    return await promise
+    const entry: CachedPacket = { amount, expiresAt, promise, settled: false }
+    if (cached?.settled === true) cache.settled--
+    cache.entries.set(key, entry)
+    try {
+      return await promise
+    } finally {
+      settle(cache, key, entry)
+    }
   }
 
   /** Starts the account's cleanup timer, with its `deduplicate` options (each omitted one at its default). */
@@ -57,9 +76,10 @@ export class Deduplicate implements Middleware {
     const cleanupInterval = options?.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL
     const packetLifetime = options?.packetLifetime ?? DEFAULT_PACKET_LIFETIME
     const entries = new Map<string, CachedPacket>()
-    const timer = setInterval(cleanup, cleanupInterval, entries, packetLifetime)
+    const timer: NodeJS.Timeout = setInterval(() => { cleanup(cache) }, cleanupInterval)
     timer.unref()
-    this.caches.set(account.id, { entries, packetLifetime, timer })
+    const cache: AccountCache = { entries, packetLifetime, timer, settled: 0 }
+    this.caches.set(account.id, cache)
   }
 
   removeAccount (account: Account): void {
@@ -82,11 +102,31 @@ export class Deduplicate implements Middleware {
 
 function ignore (): void {}
 
+/** Marks a packet settled, if its entry is still the one remembered, and keeps the settled ones bounded. */
+function settle (cache: AccountCache, key: string, entry: CachedPacket): void {
+  if (cache.entries.get(key) !== entry) return
+  entry.settled = true
+  if (++cache.settled > MAX_SETTLED) evict(cache)
+}
+
+/** Forgets the oldest settled packets (the Map keeps the order they were sent in). */
+function evict (cache: AccountCache): void {
+  for (const [key, entry] of cache.entries) {
+    if (cache.settled <= EVICT_TO) return
+    if (!entry.settled) continue
+    cache.entries.delete(key)
+    cache.settled--
+  }
+}
+
 /** Forgets packets that expired more than `packetLifetime` ms ago. */
-function cleanup (entries: Map<string, CachedPacket>, packetLifetime: number): void {
+function cleanup (cache: AccountCache): void {
   const now = Date.now()
-  for (const [key, entry] of entries) {
-    if (entry.expiresAt + packetLifetime < now) entries.delete(key)
+  for (const [key, entry] of cache.entries) {
+    if (entry.expiresAt + cache.packetLifetime < now) {
+      cache.entries.delete(key)
+      if (entry.settled) cache.settled--
+    }
   }
 }
 

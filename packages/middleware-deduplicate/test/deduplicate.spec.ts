@@ -3,7 +3,7 @@ import sinon from 'sinon'
 import { TransferTimedOutError, oerLengthPrefix, type NextData } from '@conn/types'
 import { deferred, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { Deduplicate } from '../src/index.ts'
-import { keyOf } from '../src/deduplicate.ts'
+import { MAX_SETTLED, keyOf } from '../src/deduplicate.ts'
 
 const NOW = 1_700_000_000_000
 /** The real setImmediate, to let Node report unhandled rejections while sinon fakes the timers. */
@@ -257,5 +257,36 @@ describe('deduplicate', () => {
       expect(next.callCount).to.equal(2)
     })
   })
+  describe('bounded memory', () => {
+    /** A packet of its own (distinct condition), fulfilled at once. */
+    const packet = (i: number) => {
+      const executionCondition = Buffer.alloc(32)
+      executionCondition.writeUInt32BE(i)
+      return packetContext({ account: bob, executionCondition })
+    }
+
+    it(`keeps at most ${MAX_SETTLED} settled packets per next hop, forgetting the oldest; a forgotten one is forwarded again`, async () => {
+      const next = sinon.stub<Parameters<NextData>, ReturnType<NextData>>().resolves(FULFILL)
+      const held = deferred<Buffer>()
+      const inFlight = dedup.outgoingData(packet(-1 >>> 0), async () => await held.promise) // the oldest, never settled
+      for (let i = 0; i <= MAX_SETTLED; i++) await dedup.outgoingData(packet(i), next)
+      expect(dedup.size('bob')).to.be.at.most(MAX_SETTLED + 1)
+      expect(dedup.size('bob')).to.be.at.least(MAX_SETTLED - 2_000)
+      // the first settled ones are gone: a duplicate of packet 0 goes to the next hop again
+      const calls = next.callCount
+      await dedup.outgoingData(packet(0), next)
+      expect(next.callCount).to.equal(calls + 1)
+      // the newest are remembered: a duplicate of the last one does not
+      await dedup.outgoingData(packet(MAX_SETTLED), next)
+      expect(next.callCount).to.equal(calls + 1)
+      // the packet in flight was never evicted: its duplicate still shares it
+      const duplicate = dedup.outgoingData(packet(-1 >>> 0), next)
+      held.resolve(FULFILL)
+      expect(await duplicate).to.equal(FULFILL)
+      expect(await inFlight).to.equal(FULFILL)
+      expect(next.callCount).to.equal(calls + 1)
+    })
+  })
+
   middlewareConformance(manifest, { handlers: ['outgoingData'] })
 })
