@@ -151,10 +151,14 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
    * A Prepare from the account: reserve the credit within `maximum` before forwarding; commit it on Fulfill,
    * release it on Reject or error.
    */
-  readonly incomingData: DataHandler = async (ctx, next) => {
+  // Not async: an untracked account's packet costs no promise of its own here.
+  readonly incomingData: DataHandler = (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
-    if (tracked === undefined) return await next(ctx)
+    return tracked === undefined ? next(ctx) : this.incoming(ctx, next, tracked, amount)
+  }
+
+  private async incoming (ctx: PacketContext, next: NextData, tracked: Tracked, amount: bigint): Promise<Buffer> {
     try {
       tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, amount, undefined, tracked.maximum)))
     } catch (err) {
@@ -164,14 +168,18 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
     return await this.forward(ctx, next, tracked, amount, tracked.incomingValue)
   }
 
+
   /**
    * A Prepare to the account: reserve the debit within `minimum` BEFORE forwarding (deviation: the reference
    * debits after the Fulfill); commit it on Fulfill, release it on Reject or error.
    */
-  readonly outgoingData: DataHandler = async (ctx, next) => {
+  readonly outgoingData: DataHandler = (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
-    if (tracked === undefined) return await next(ctx)
+    return tracked === undefined ? next(ctx) : this.outgoing(ctx, next, tracked, amount)
+  }
+
+  private async outgoing (ctx: PacketContext, next: NextData, tracked: Tracked, amount: bigint): Promise<Buffer> {
     try {
       tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, -amount, tracked.minimum)))
     } catch (err) {

@@ -3,7 +3,7 @@
  * the connector sends the same amount and condition back to that address as an echo response, routed like
  * any other packet. Senders use it to test a route through this connector and back (ilp-ping).
  */
-import { InvalidPacketError, type DataHandler, type Logger, type Middleware, type MiddlewareApi } from '@conn/types'
+import { InvalidPacketError, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type NextData, type PacketContext } from '@conn/types'
 
 /** The first 16 bytes of every echo packet's data (ASCII). */
 export const ECHO_PREFIX = 'ECHOECHOECHOECHO'
@@ -27,9 +27,15 @@ export class Echo implements Middleware {
     this.logger = api.logger
   }
 
-  readonly incomingData: DataHandler = async (ctx, next) => {
+  // Not async: a packet for anyone else costs no promise of its own here.
+  readonly incomingData: DataHandler = (ctx, next) => {
+    if (ctx.prepare.destination !== this.api.getOwnAddress()) return next(ctx)
+    return this.answer(ctx, next)
+  }
+
+  /** An echo packet to our own address: turn a request around, refuse anything else. */
+  private async answer (ctx: PacketContext, next: NextData): Promise<Buffer> {
     const prepare = ctx.prepare
-    if (prepare.destination !== this.api.getOwnAddress()) return await next(ctx)
     const data = prepare.data
     if (data.length < MINIMUM_LENGTH) {
       throw new InvalidPacketError('packet data too short for echo request. length=' + data.length)

@@ -43,7 +43,8 @@ export class MaxPacketAmount implements Middleware {
     return maximum === undefined || maximum === NONE ? undefined : maximum
   }
 
-  readonly incomingData: DataHandler = async (ctx, next) => {
+  // Not async: a packet that passes costs no promise of its own here, only the rest of the pipeline's.
+  readonly incomingData: DataHandler = (ctx, next) => {
     let maximum = this.maximums.get(ctx.account.id)
     if (maximum === undefined) {
       // An account the connector did not announce (defensive): read its configuration now.
@@ -51,7 +52,7 @@ export class MaxPacketAmount implements Middleware {
       maximum = this.maximums.get(ctx.account.id)!
     }
     const amount = ctx.prepare.amount
-    if (maximum !== NONE && amount > maximum) throw amountTooLarge(amount, maximum)
-    return await next(ctx)
+    if (maximum !== NONE && amount > maximum) return Promise.reject(amountTooLarge(amount, maximum))
+    return next(ctx)
   }
 }

@@ -73,19 +73,20 @@ export class Throughput implements Middleware {
   }
 
   /** Prepares from the account: limited by its incomingAmount. */
-  readonly incomingData: DataHandler = async (ctx, next) => {
+  // Not async (both directions): a packet that passes costs no promise of its own here.
+  readonly incomingData: DataHandler = (ctx, next) => {
     const limit = this.bucketsOf(ctx.account).incoming
     const amount = ctx.prepare.amount
-    if (limit !== null && amount > 0n && !limit.take(amount)) throw new InsufficientLiquidityError(THROUGHPUT_MESSAGE)
-    return await next(ctx)
+    if (limit !== null && amount > 0n && !limit.take(amount)) return Promise.reject(new InsufficientLiquidityError(THROUGHPUT_MESSAGE))
+    return next(ctx)
   }
 
   /** Prepares to the account (the next hop): limited by its outgoingAmount. */
-  readonly outgoingData: DataHandler = async (ctx, next) => {
+  readonly outgoingData: DataHandler = (ctx, next) => {
     const limit = this.bucketsOf(ctx.account).outgoing
     const amount = ctx.prepare.amount
-    if (limit !== null && amount > 0n && !limit.take(amount)) throw new InsufficientLiquidityError(THROUGHPUT_MESSAGE)
-    return await next(ctx)
+    if (limit !== null && amount > 0n && !limit.take(amount)) return Promise.reject(new InsufficientLiquidityError(THROUGHPUT_MESSAGE))
+    return next(ctx)
   }
 
   /** The account's buckets; made on first use if the connector did not announce the account (defensive). */
