@@ -15,7 +15,7 @@ import { fork, execFileSync, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '@conn/testkit'
 import { cpus, release, totalmem, platform } from 'node:os'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -69,16 +69,6 @@ if (settings.children > 0) {
 for (const s of skipped) console.error(`skipping ${s.what === 'all' ? s.target : `${s.target} (memory with many children)`}: ${s.reason}`)
 if (targets.length === 0) throw new Error('no target can run')
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 function start (script: string, env: Record<string, string>, connector = false): ChildProcess {
   // BENCH_PROFILE=<dir>: a V8 CPU profile of each connector process (node --cpu-prof), written on SIGINT

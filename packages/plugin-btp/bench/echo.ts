@@ -13,7 +13,7 @@
  */
 import { fork } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '@conn/testkit'
 import { fileURLToPath } from 'node:url'
 import BtpPluginModule from 'ilp-plugin-btp'
 import * as IlpPacket from 'ilp-packet'
@@ -35,16 +35,6 @@ function arg (name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback
 }
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => { resolve(port) })
-    })
-  })
-}
 
 function makeServer (impl: Impl, port: number): AnyPlugin {
   const listener = { port, secret: SECRET, wsOpts: { host: '127.0.0.1', port } }

@@ -3,7 +3,7 @@
  * 127.0.0.1, packet builders and a raw WebSocket for the attack tests.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '@conn/testkit'
 import BtpPluginModule from 'ilp-plugin-btp'
 import MiniAccountsModule from 'ilp-plugin-mini-accounts'
 import * as BtpPacketModule from 'btp-packet'
@@ -16,16 +16,7 @@ export const RefMiniAccounts = MiniAccountsModule.default
 export const BtpPacket = BtpPacketModule
 export { IlpPacket }
 
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => { resolve(port) })
-    })
-  })
-}
+export { freePort }
 
 export function sha256 (data: Buffer): Buffer {
   return createHash('sha256').update(data).digest()

@@ -12,3 +12,4 @@ export {
 export { deferred, rejectionOf, type Deferred } from './async.ts'
 export { middlewareConformance, type HandlerName, type MiddlewareConformanceOptions } from './conformance/middleware.ts'
 export { storeConformance, type StoreConformanceOptions } from './conformance/store.ts'
+export { freePort } from './net.ts'

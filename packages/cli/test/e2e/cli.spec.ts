@@ -1,7 +1,8 @@
 import { expect } from 'chai'
 import { createHash, randomBytes } from 'node:crypto'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { createServer, connect, type AddressInfo } from 'node:net'
+import { connect } from 'node:net'
+import { freePort } from '@conn/testkit'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import BtpPluginModule from 'ilp-plugin-btp'
@@ -12,16 +13,6 @@ import { logLines, startConn, type ConnProcess } from '../helpers/process.ts'
 const BtpPlugin = BtpPluginModule.default
 type Plugin = InstanceType<typeof BtpPlugin>
 
-async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
 
 async function isListening (port: number): Promise<boolean> {
   return await new Promise((resolve) => {

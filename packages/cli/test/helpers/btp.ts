@@ -4,7 +4,7 @@
  * connector is still starting.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '@conn/testkit'
 import BtpPluginModule from 'ilp-plugin-btp'
 import IlpPacket from 'ilp-packet'
 
@@ -12,16 +12,7 @@ export const BtpPlugin = BtpPluginModule.default
 export type BtpPluginInstance = InstanceType<typeof BtpPlugin>
 
 /** A free TCP port on 127.0.0.1. */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort }
 
 /** A server-side (listener) plugin for a connector account and the URL a client uses to reach it. */
 export async function btpServer (secret = 'secret'): Promise<{ plugin: BtpPluginInstance, url: string, port: number }> {

@@ -7,7 +7,7 @@
  * answers it with its `handler` (by default: fulfill the conditions made with `harness.condition()`).
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { createServer, type AddressInfo } from 'node:net'
+import { freePort } from '@conn/testkit'
 import { fileURLToPath } from 'node:url'
 import BtpPluginModule from 'ilp-plugin-btp'
 // Namespace imports: mocha loads spec files through tsx's require hook, where a default import of these
@@ -33,16 +33,7 @@ export const silentLogger = pino({ level: 'silent' }) as unknown as Logger
 export const PEER_PROTOCOL_CONDITION = createHash('sha256').update(Buffer.alloc(32)).digest()
 
 /** A free TCP port on 127.0.0.1 (bound, read and released). */
-export async function freePort (): Promise<number> {
-  return await new Promise((resolve, reject) => {
-    const server = createServer()
-    server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo
-      server.close(() => resolve(port))
-    })
-  })
-}
+export { freePort }
 
 export function sha256 (data: Buffer): Buffer {
   return createHash('sha256').update(data).digest()
