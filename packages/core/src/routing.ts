@@ -6,6 +6,8 @@
 import type { Relation, Route, RouteChangeListener, RoutingTableView, StaticRoute } from '@conn/types'
 import { PrefixMap } from './prefix-map.ts'
 
+const RESOLVED_LIMIT = 10_000
+
 const RELATION_PREFERENCE: Record<Relation, number> = { child: 0, peer: 1, parent: 2 }
 
 export interface LocalRouteSettings {
@@ -49,6 +51,12 @@ export class RoutingTable implements RoutingTableView {
   /** prefix -> account id -> route learned from that account */
   private readonly learned = new Map<string, Map<string, Route>>()
   private readonly listeners: RouteChangeListener[] = []
+  /**
+   * Next hop by destination for the destinations seen since the table last changed: a STREAM connection
+   * sends many packets to one address, and this saves walking its segments for each. Cleared on every change;
+   * bounded by dropping it whole when it grows past RESOLVED_LIMIT.
+   */
+  private readonly resolved = new Map<string, string | undefined>()
 
   constructor (
     private readonly relationOf: (accountId: string) => Relation | undefined,
@@ -59,7 +67,13 @@ export class RoutingTable implements RoutingTableView {
 
   /** Next hop for a destination address by longest prefix, or undefined when there is no route. */
   resolve (destination: string): string | undefined {
-    return this.table.resolve(destination)?.nextHop
+    let nextHop = this.resolved.get(destination)
+    if (nextHop === undefined && !this.resolved.has(destination)) {
+      nextHop = this.table.resolve(destination)?.nextHop
+      if (this.resolved.size >= RESOLVED_LIMIT) this.resolved.clear()
+      this.resolved.set(destination, nextHop)
+    }
+    return nextHop
   }
 
   /** The table entry (prefix and route) a destination resolves to. */
@@ -147,6 +161,7 @@ export class RoutingTable implements RoutingTableView {
     if (sameRoute(current, next)) return
     if (next === undefined) this.table.delete(prefix)
     else this.table.set(prefix, next)
+    this.resolved.clear()
     for (const listener of this.listeners) listener(prefix, next)
   }
 }

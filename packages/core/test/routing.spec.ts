@@ -97,6 +97,23 @@ describe('routing', () => {
       expect(table.entries()).to.deep.equal([])
     })
 
+    it('answers a repeated destination from its cache, and again correctly after every kind of route change', () => {
+      const relations: Record<string, Relation> = { a: 'peer', b: 'peer' }
+      const table = tableOf(relations)
+      expect(table.resolve('test.x.y')).to.equal(undefined) // a miss is cached too
+      table.addLearnedRoute('a', 'test.x', { path: ['test.a'] })
+      expect(table.resolve('test.x.y')).to.equal('a')
+      expect(table.resolve('test.x.y')).to.equal('a')
+      table.addLearnedRoute('b', 'test.x.y', { path: ['test.b'] }) // a longer prefix appears
+      expect(table.resolve('test.x.y')).to.equal('b')
+      table.removeLearnedRoutesOf('b')
+      expect(table.resolve('test.x.y')).to.equal('a')
+      table.setLocalRoutes(new Map([['test', { nextHop: 'b', path: [] }]]))
+      expect(table.resolve('test.z')).to.equal('b')
+      table.setLocalRoutes(new Map())
+      expect(table.resolve('test.z')).to.equal(undefined)
+    })
+
     it('resolves destinations to local routes by longest prefix on segment boundaries', () => {
       const table = tableOf({ alice: 'child', up: 'parent' })
       table.setLocalRoutes(buildLocalRoutes({
