@@ -149,25 +149,13 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
 
   /**
    * A Prepare from the account: reserve the credit within `maximum` before forwarding; commit it on Fulfill,
-   * release it on Reject or error.
+   * release it on Reject or error. Not async: an untracked account's packet costs no promise of its own here.
    */
-  // Not async: an untracked account's packet costs no promise of its own here.
   readonly incomingData: DataHandler = (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
-    return tracked === undefined ? next(ctx) : this.incoming(ctx, next, tracked, amount)
+    return tracked === undefined ? next(ctx) : this.forward(ctx, next, tracked, amount, tracked.incomingValue)
   }
-
-  private async incoming (ctx: PacketContext, next: NextData, tracked: Tracked, amount: bigint): Promise<Buffer> {
-    try {
-      tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, amount, undefined, tracked.maximum)))
-    } catch (err) {
-      if (isBalanceRangeError(err)) throw new InsufficientLiquidityError('exceeded maximum balance.')
-      throw err
-    }
-    return await this.forward(ctx, next, tracked, amount, tracked.incomingValue)
-  }
-
 
   /**
    * A Prepare to the account: reserve the debit within `minimum` BEFORE forwarding (deviation: the reference
@@ -176,21 +164,19 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
   readonly outgoingData: DataHandler = (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
-    return tracked === undefined ? next(ctx) : this.outgoing(ctx, next, tracked, amount)
+    return tracked === undefined ? next(ctx) : this.forward(ctx, next, tracked, -amount, tracked.outgoingValue)
   }
 
-  private async outgoing (ctx: PacketContext, next: NextData, tracked: Tracked, amount: bigint): Promise<Buffer> {
-    try {
-      tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, -amount, tracked.minimum)))
-    } catch (err) {
-      if (isBalanceRangeError(err)) throw insufficientFunds(err)
-      throw err
-    }
-    return await this.forward(ctx, next, tracked, -amount, tracked.outgoingValue)
-  }
-
-  /** Forwards a packet whose reservation of `delta` is made, then commits or releases it by the outcome. */
+  /**
+   * Reserves `delta` (only the limit it moves towards applies), forwards the packet, then commits or releases
+   * the reservation by the outcome.
+   */
   private async forward (ctx: PacketContext, next: NextData, tracked: Tracked, delta: bigint, value: PacketValue): Promise<Buffer> {
+    try {
+      tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, delta, tracked.minimum, tracked.maximum)))
+    } catch (err) {
+      throw refusal(err)
+    }
     const amount = delta < 0n ? -delta : delta
     let reply: Buffer
     try {
@@ -312,8 +298,7 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
         ? await this.api.balances.adjust(accountId, amountDiff, undefined, tracked.maximum)
         : await this.api.balances.adjust(accountId, amountDiff, tracked.minimum)
     } catch (err) {
-      if (!isBalanceRangeError(err)) throw err
-      throw err.limit === 'maximum' ? new InsufficientLiquidityError('exceeded maximum balance.') : insufficientFunds(err)
+      throw refusal(err)
     }
     tracked.gauge.set(Number(balance))
     if (amountDiff < 0n) void this.maybeSettle(tracked)
@@ -371,8 +356,12 @@ function parseLimit (text: string, side: 'minimum' | 'maximum'): bigint | undefi
   return BigInt(text)
 }
 
-function insufficientFunds (err: { balance: bigint, proposed: bigint }): InsufficientLiquidityError {
-  return new InsufficientLiquidityError(`insufficient funds. oldBalance=${err.balance} proposedBalance=${err.proposed}`)
+/** A balance store's refusal as the T04 the reference's messages name; any other error as it is. */
+function refusal (err: unknown): unknown {
+  if (!isBalanceRangeError(err)) return err
+  return err.limit === 'maximum'
+    ? new InsufficientLiquidityError('exceeded maximum balance.')
+    : new InsufficientLiquidityError(`insufficient funds. oldBalance=${err.balance} proposedBalance=${err.proposed}`)
 }
 
 function packetValue (counter: Counter, labels: LabelValues): PacketValue {
