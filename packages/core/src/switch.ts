@@ -12,7 +12,7 @@ import type { ConnectorAccount } from './account.ts'
 import { outgoingExpiry, type ExpirySettings } from './expiry.ts'
 import { childAddress, type RoutingTable } from './routing.ts'
 import { convert, rateToFraction } from './rate.ts'
-import { MAX_UINT64, PEER_PROTOCOL_CONDITION, PEER_PROTOCOL_FULFILLMENT, patchPrepare } from './packet.ts'
+import { MAX_UINT64, PEER_PROTOCOL_CONDITION, patchPrepare } from './packet.ts'
 import { serveIldcp } from './vendor/ildcp.ts'
 
 /** Answers a peer protocol request (`peer.route.control`, ...) arriving from an account. */
@@ -138,4 +138,3 @@ export class PacketSwitch {
   }
 }
 
-export { PEER_PROTOCOL_FULFILLMENT }
