@@ -5,25 +5,25 @@
  * shared packet times out.
  */
 import type { Account, DataHandler, Logger, Middleware, MiddlewareApi, PacketContext } from '@conn/types'
+import { SettledRing } from './settled-ring.ts'
 
 export const DEFAULT_CLEANUP_INTERVAL = 30_000
 export const DEFAULT_PACKET_LIFETIME = 30_000
 
-interface CachedPacket {
+interface InFlightPacket {
   amount: bigint
   expiresAt: number
   /** The reply of the packet that was forwarded (or the error it failed with). */
   promise: Promise<Buffer>
-  /** The reply has come: the entry now only serves retries, and counts against MAX_SETTLED. */
-  settled: boolean
 }
 
 interface AccountCache {
-  readonly entries: Map<string, CachedPacket>
+  /** Packets forwarded and not yet answered, by keyOf(). */
+  readonly inFlight: Map<string, InFlightPacket>
+  /** Packets answered: their replies serve retries until forgotten. */
+  readonly settled: SettledRing
   readonly packetLifetime: number
   readonly timer: NodeJS.Timeout
-  /** How many entries are settled. */
-  settled: number
 }
 
 /**
@@ -32,8 +32,6 @@ interface AccountCache {
  * oldest settled ones beyond this (packets in flight are always kept: they are what stops a routing loop).
  */
 export const MAX_SETTLED = 20_000
-/** Evicting down to this leaves room, so eviction runs once per thousands of packets, not per packet. */
-const EVICT_TO = MAX_SETTLED - 2_000
 
 export class Deduplicate implements Middleware {
   readonly name = 'deduplicate'
@@ -47,26 +45,34 @@ export class Deduplicate implements Middleware {
   readonly outgoingData: DataHandler = async (ctx, next) => {
     const cache = this.caches.get(ctx.account.id)
     if (cache === undefined) return await next(ctx)
-    const { amount, expiresAt } = ctx.prepare
-    const key = keyOf(ctx)
-    const cached = cache.entries.get(key)
-    if (cached !== undefined && cached.amount >= amount && cached.expiresAt >= expiresAt) {
-      if (this.logger.isLevelEnabled('debug')) {
-        this.logger.debug({ account: ctx.account.id, destination: ctx.prepare.destination, amount: String(amount) }, 'duplicate packet shares the outcome of the one in flight')
-      }
-      return await cached.promise
+    const { amount, expiresAt, executionCondition, destination, data } = ctx.prepare
+    const hash = hashOf(destination, data)
+    const key = keyFrom(executionCondition, hash)
+    const inFlight = cache.inFlight.get(key)
+    if (inFlight !== undefined && inFlight.amount >= amount && inFlight.expiresAt >= expiresAt) {
+      this.logDuplicate(ctx)
+      return await inFlight.promise
+    }
+    const slot = inFlight === undefined ? cache.settled.find(executionCondition, hash) : -1
+    if (slot >= 0 && cache.settled.amountAt(slot) >= amount && cache.settled.expiresAtAt(slot) >= expiresAt &&
+      cache.settled.expiresAtAt(slot) + cache.packetLifetime >= Date.now()) {
+      this.logDuplicate(ctx)
+      return cache.settled.outcomeAt(slot)
     }
     const promise = next(ctx)
     // A later duplicate may await this promise after it failed; nothing else may ever see it as unhandled.
     promise.catch(ignore)
-    const entry: CachedPacket = { amount, expiresAt, promise, settled: false }
-    if (cached?.settled === true) cache.settled--
-    cache.entries.set(key, entry)
+    const entry: InFlightPacket = { amount, expiresAt, promise }
+    cache.inFlight.set(key, entry)
+    let reply: Buffer
     try {
-      return await promise
-    } finally {
-      settle(cache, key, entry)
+      reply = await promise
+    } catch (err) {
+      settle(cache, key, entry, executionCondition, hash, undefined, err)
+      throw err
     }
+    settle(cache, key, entry, executionCondition, hash, reply)
+    return reply
   }
 
   /** Starts the account's cleanup timer, with its `deduplicate` options (each omitted one at its default). */
@@ -75,10 +81,9 @@ export class Deduplicate implements Middleware {
     const options = account.config.deduplicate
     const cleanupInterval = options?.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL
     const packetLifetime = options?.packetLifetime ?? DEFAULT_PACKET_LIFETIME
-    const entries = new Map<string, CachedPacket>()
     const timer: NodeJS.Timeout = setInterval(() => { cleanup(cache) }, cleanupInterval)
     timer.unref()
-    const cache: AccountCache = { entries, packetLifetime, timer, settled: 0 }
+    const cache: AccountCache = { inFlight: new Map(), settled: new SettledRing(MAX_SETTLED), packetLifetime, timer }
     this.caches.set(account.id, cache)
   }
 
@@ -94,40 +99,35 @@ export class Deduplicate implements Middleware {
     this.caches.clear()
   }
 
-  /** How many packets are remembered for an account (for tests and diagnostics). */
+  /** How many packets are remembered for an account, in flight and settled (for tests and diagnostics). */
   size (accountId: string): number {
-    return this.caches.get(accountId)?.entries.size ?? 0
+    const cache = this.caches.get(accountId)
+    return cache === undefined ? 0 : cache.inFlight.size + cache.settled.size
+  }
+
+  private logDuplicate (ctx: PacketContext): void {
+    if (this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ account: ctx.account.id, destination: ctx.prepare.destination, amount: String(ctx.prepare.amount) }, 'duplicate packet shares the outcome of the one in flight')
+    }
   }
 }
 
 function ignore (): void {}
 
-/** Marks a packet settled, if its entry is still the one remembered, and keeps the settled ones bounded. */
-function settle (cache: AccountCache, key: string, entry: CachedPacket): void {
-  if (cache.entries.get(key) !== entry) return
-  entry.settled = true
-  if (++cache.settled > MAX_SETTLED) evict(cache)
-}
-
-/** Forgets the oldest settled packets (the Map keeps the order they were sent in). */
-function evict (cache: AccountCache): void {
-  for (const [key, entry] of cache.entries) {
-    if (cache.settled <= EVICT_TO) return
-    if (!entry.settled) continue
-    cache.entries.delete(key)
-    cache.settled--
-  }
+/** Moves a packet from in flight to settled, if its entry is still the one remembered (not replaced). */
+function settle (cache: AccountCache, key: string, entry: InFlightPacket, condition: Buffer, hash: number, reply: Buffer | undefined, error?: unknown): void {
+  if (cache.inFlight.get(key) !== entry) return
+  cache.inFlight.delete(key)
+  cache.settled.add(condition, hash, entry.amount, entry.expiresAt, reply, error)
 }
 
 /** Forgets packets that expired more than `packetLifetime` ms ago. */
 function cleanup (cache: AccountCache): void {
-  const now = Date.now()
-  for (const [key, entry] of cache.entries) {
-    if (entry.expiresAt + cache.packetLifetime < now) {
-      cache.entries.delete(key)
-      if (entry.settled) cache.settled--
-    }
+  const cutoff = Date.now() - cache.packetLifetime
+  for (const [key, entry] of cache.inFlight) {
+    if (entry.expiresAt < cutoff) cache.inFlight.delete(key)
   }
+  cache.settled.removeExpiredBefore(cutoff)
 }
 
 /**
@@ -139,12 +139,21 @@ function cleanup (cache: AccountCache): void {
  */
 export function keyOf (ctx: PacketContext): string {
   const { executionCondition, destination, data } = ctx.prepare
+  return keyFrom(executionCondition, hashOf(destination, data))
+}
+
+function keyFrom (condition: Buffer, hash: number): string {
+  return condition.toString('latin1') + String.fromCharCode(hash & 0xffff, hash >>> 16)
+}
+
+/** 32-bit FNV-1a of destination and data, each preceded by its length. */
+export function hashOf (destination: string, data: Uint8Array): number {
   let hash = FNV_OFFSET
   hash = fnvNumber(hash, destination.length)
   for (let i = 0; i < destination.length; i++) hash = Math.imul(hash ^ destination.charCodeAt(i), FNV_PRIME)
   hash = fnvNumber(hash, data.length)
   for (let i = 0; i < data.length; i++) hash = Math.imul(hash ^ data[i]!, FNV_PRIME)
-  return executionCondition.toString('latin1') + String.fromCharCode(hash & 0xffff, hash >>> 16)
+  return hash
 }
 
 const FNV_OFFSET = 0x811c9dc5 | 0
