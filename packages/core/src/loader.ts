@@ -9,7 +9,8 @@ import { existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, resolve as resolvePath } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import semver from 'semver'
+// only the one function: all of semver is 48 modules
+import satisfies from 'semver/functions/satisfies.js'
 import { OperatorError, TYPES_VERSION, type Manifest, type ManifestKind } from '@conn/types'
 
 export class LoadError extends OperatorError {
@@ -88,7 +89,7 @@ export function checkManifest<K extends ManifestKind> (value: unknown, kind: K, 
   if (manifest.kind !== kind) {
     throw new LoadError('ERR_PACKAGE_INVALID', `package "${packageName}" is a ${String(manifest.kind)}, not a ${kind}`)
   }
-  if (typeof manifest.types !== 'string' || !semver.satisfies(TYPES_VERSION, manifest.types)) {
+  if (typeof manifest.types !== 'string' || !satisfies(TYPES_VERSION, manifest.types)) {
     throw new LoadError('ERR_PACKAGE_INVALID', `package "${packageName}" targets @conn/types ${String(manifest.types)}, but this conn has @conn/types ${TYPES_VERSION}`)
   }
   return manifest as Extract<Manifest, { kind: K }>

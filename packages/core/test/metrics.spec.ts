@@ -1,5 +1,9 @@
 import { expect } from 'chai'
+import { execFileSync } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
 import { ConnectorMetrics } from '../src/metrics.ts'
+
+const METRICS_SRC = fileURLToPath(new URL('../src/metrics.ts', import.meta.url))
 
 describe('ConnectorMetrics', () => {
   it('publishes what bound children counted, in the Prometheus text format', async () => {
@@ -30,6 +34,29 @@ describe('ConnectorMetrics', () => {
     const metrics = new ConnectorMetrics()
     const counter = metrics.counter({ name: 'c', help: 'c', labelNames: ['account'] })
     expect(() => counter.labels({ account: 'a', colour: 'red' })).to.throw('Added label "colour" is not included in initial labelset: account')
+  })
+
+  it('exports a metric made after the first export too, with the Prometheus content type', async () => {
+    const metrics = new ConnectorMetrics()
+    metrics.counter({ name: 'early', help: 'e', labelNames: ['account'] }).inc({ account: 'a' })
+    expect(await metrics.text()).to.include('early{account="a"} 1')
+    metrics.gauge({ name: 'late', help: 'l', labelNames: ['account'] }).set({ account: 'a' }, 7)
+    expect(await metrics.text()).to.include('late{account="a"} 7')
+    expect(metrics.contentType).to.equal(metrics.registry.contentType)
+  })
+
+  it('loads prom-client only when the metrics are first exported (a fresh process)', () => {
+    const script = `
+      const { createRequire } = await import('node:module')
+      const { ConnectorMetrics } = await import(${JSON.stringify(METRICS_SRC)})
+      const loaded = () => Object.keys(createRequire(import.meta.url).cache).some((path) => path.includes('prom-client'))
+      const metrics = new ConnectorMetrics()
+      metrics.counter({ name: 'c', help: 'c', labelNames: ['account'] }).inc({ account: 'a' })
+      const before = loaded()
+      await metrics.text()
+      console.log(JSON.stringify({ before, after: loaded() }))`
+    const output = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { encoding: 'utf8' })
+    expect(JSON.parse(output)).to.deep.equal({ before: false, after: true })
   })
 
   it('adds the process metrics once collectDefaultMetrics is on', async () => {
