@@ -7,14 +7,17 @@
  * BENCH_MODE=children: one child account whose plugin (BENCH_TRANSPORT: a mini-accounts class) serves many
  * BTP clients on BENCH_PORT.
  * Both: one-to-one backend, spread 0, memory store, every default middleware (BENCH_PIPELINE=empty disables
- * them all, for diagnosis only). Logs at `error` (BENCH_VERBOSE=1: `info`), to stdout.
+ * them all, for diagnosis only). V8's young generation capped as the `conn` command caps it. Logs at `error` (BENCH_VERBOSE=1: `info`), to stdout.
  */
 import { pino } from 'pino'
 import { createApp, BUILTIN_MIDDLEWARE_NAMES } from '@conn/core'
+import { capYoungGeneration } from '@conn/cli'
 import type { Logger, Plugin } from '@conn/types'
 import { ACCOUNT_OPTIONS, CLI_DIR, env, loadPluginClass, pluginOptions, serveRunner } from './connector-ipc.ts'
 
 serveRunner()
+// as the conn command does (BENCH_CONN_YOUNG_CAP=0: V8's default, to see what the cap gives)
+if (process.env.BENCH_CONN_YOUNG_CAP !== '0') capYoungGeneration()
 const mode = process.env.BENCH_MODE === 'children' ? 'children' : 'pair'
 const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
 const plugin = (port: string): Plugin => new Transport(pluginOptions(mode, Number(env(port)))) as Plugin

@@ -6,6 +6,8 @@
  * driven by a sender and a receiver process (lean BTP clients, see btp-ws.ts) for a warm-up and a measured
  * period; the connector reports its CPU time over that period and its peak RSS. The same run gives a
  * start-up sample per target: process spawn to the first fulfilled packet.
+ * Sustained load: conn and the reference at 100 in flight for BENCH_SUSTAINED ms, their RSS read from /proc
+ * every 250 ms (a connector's memory can keep growing long after a short round ends).
  * Memory: a connector with one multi-account (mini-accounts) child account, and BENCH_CHILDREN BTP clients
  * connected to it from separate processes; its RSS before and after.
  * Medians over the rounds go to stdout, to BENCH_OUT (JSON with every raw round) and to BENCH_DOC (markdown).
@@ -20,7 +22,7 @@ import { cpus, release, totalmem, platform } from 'node:os'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ConnectorReport } from './connector-ipc.ts'
-import { firstAvailable, unavailable, DEFAULT_TARGETS, TARGETS, type Target } from './targets.ts'
+import { firstAvailable, unavailable, DEFAULT_TARGETS, REFERENCE, TARGETS, type Target } from './targets.ts'
 import { markdown, summarize, type BenchResults, type ChildrenMeasurement, type Measurement, type Skipped } from './report.ts'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -38,7 +40,11 @@ const settings = {
   warmup: numberOption('BENCH_WARMUP', quick ? 500 : 1000),
   duration: numberOption('BENCH_DURATION', quick ? 1000 : 4000),
   inFlight: (process.env.BENCH_IN_FLIGHT ?? '1,10,100').split(',').map(Number),
-  maxRate: numberOption('BENCH_MAX_RATE', 40000),
+  maxRate: numberOption('BENCH_MAX_RATE', 60000),
+  // memory under sustained load: conn and the reference at 100 in flight for this long (0: not measured)
+  sustained: numberOption('BENCH_SUSTAINED', quick ? 0 : 30000),
+  sustainedRounds: numberOption('BENCH_SUSTAINED_ROUNDS', 3),
+  sustainedInFlight: numberOption('BENCH_SUSTAINED_IN_FLIGHT', 100),
   children: numberOption('BENCH_CHILDREN', quick ? 1000 : 10000),
   childrenProcesses: numberOption('BENCH_CHILDREN_PROCS', 2),
   childrenConcurrency: numberOption('BENCH_CHILDREN_CONCURRENCY', 50),
@@ -139,16 +145,31 @@ interface SenderResult {
   exhausted: boolean, probed: number, sent: number, replies: number, warmupReplies: number, seconds: number, cpuMicros: number, p50: number, p99: number
 }
 
-async function measure (target: Target, inFlight: number, round: number): Promise<Measurement> {
-  const pool = Math.ceil((settings.warmup + settings.duration) / 1000 * settings.maxRate) + 1000
+/** The resident set of a process now and at its peak so far, MB, from /proc (undefined off Linux). */
+function residentMb (pid: number): { rss: number, peak: number } | undefined {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'latin1')
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? NaN)
+    return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 }
+  } catch {
+    return undefined
+  }
+}
+
+const RSS_SAMPLE_MS = 250
+
+async function measure (target: Target, inFlight: number, round: number, duration = settings.duration, sampleRss = false): Promise<Measurement> {
+  const pool = Math.ceil((settings.warmup + duration) / 1000 * settings.maxRate) + 1000
   const receiver = start('receiver.js', {})
   const sender = start('sender.js', {
     BENCH_IN_FLIGHT: String(inFlight),
     BENCH_WARMUP: String(settings.warmup),
-    BENCH_DURATION: String(settings.duration),
+    BENCH_DURATION: String(duration),
     BENCH_POOL: String(pool)
   })
   let connector: ChildProcess | undefined
+  let sampler: NodeJS.Timeout | undefined
+  const rssSamples: Array<[number, number]> = []
   try {
     return await withTimeout((async () => {
       await Promise.all([next(receiver, 'ready'), next(sender, 'ready')])
@@ -180,8 +201,17 @@ async function measure (target: Target, inFlight: number, round: number): Promis
         c.send({ type: 'mark' })
         receiver.send({ type: 'mark' })
         machineAtMark = machineCpu()
+        if (sampleRss && c.pid !== undefined) {
+          const pid = c.pid
+          const at = performance.now()
+          sampler = setInterval(() => {
+            const resident = residentMb(pid)
+            if (resident !== undefined) rssSamples.push([Math.round(performance.now() - at), resident.peak])
+          }, RSS_SAMPLE_MS)
+        }
       })
       const report = next(sender, 'measured').then(async () => {
+        clearInterval(sampler)
         machineMeasured = machineCpu()
         const report = next<ConnectorReport>(c, 'report')
         const receiverReport = next<{ cpuMicros: number }>(receiver, 'report')
@@ -235,10 +265,12 @@ async function measure (target: Target, inFlight: number, round: number): Promis
         listenMs,
         firstFulfillMs,
         stealShare,
-        otherShare
+        otherShare,
+        ...(sampleRss ? { rssSamples } : {})
       }
-    })(), 60000 + settings.warmup + settings.duration + 10000, `${target.id} @${inFlight}`)
+    })(), 60000 + settings.warmup + duration + 10000, `${target.id} @${inFlight}`)
   } finally {
+    clearInterval(sampler)
     await stopAll([sender, receiver], connector)
   }
 }
@@ -339,6 +371,27 @@ for (let round = 1; round <= settings.rounds; round++) {
   }
 }
 
+// Memory under sustained load: the first compared target (conn with its own transport) and the reference.
+const sustainedMeasurements: Measurement[] = []
+if (settings.sustained > 0) {
+  const pair = targets.filter((t) => t.id === REFERENCE || t.id === targets.find((c) => c.compare === true)?.id)
+  for (let round = 1; round <= settings.sustainedRounds; round++) {
+    for (const target of rotate(pair, round - 1)) {
+      try {
+        const m = await measure(target, settings.sustainedInFlight, round, settings.sustained, true)
+        sustainedMeasurements.push(m)
+        console.error(`sustained round ${round} ${target.id} @${m.inFlight} for ${fmt(settings.sustained / 1000)} s: ${fmt(m.packetsPerSecond)} packets/s, ` +
+          `${fmt(m.cpuMicrosPerPacket, 1)} µs CPU/packet, peak RSS ${fmt(m.maxRssMb)} MB; peak RSS by second: ` +
+          (m.rssSamples ?? []).filter((_, i) => (i + 1) % 4 === 0).map(([, mb]) => fmt(mb)).join(' ') +
+          `${m.exhausted ? ` (packet pool used up after ${m.sent} packets: raise BENCH_MAX_RATE)` : ''}`)
+      } catch (err) {
+        failures.push({ target: target.id, what: `${settings.sustainedInFlight} in flight for ${settings.sustained / 1000} s`, round, error: (err as Error).message })
+        console.error(`sustained round ${round} ${target.id}: FAILED: ${(err as Error).message}`)
+      }
+    }
+  }
+}
+
 const childrenMeasurements: ChildrenMeasurement[] = []
 if (settings.children > 0) {
   const withChildren = targets.filter((t) => childrenTransports.has(t.id))
@@ -393,8 +446,9 @@ const results: BenchResults = {
   targets: targets.map((t) => ({ id: t.id, name: t.name, transport: t.transport, childrenTransport: childrenTransports.get(t.id) })),
   skipped,
   failures,
-  summary: summarize(targets, measurements, childrenMeasurements),
+  summary: summarize(targets, measurements, childrenMeasurements, sustainedMeasurements),
   measurements,
+  sustained: sustainedMeasurements,
   children: childrenMeasurements
 }
 
