@@ -439,15 +439,16 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
   }
 
   /** A Prepare from an account: parsed once (malformed -> F01, never forwarded), then the incoming pipeline. */
-  private async handleData (account: ConnectorAccount, data: Buffer): Promise<Buffer> {
+  private handleData (account: ConnectorAccount, data: Buffer): Promise<Buffer> {
     let prepare
     try {
       prepare = parsePrepare(data)
     } catch (err) {
       if (this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, reason: (err as Error).message }, 'malformed packet rejected')
-      return serializeReject({ code: 'F01', triggeredBy: this.ownAddress, message: (err as Error).message, data: Buffer.alloc(0) })
+      return Promise.resolve(serializeReject({ code: 'F01', triggeredBy: this.ownAddress, message: (err as Error).message, data: Buffer.alloc(0) }))
     }
-    return await this.incomingData({ account, prepare, incoming: undefined })
+    // not async: the composed pipeline already returns a promise and never throws
+    return this.incomingData({ account, prepare, incoming: undefined })
   }
 
   private async handleMoney (account: ConnectorAccount, amount: string): Promise<void> {
@@ -526,19 +527,34 @@ function configWarnings (config: ConnectorConfig): string[] {
   return warnings
 }
 
-/** Terminal of the outgoing data pipeline: the next hop's plugin. */
-async function sendData (ctx: PacketContext): Promise<Buffer> {
-  const packet = serializePrepare(ctx.prepare)
-  let reply: Buffer
+/**
+ * Terminal of the outgoing data pipeline: the next hop's plugin. Chained with `then`, not an async function
+ * (one frame less per packet); a plugin that throws, or answers with something other than a promise, is
+ * handled as `await` would.
+ */
+function sendData (ctx: PacketContext): Promise<Buffer> {
+  let sent: Promise<Buffer>
   try {
-    reply = await ctx.account.plugin.sendData(packet)
+    const packet = serializePrepare(ctx.prepare)
+    try {
+      sent = ctx.account.plugin.sendData(packet)
+    } catch (err) {
+      return Promise.reject(sendFailed(err))
+    }
   } catch (err) {
-    throw new UnreachableError('failed to send packet: ' + (err as Error).message)
+    return Promise.reject(err)
   }
-  if (!isWellFormedReply(reply)) {
-    throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + ctx.account.id)
-  }
-  return reply
+  if (!(sent instanceof Promise)) sent = Promise.resolve(sent)
+  return sent.then((reply) => {
+    if (!isWellFormedReply(reply)) {
+      throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + ctx.account.id)
+    }
+    return reply
+  }, (err: unknown) => { throw sendFailed(err) })
+}
+
+function sendFailed (err: unknown): UnreachableError {
+  return new UnreachableError('failed to send packet: ' + (err as Error).message)
 }
 
 /** Terminal of the outgoing money pipeline. */

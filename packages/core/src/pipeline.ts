@@ -4,6 +4,9 @@
  * is made per packet. Outside production each step is checked: `next` called twice, or a handler that
  * returns a result before the `next` it called has settled (a forgotten `await`), is an error naming the
  * middleware. Throwing early is allowed: that is how the expire middleware gives up on a late reply.
+ * A handler that throws instead of returning a rejected promise is turned into one, so `next` never throws:
+ * middlewares can chain on it with `then` (no async function, no closure per packet) and still see every
+ * failure.
  */
 
 export type Handler<C, R> = (ctx: C, next: (ctx: C) => Promise<R>) => Promise<R>
@@ -18,9 +21,19 @@ export function compose<C extends object, R> (
   for (let i = handlers.length - 1; i >= 0; i--) {
     const { name, handler } = handlers[i]!
     const inner = next
-    next = checked ? checkedStep(name, handler, inner) : (ctx: C) => handler(ctx, inner)
+    next = checked ? checkedStep(name, handler, inner) : uncheckedStep(handler, inner)
   }
   return next
+}
+
+function uncheckedStep<C, R> (handler: Handler<C, R>, inner: (ctx: C) => Promise<R>): (ctx: C) => Promise<R> {
+  return (ctx: C): Promise<R> => {
+    try {
+      return handler(ctx, inner)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
 }
 
 /** Per-context bookkeeping of the checked chain: which steps called their `next`, and whether it settled. */

@@ -40,11 +40,22 @@ export class PacketSwitch {
     this.debug = deps.logger.isLevelEnabled('debug')
   }
 
-  /** Terminal handler of the incoming data pipeline. */
-  readonly forward = async (ctx: PacketContext): Promise<Buffer> => {
+  /**
+   * Terminal handler of the incoming data pipeline. Not async (one frame less per packet): errors thrown
+   * while routing become the returned promise's rejection.
+   */
+  readonly forward = (ctx: PacketContext): Promise<Buffer> => {
+    try {
+      return this.route(ctx)
+    } catch (err) {
+      return Promise.reject(err)
+    }
+  }
+
+  private route (ctx: PacketContext): Promise<Buffer> {
     const { prepare, account: source } = ctx
     const destination = prepare.destination
-    if (destination.startsWith('peer.')) return await this.peerProtocol(ctx)
+    if (destination.startsWith('peer.')) return this.peerProtocol(ctx)
     if (destination === '') throw new InvalidPacketError('missing destination.')
 
     const { routingTable, settings } = this.deps
@@ -57,8 +68,17 @@ export class PacketSwitch {
         ' destinationAccount=' + nextHopId)
     }
     const pending = this.deps.backend().getRate(source.id, nextHopId)
-    const rate = rateToFraction(pending instanceof Promise ? await pending : pending as Rate)
+    return pending instanceof Promise
+      ? pending.then((rate) => this.forwardAt(ctx, nextHopId, rate))
+      : this.forwardAt(ctx, nextHopId, pending as Rate)
+  }
 
+  /** The rest of forwarding once the rate is known: convert, shorten the expiry, send, record. */
+  private forwardAt (ctx: PacketContext, nextHopId: string, backendRate: Rate): Promise<Buffer> {
+    const { prepare, account: source } = ctx
+    const destination = prepare.destination
+    const { settings } = this.deps
+    const rate = rateToFraction(backendRate)
     const nextHop = this.deps.getAccount(nextHopId)
     if (nextHop === undefined) {
       throw new UnreachableError('no route found. source=' + source.id + ' destination=' + destination)
@@ -89,9 +109,12 @@ export class PacketSwitch {
     if (this.debug) {
       this.deps.logger.debug({ from: source.id, to: nextHopId, destination, amount: String(prepare.amount), outAmount: String(amount) }, 'forwarding')
     }
-    const reply = await this.deps.outgoingData(outgoing)
-    if (isFulfill(reply)) this.submitPayment(source.id, prepare.amount, nextHopId, amount)
-    return reply
+    const reply = this.deps.outgoingData(outgoing)
+    if (this.deps.backend().submitPayment === undefined) return reply
+    return reply.then((answer) => {
+      if (isFulfill(answer)) this.submitPayment(source.id, prepare.amount, nextHopId, amount)
+      return answer
+    })
   }
 
   private submitPayment (sourceAccount: string, sourceAmount: bigint, destinationAccount: string, destinationAmount: bigint): void {

@@ -93,6 +93,18 @@ describe('pipeline', () => {
         expect(terminal.callCount).to.equal(0)
       })
 
+      it('turns a handler that throws synchronously into a rejected next(): an outer then() sees it', async () => {
+        const seen: unknown[] = []
+        const run = compose<Ctx, string>([
+          { name: 'chainer', handler: (ctx, next) => next(ctx).then(undefined, (err: Error) => { seen.push(err.message); return 'handled' }) },
+          { name: 'sync-thrower', handler: () => { throw new Error('sync') } }
+        ], async () => 'T', checked)
+        expect(await run({ log: [] })).to.equal('handled')
+        expect(seen).to.deep.equal(['sync'])
+        const outermost = compose<Ctx, string>([{ name: 'sync-thrower', handler: () => { throw new Error('outer') } }], async () => 'T', checked)
+        expect((await rejectionOf(outermost({ log: [] }))).message).to.equal('outer')
+      })
+
       it('passes on the context a handler gives to next', async () => {
         const run = compose<Ctx, string>([
           { name: 'setter', handler: async (ctx, next) => { ctx.value = 42; return await next(ctx) } }
