@@ -44,11 +44,11 @@ export class AlertMiddleware implements Middleware {
     this.maxAlerts = typeof max === 'number' && Number.isInteger(max) && max >= 1 ? max : DEFAULT_MAX_ALERTS
   }
 
-  readonly outgoingData: DataHandler = async (ctx, next) => {
-    const reply = await next(ctx)
+  // `then` rather than an async function: a closure per packet instead of an async frame and its promises
+  readonly outgoingData: DataHandler = (ctx, next) => next(ctx).then((reply) => {
     if (isReject(reply) && rejectCodeOf(reply) === ALERT_CODE) this.check(ctx.account.id, reply)
     return reply
-  }
+  })
 
   /** Every alert, sorted by id (oldest first). Copies: changing them changes nothing here. */
   getAlerts (): Alert[] {

@@ -42,37 +42,43 @@ export class Deduplicate implements Middleware {
     this.logger = api.logger
   }
 
-  readonly outgoingData: DataHandler = async (ctx, next) => {
+  // A plain function chaining on next() with `then`: no async frame per packet.
+  readonly outgoingData: DataHandler = (ctx, next) => {
     const cache = this.caches.get(ctx.account.id)
-    if (cache === undefined) return await next(ctx)
+    if (cache === undefined) return next(ctx)
     const { amount, expiresAt, executionCondition, destination, data } = ctx.prepare
     const hash = hashOf(destination, data)
     const key = keyFrom(executionCondition, hash)
     const inFlight = cache.inFlight.get(key)
     if (inFlight !== undefined && inFlight.amount >= amount && inFlight.expiresAt >= expiresAt) {
       this.logDuplicate(ctx)
-      return await inFlight.promise
+      return inFlight.promise
     }
     const slot = inFlight === undefined ? cache.settled.find(executionCondition, hash) : -1
     if (slot >= 0 && cache.settled.amountAt(slot) >= amount && cache.settled.expiresAtAt(slot) >= expiresAt &&
       cache.settled.expiresAtAt(slot) + cache.packetLifetime >= Date.now()) {
       this.logDuplicate(ctx)
-      return cache.settled.outcomeAt(slot)
+      try {
+        return Promise.resolve(cache.settled.outcomeAt(slot))
+      } catch (err) {
+        return Promise.reject(err)
+      }
     }
+    // The `then` below handles a rejection of `promise`, so a duplicate that awaits it later after it failed
+    // never makes it an unhandled rejection.
     const promise = next(ctx)
-    // A later duplicate may await this promise after it failed; nothing else may ever see it as unhandled.
-    promise.catch(ignore)
     const entry: InFlightPacket = { amount, expiresAt, promise }
     cache.inFlight.set(key, entry)
-    let reply: Buffer
-    try {
-      reply = await promise
-    } catch (err) {
-      settle(cache, key, entry, executionCondition, hash, undefined, err)
-      throw err
-    }
-    settle(cache, key, entry, executionCondition, hash, reply)
-    return reply
+    return promise.then(
+      (reply) => {
+        settle(cache, key, entry, executionCondition, hash, reply)
+        return reply
+      },
+      (err: unknown) => {
+        settle(cache, key, entry, executionCondition, hash, undefined, err)
+        throw err
+      }
+    )
   }
 
   /** Starts the account's cleanup timer, with its `deduplicate` options (each omitted one at its default). */
@@ -111,8 +117,6 @@ export class Deduplicate implements Middleware {
     }
   }
 }
-
-function ignore (): void {}
 
 /** Moves a packet from in flight to settled, if its entry is still the one remembered (not replaced). */
 function settle (cache: AccountCache, key: string, entry: InFlightPacket, condition: Buffer, hash: number, reply: Buffer | undefined, error?: unknown): void {

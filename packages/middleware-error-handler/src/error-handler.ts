@@ -19,17 +19,18 @@ export class ErrorHandler implements Middleware {
 
   constructor (private readonly api: MiddlewareApi) {}
 
-  readonly incomingData: DataHandler = async (ctx, next) => {
-    try {
-      const reply = await next(ctx)
-      if (!Buffer.isBuffer(reply)) throw new Error('handler did not return a value.')
-      return reply
-    } catch (thrown) {
-      const err = this.normalize(thrown)
-      const code = codeOf(err)
-      this.log(err, code, ctx.account.id)
-      return this.reject(err, code)
-    }
+  // `then` rather than an async function: closures per packet instead of an async frame and its promises
+  readonly incomingData: DataHandler = (ctx, next) => next(ctx).then(
+    (reply) => Buffer.isBuffer(reply) ? reply : this.fail(ctx.account.id, new Error('handler did not return a value.')),
+    (thrown: unknown) => this.fail(ctx.account.id, thrown)
+  )
+
+  /** The Reject for an error that reached the outermost handler, logged. */
+  private fail (accountId: string, thrown: unknown): Buffer {
+    const err = this.normalize(thrown)
+    const code = codeOf(err)
+    this.log(err, code, accountId)
+    return this.reject(err, code)
   }
 
   readonly incomingMoney: MoneyHandler = async (ctx, next) => {

@@ -10,11 +10,12 @@ export class Expire implements Middleware {
   readonly name = 'expire'
   private readonly deadlines = new Deadlines()
 
-  readonly outgoingData: DataHandler = async (ctx, next) => {
+  // A plain function: the promise it returns is the race itself, with no async frame around it.
+  readonly outgoingData: DataHandler = (ctx, next) => {
     const expiresAt = ctx.prepare.expiresAt
-    if (expiresAt <= Date.now()) throw new TransferTimedOutError('packet expired.')
+    if (expiresAt <= Date.now()) return Promise.reject(new TransferTimedOutError('packet expired.'))
     const reply = next(ctx)
-    return await new Promise<Buffer>((resolve, reject) => {
+    return new Promise<Buffer>((resolve, reject) => {
       const deadline = this.deadlines.add(expiresAt, () => { reject(new TransferTimedOutError('packet expired.')) })
       reply.then(
         (result) => { this.deadlines.remove(deadline); resolve(result) },

@@ -16,8 +16,8 @@ export class ValidateFulfillment implements Middleware {
 
   constructor (private readonly logger?: Logger) {}
 
-  readonly outgoingData: DataHandler = async (ctx, next) => {
-    const reply = await next(ctx)
+  // `then` rather than an async function: a closure per packet instead of an async frame and its promises
+  readonly outgoingData: DataHandler = (ctx, next) => next(ctx).then((reply) => {
     if (isFulfill(reply)) {
       const fulfillment = fulfillmentOf(reply)
       const digest = hash('sha256', fulfillment, 'buffer')
@@ -27,7 +27,7 @@ export class ValidateFulfillment implements Middleware {
       }
     }
     return reply
-  }
+  })
 
   removeAccount (account: Account): void {
     this.warned.delete(account.id)
