@@ -40,7 +40,7 @@ const settings = {
   warmup: numberOption('BENCH_WARMUP', quick ? 500 : 1000),
   duration: numberOption('BENCH_DURATION', quick ? 1000 : 4000),
   inFlight: (process.env.BENCH_IN_FLIGHT ?? '1,10,100').split(',').map(Number),
-  maxRate: numberOption('BENCH_MAX_RATE', 60000),
+  maxRate: numberOption('BENCH_MAX_RATE', 80000),
   // memory under sustained load: conn and the reference at 100 in flight for this long (0: not measured)
   sustained: numberOption('BENCH_SUSTAINED', quick ? 0 : 30000),
   sustainedRounds: numberOption('BENCH_SUSTAINED_ROUNDS', 3),
