@@ -529,20 +529,16 @@ function configWarnings (config: ConnectorConfig): string[] {
 
 /**
  * Terminal of the outgoing data pipeline: the next hop's plugin. Chained with `then`, not an async function
- * (one frame less per packet); a plugin that throws, or answers with something other than a promise, is
- * handled as `await` would.
+ * (one frame less per packet; what it throws, the composed pipeline turns into a rejection); a plugin that
+ * throws, or answers with something other than a promise, is handled as `await` would.
  */
 function sendData (ctx: PacketContext): Promise<Buffer> {
+  const packet = serializePrepare(ctx.prepare)
   let sent: Promise<Buffer>
   try {
-    const packet = serializePrepare(ctx.prepare)
-    try {
-      sent = ctx.account.plugin.sendData(packet)
-    } catch (err) {
-      return Promise.reject(sendFailed(err))
-    }
+    sent = ctx.account.plugin.sendData(packet)
   } catch (err) {
-    return Promise.reject(err)
+    throw sendFailed(err)
   }
   if (!(sent instanceof Promise)) sent = Promise.resolve(sent)
   return sent.then((reply) => {

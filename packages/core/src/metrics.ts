@@ -77,8 +77,8 @@ function loadPromClient (): PromClient {
 const PROMETHEUS_CONTENT_TYPE = 'text/plain; version=0.0.4; charset=utf-8'
 
 class FastCounter implements CounterFacade {
-  readonly series: SeriesSet
-  constructor (readonly options: MetricOptions) {
+  private readonly series: SeriesSet
+  constructor (private readonly options: MetricOptions) {
     this.series = new SeriesSet(options.labelNames)
   }
 
@@ -92,8 +92,8 @@ class FastCounter implements CounterFacade {
 }
 
 class FastGauge implements GaugeFacade {
-  readonly series: SeriesSet
-  constructor (readonly options: MetricOptions) {
+  private readonly series: SeriesSet
+  constructor (private readonly options: MetricOptions) {
     this.series = new SeriesSet(options.labelNames)
   }
 

@@ -4,8 +4,8 @@
  * is made per packet. Outside production each step is checked: `next` called twice, or a handler that
  * returns a result before the `next` it called has settled (a forgotten `await`), is an error naming the
  * middleware. Throwing early is allowed: that is how the expire middleware gives up on a late reply.
- * A handler that throws instead of returning a rejected promise is turned into one, so `next` never throws:
- * middlewares can chain on it with `then` (no async function, no closure per packet) and still see every
+ * A handler or terminal that throws instead of returning a rejected promise is turned into one, so `next`
+ * never throws: middlewares can chain on it with `then` (no async function per packet) and still see every
  * failure.
  */
 
@@ -17,19 +17,20 @@ export function compose<C extends object, R> (
   terminal: (ctx: C) => Promise<R>,
   checked = process.env.NODE_ENV !== 'production'
 ): (ctx: C) => Promise<R> {
-  let next = terminal
+  let next = rejectingThrows(terminal)
   for (let i = handlers.length - 1; i >= 0; i--) {
     const { name, handler } = handlers[i]!
     const inner = next
-    next = checked ? checkedStep(name, handler, inner) : uncheckedStep(handler, inner)
+    next = checked ? checkedStep(name, handler, inner) : rejectingThrows((ctx: C) => handler(ctx, inner))
   }
   return next
 }
 
-function uncheckedStep<C, R> (handler: Handler<C, R>, inner: (ctx: C) => Promise<R>): (ctx: C) => Promise<R> {
+/** The same function, except that what it throws comes back as a rejected promise. */
+function rejectingThrows<C, R> (step: (ctx: C) => Promise<R>): (ctx: C) => Promise<R> {
   return (ctx: C): Promise<R> => {
     try {
-      return handler(ctx, inner)
+      return step(ctx)
     } catch (err) {
       return Promise.reject(err)
     }

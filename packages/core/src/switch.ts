@@ -41,18 +41,10 @@ export class PacketSwitch {
   }
 
   /**
-   * Terminal handler of the incoming data pipeline. Not async (one frame less per packet): errors thrown
-   * while routing become the returned promise's rejection.
+   * Terminal handler of the incoming data pipeline. Not async (one frame less per packet): what it throws,
+   * the composed pipeline turns into a rejection.
    */
   readonly forward = (ctx: PacketContext): Promise<Buffer> => {
-    try {
-      return this.route(ctx)
-    } catch (err) {
-      return Promise.reject(err)
-    }
-  }
-
-  private route (ctx: PacketContext): Promise<Buffer> {
     const { prepare, account: source } = ctx
     const destination = prepare.destination
     if (destination.startsWith('peer.')) return this.peerProtocol(ctx)

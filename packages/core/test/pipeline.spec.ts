@@ -93,7 +93,7 @@ describe('pipeline', () => {
         expect(terminal.callCount).to.equal(0)
       })
 
-      it('turns a handler that throws synchronously into a rejected next(): an outer then() sees it', async () => {
+      it('turns a handler or terminal that throws synchronously into a rejected promise: an outer then() sees it', async () => {
         const seen: unknown[] = []
         const run = compose<Ctx, string>([
           { name: 'chainer', handler: (ctx, next) => next(ctx).then(undefined, (err: Error) => { seen.push(err.message); return 'handled' }) },
@@ -103,6 +103,8 @@ describe('pipeline', () => {
         expect(seen).to.deep.equal(['sync'])
         const outermost = compose<Ctx, string>([{ name: 'sync-thrower', handler: () => { throw new Error('outer') } }], async () => 'T', checked)
         expect((await rejectionOf(outermost({ log: [] }))).message).to.equal('outer')
+        const terminalOnly = compose<Ctx, string>([], () => { throw new Error('terminal') }, checked)
+        expect((await rejectionOf(terminalOnly({ log: [] }))).message).to.equal('terminal')
       })
 
       it('passes on the context a handler gives to next', async () => {

@@ -58,11 +58,7 @@ export class Deduplicate implements Middleware {
     if (slot >= 0 && cache.settled.amountAt(slot) >= amount && cache.settled.expiresAtAt(slot) >= expiresAt &&
       cache.settled.expiresAtAt(slot) + cache.packetLifetime >= Date.now()) {
       this.logDuplicate(ctx)
-      try {
-        return Promise.resolve(cache.settled.outcomeAt(slot))
-      } catch (err) {
-        return Promise.reject(err)
-      }
+      return cache.settled.outcomeAt(slot)
     }
     // The `then` below handles a rejection of `promise`, so a duplicate that awaits it later after it failed
     // never makes it an unhandled rejection.

@@ -66,13 +66,12 @@ export class SettledRing {
     return this.expiries[slot]!
   }
 
-  /** The packet's reply (a copy of it), or throws the error it failed with. */
-  outcomeAt (slot: number): Buffer {
+  /** The packet's outcome: its reply (a copy of it), or the error it failed with. */
+  outcomeAt (slot: number): Promise<Buffer> {
     const length = this.replyLengths[slot]!
-    if (length >= 0) return Buffer.from(this.replies.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + length))
+    if (length >= 0) return Promise.resolve(Buffer.from(this.replies.subarray(slot * SLOT_BYTES, slot * SLOT_BYTES + length)))
     const outcome = this.others.get(slot)!
-    if (outcome.error) throw outcome.value
-    return outcome.value as Buffer
+    return outcome.error ? Promise.reject(outcome.value) : Promise.resolve(outcome.value as Buffer)
   }
 
   /** Remembers a settled packet, replacing an earlier one with the same key and the oldest if full. */
