@@ -72,7 +72,7 @@ class PacketCounters {
   }
 
   /**
-   * Counts a reply and passes it on; `failure` counts an error and rethrows it. Both are bound once per account,
+   * `onReply` counts a reply and passes it on; `onFailure` counts an error and rethrows it. Both are bound once per account,
    * so a packet costs one `then` and no closure of its own.
    */
   readonly onReply = (reply: Buffer): Buffer => {
