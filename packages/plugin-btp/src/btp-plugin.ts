@@ -19,9 +19,10 @@ import {
 import {
   BtpEndpoint, btpPluginErrorFields, DEFAULT_AUTH_TIMEOUT, DEFAULT_MAX_PAYLOAD, DEFAULT_PING_INTERVAL,
   DEFAULT_RESPONSE_TIMEOUT, Link, LINK_AUTHENTICATED, LINK_AUTHENTICATING, LINK_CLOSING, LINK_NEW, closeLink,
-  closeServer, makeLog, nonNegative, notAcceptedFields
+  closeServer, makeLog, msOr, notAcceptedFields
 } from './endpoint.ts'
 import { KIND_ILP, KIND_VOID } from './pending.ts'
+import { checkBtpOptions } from './options.ts'
 
 /** ilp-plugin-btp's reconnect back-off (ws-reconnect.js). */
 const DEFAULT_RECONNECT_INTERVALS = [0, 100, 500, 1000, 2000, 5000]
@@ -66,12 +67,6 @@ export interface BtpPluginOptions {
   /** conn and ilp-connector pass the account's store and logger here too. */
   _store?: unknown
   _log?: unknown
-}
-
-/** ilp-plugin-btp: the URL must start with `btp+`; the rest is a ws:// or wss:// URL. */
-function parseServerUrl (url: string): URL {
-  if (!url.startsWith('btp+')) throw new Error('server must start with "btp+". server=' + url)
-  return new URL(url.substring(4))
 }
 
 function sha256 (data: string | Buffer): Buffer {
@@ -130,39 +125,29 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
   private connecting: Promise<void> | undefined = undefined
   private settleConnect: { resolve: () => void, reject: (err: Error) => void } | undefined = undefined
 
+  /** Throws PluginOptionsError naming every option it refuses (see options.ts), before anything starts. */
   constructor (options: BtpPluginOptions, services?: Partial<PluginServices>) {
-    const responseTimeout = nonNegative(options.responseTimeout, 'responseTimeout', 0) || DEFAULT_RESPONSE_TIMEOUT
+    const unknown = checkBtpOptions(options as Record<string, unknown>)
+    const responseTimeout = msOr(options.responseTimeout, 0) || DEFAULT_RESPONSE_TIMEOUT
     super(makeLog(services?.log ?? options._log), {
       responseTimeout,
-      pingInterval: nonNegative(options.pingInterval, 'pingInterval', DEFAULT_PING_INTERVAL)
+      pingInterval: msOr(options.pingInterval, DEFAULT_PING_INTERVAL)
     })
+    if (unknown.length > 0) this.log.warn({ options: unknown }, 'unknown plugin options ignored: ' + unknown.join(', '))
     this.sweepInterval = Math.max(5, Math.min(1000, Math.floor(responseTimeout / 10)))
-    this.authTimeout = nonNegative(options.authTimeout, 'authTimeout', DEFAULT_AUTH_TIMEOUT)
-    this.maxPayload = nonNegative(options.maxPayload, 'maxPayload', DEFAULT_MAX_PAYLOAD)
+    this.authTimeout = msOr(options.authTimeout, DEFAULT_AUTH_TIMEOUT)
+    this.maxPayload = msOr(options.maxPayload, DEFAULT_MAX_PAYLOAD)
     this.transfers = options.transfers === true
-    if (options.server !== undefined && options.listener !== undefined) {
-      throw new Error('BtpPlugin: set either `server` (client mode) or `listener` (server mode), not both')
-    }
     this.reconnectIntervals = options.reconnectIntervals ??
       (options.reconnectInterval !== undefined ? [options.reconnectInterval] : DEFAULT_RECONNECT_INTERVALS)
-    if (!Array.isArray(this.reconnectIntervals) || this.reconnectIntervals.length === 0 ||
-      !this.reconnectIntervals.every((n) => typeof n === 'number' && n >= 0)) {
-      throw new TypeError('reconnectIntervals: expected a non-empty array of milliseconds')
-    }
-    this.reconnectClearTryTimeout = nonNegative(options.reconnectClearTryTimeout, 'reconnectClearTryTimeout', 0) ||
-      DEFAULT_RECONNECT_CLEAR_TRY_TIMEOUT
+    this.reconnectClearTryTimeout = msOr(options.reconnectClearTryTimeout, 0) || DEFAULT_RECONNECT_CLEAR_TRY_TIMEOUT
 
     if (options.listener !== undefined) {
-      const { secret } = options.listener
-      if (typeof secret !== 'string' || secret === '') throw new TypeError('listener.secret: expected a non-empty string')
       this.listener = options.listener
-      this.secretHash = sha256(secret)
-    } else if (typeof options.server === 'string') {
-      const parsed = parseServerUrl(options.server)
+      this.secretHash = sha256(options.listener.secret)
+    } else {
+      const parsed = new URL(options.server!.substring(4))
       // Like ilp-plugin-btp: URL credentials as written (percent-encoding kept), or the options, not both.
-      if ((parsed.username !== '' || parsed.password !== '') && (options.btpAccount !== undefined || options.btpToken !== undefined)) {
-        throw new Error('account/token must be passed in via constructor or uri, but not both')
-      }
       const account = parsed.username !== '' ? parsed.username : options.btpAccount ?? ''
       const token = parsed.password !== '' ? parsed.password : options.btpToken ?? ''
       this.authFrameData = authProtocolData({
@@ -174,8 +159,6 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
       parsed.username = ''
       parsed.password = ''
       this.url = parsed.toString()
-    } else {
-      throw new Error('BtpPlugin: `server` (client mode) or `listener` (server mode) is required')
     }
   }
 

@@ -48,13 +48,9 @@ export function makeLog (logger: unknown): Log {
   return { debug: fn('debug'), info: fn('info'), warn: fn('warn'), error: fn('error'), debugEnabled }
 }
 
-/** An option in milliseconds (or bytes): a finite number >= 0, or the fallback when unset. */
-export function nonNegative (value: unknown, name: string, fallback: number): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
-    throw new TypeError(`${name}: expected a number of milliseconds >= 0, got ${JSON.stringify(value)}`)
-  }
-  return value
+/** An option in milliseconds (or bytes), or the fallback when unset (options.ts has checked it). */
+export function msOr (value: number | undefined, fallback: number): number {
+  return value ?? fallback
 }
 
 // ---- sockets --------------------------------------------------------------------------------------

@@ -9,5 +9,6 @@ export { BtpPlugin, type BtpListenerOptions, type BtpPluginOptions } from './btp
 export { MiniAccountsPlugin, type MiniAccountsOptions } from './mini-accounts.ts'
 export { BtpError } from './endpoint.ts'
 export { BtpFormatError } from './codec.ts'
+export { checkBtpOptions, checkMiniAccountsOptions } from './options.ts'
 export type { IldcpInfo } from './ilp.ts'
 export default BtpPlugin

@@ -21,13 +21,14 @@ import { authToken } from './btp-plugin.ts'
 import {
   BtpEndpoint, closeLink, closeServer, DEFAULT_AUTH_TIMEOUT, DEFAULT_MAX_PAYLOAD, DEFAULT_PING_INTERVAL,
   DEFAULT_RESPONSE_TIMEOUT, Link, LINK_AUTHENTICATED, LINK_AUTHENTICATING, LINK_CLOSING, LINK_NEW, makeLog,
-  nonNegative, notAcceptedFields
+  msOr, notAcceptedFields
 } from './endpoint.ts'
 import {
   fulfillmentOf, ildcpRequest, ildcpResponse, isIldcpRequest, readIldcpResponse, readPrepareHead, reject,
   serveIldcp, sha256, TYPE_FULFILL, ILDCP_DESTINATION, type IldcpInfo
 } from './ilp.ts'
 import { PendingRequest } from './pending.ts'
+import { checkMiniAccountsOptions } from './options.ts'
 
 const KIND_PREPARE = 2
 /** Usernames become an address segment (RFC 15). */
@@ -101,31 +102,26 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
   /** Hashed tokens by account: a cache of the store, and what makes check-and-save atomic. */
   private readonly tokens = new Map<string, string>()
 
+  /** Throws PluginOptionsError naming every option it refuses (see options.ts), before anything starts. */
   constructor (options: MiniAccountsOptions, services: Partial<PluginServices> = {}) {
-    const responseTimeout = nonNegative(options.responseTimeout, 'responseTimeout', 0) || DEFAULT_RESPONSE_TIMEOUT
+    const store = services.store ?? options._store
+    const unknown = checkMiniAccountsOptions(options as Record<string, unknown>, store !== undefined)
+    const responseTimeout = msOr(options.responseTimeout, 0) || DEFAULT_RESPONSE_TIMEOUT
     super(makeLog(services.log ?? options._log), {
       responseTimeout,
-      pingInterval: nonNegative(options.pingInterval, 'pingInterval', DEFAULT_PING_INTERVAL)
+      pingInterval: msOr(options.pingInterval, DEFAULT_PING_INTERVAL)
     })
-    if (options.wsOpts?.port !== undefined && options.port !== undefined) {
-      throw new Error('Specify at most one of: `ops.wsOpts.port`, `opts.port`.')
-    }
+    if (unknown.length > 0) this.log.warn({ options: unknown }, 'unknown plugin options ignored: ' + unknown.join(', '))
     this.port = options.wsOpts?.port ?? options.port ?? 3000
     this.wsOpts = options.wsOpts ?? { port: this.port }
     this.debugHostIldcpInfo = options.debugHostIldcpInfo
-    if (options.allowedOrigins !== undefined && !Array.isArray(options.allowedOrigins)) {
-      throw new TypeError('parameter allowedOrigins must be an array')
-    }
     this.allowedOrigins = (options.allowedOrigins ?? []).map((o) => new RegExp(o))
-    this.store = services.store ?? options._store
+    this.store = store
     this.accountMode = this.store !== undefined ? AccountMode.UsernameOrHashToken : AccountMode.HashToken
     if (options.generateAccount === true) this.accountMode = AccountMode.HashToken
-    if (options.generateAccount === false) {
-      if (this.store === undefined) throw new Error('_store is required when generateAccount is false')
-      this.accountMode = AccountMode.Username
-    }
-    this.authTimeout = nonNegative(options.authTimeout, 'authTimeout', DEFAULT_AUTH_TIMEOUT)
-    this.maxPayload = nonNegative(options.maxPayload, 'maxPayload', DEFAULT_MAX_PAYLOAD)
+    if (options.generateAccount === false) this.accountMode = AccountMode.Username
+    this.authTimeout = msOr(options.authTimeout, DEFAULT_AUTH_TIMEOUT)
+    this.maxPayload = msOr(options.maxPayload, DEFAULT_MAX_PAYLOAD)
   }
 
   /** Listening: clients may connect. (mini-accounts says the same.) */

@@ -155,3 +155,25 @@ export function isOperatorError (err: unknown): err is OperatorError {
   return err instanceof Error && (err as Partial<OperatorError>).operatorError === true &&
     typeof (err as Partial<OperatorError>).code === 'string'
 }
+
+/** One refused plugin option: its path inside the account's `options` and why. */
+export interface PluginOptionIssue {
+  /** e.g. `listener.secret` */
+  option: string
+  message: string
+}
+
+/**
+ * A plugin refusing its options, all problems at once. The connector reports each as
+ * `accounts.<id>.options.<option>: <message>`, like any other configuration error, before any port opens.
+ */
+export class PluginOptionsError extends OperatorError {
+  constructor (readonly issues: PluginOptionIssue[]) {
+    super('ERR_PLUGIN_OPTIONS', issues.map((issue) => `${issue.option}: ${issue.message}`).join('\n'))
+  }
+}
+
+/** True for a PluginOptionsError, by shape (the plugin may have loaded its own copy of @conn/types). */
+export function isPluginOptionsError (err: unknown): err is PluginOptionsError {
+  return isOperatorError(err) && err.code === 'ERR_PLUGIN_OPTIONS' && Array.isArray((err as Partial<PluginOptionsError>).issues)
+}

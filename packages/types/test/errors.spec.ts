@@ -35,3 +35,20 @@ describe('OperatorError', () => {
     expect(isOperatorError(Object.assign(new TypeError('x'), { code: 'ERR_INVALID_ARG_TYPE' }))).to.equal(false)
   })
 })
+
+describe('PluginOptionsError', () => {
+  it('lists every refused option in its message and is recognised by shape', async () => {
+    const { PluginOptionsError, isPluginOptionsError, isOperatorError } = await import('../src/index.ts')
+    const err = new PluginOptionsError([
+      { option: 'listener.secret', message: 'expected a non-empty string' },
+      { option: 'responseTimeout', message: 'expected a number of milliseconds >= 0, got "x"' }
+    ])
+    expect(err.code).to.equal('ERR_PLUGIN_OPTIONS')
+    expect(err.message).to.equal('listener.secret: expected a non-empty string\nresponseTimeout: expected a number of milliseconds >= 0, got "x"')
+    expect(isOperatorError(err)).to.equal(true)
+    expect(isPluginOptionsError(err)).to.equal(true)
+    const foreign = Object.assign(new Error('x'), { operatorError: true, code: 'ERR_PLUGIN_OPTIONS', issues: [] })
+    expect(isPluginOptionsError(foreign)).to.equal(true)
+    expect(isPluginOptionsError(Object.assign(new Error('x'), { operatorError: true, code: 'ERR_CONFIG' }))).to.equal(false)
+  })
+})
