@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net'
 import type { ConnectorHandle, Extension, Logger } from '@conn/types'
 import { BearerToken, DEFAULT_BODY_LIMIT, HttpError, readJsonBody } from './http.ts'
-import { AdminRoutes, TextReply } from './routes.ts'
+import { AdminRoutes, JsonReply, TextReply } from './routes.ts'
 
 export interface AdminApiOptions {
   /** Default `config.adminApiHost` (127.0.0.1). */
@@ -97,12 +97,12 @@ export class AdminApi implements Extension {
     const method = req.method ?? 'GET'
     const path = (req.url ?? '/').split('?')[0]!
     try {
-      if (this.token !== undefined && !this.token.matches(req.headers.authorization)) {
+      const found = this.routes.match(method, path)
+      if (this.token !== undefined && found?.route.open !== true && !this.token.matches(req.headers.authorization)) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="conn admin API"')
         this.sendText(res, 401, 'Unauthorized', true)
         return
       }
-      const found = this.routes.match(method, path)
       if (found === undefined) {
         this.sendText(res, 404, 'Not Found', true)
         return
@@ -112,6 +112,10 @@ export class AdminApi implements Extension {
       if (reply === undefined || reply === null) {
         res.statusCode = 204
         res.end()
+      } else if (reply instanceof JsonReply) {
+        res.statusCode = reply.status
+        res.setHeader('Content-Type', 'application/json')
+        res.end(JSON.stringify(reply.body))
       } else if (reply instanceof TextReply) {
         res.statusCode = 200
         res.setHeader('Content-Type', reply.contentType)

@@ -1,9 +1,9 @@
 import type { ExtensionManifest } from '@conn/types'
 import { AdminApi, isLoopback, type AdminApiOptions } from './admin-api.ts'
 import { BearerToken, DEFAULT_BODY_LIMIT, HttpError } from './http.ts'
-import { AdminRoutes, TextReply, accountInfo, pluginName, rateToNumber, routeJson, validateBalanceUpdate } from './routes.ts'
+import { AdminRoutes, JsonReply, TextReply, accountInfo, pluginName, rateToNumber, routeJson, validateBalanceUpdate } from './routes.ts'
 
-export { AdminApi, AdminRoutes, isLoopback, BearerToken, DEFAULT_BODY_LIMIT, HttpError, TextReply, accountInfo, pluginName, rateToNumber, routeJson, validateBalanceUpdate }
+export { AdminApi, AdminRoutes, JsonReply, isLoopback, BearerToken, DEFAULT_BODY_LIMIT, HttpError, TextReply, accountInfo, pluginName, rateToNumber, routeJson, validateBalanceUpdate }
 export type { AdminApiOptions }
 export type { BalanceStatus, RouteDefinition, RouteJson, RouteRequest } from './routes.ts'
 

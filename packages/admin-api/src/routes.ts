@@ -15,6 +15,11 @@ export class TextReply {
   constructor (readonly contentType: string, readonly text: string) {}
 }
 
+/** A JSON reply with a status of its own (the readiness probe answers 503 while not ready). */
+export class JsonReply {
+  constructor (readonly status: number, readonly body: unknown) {}
+}
+
 export interface RouteRequest {
   /** Captured path segments (e.g. the account id of `/accounts/:id`), raw. */
   params: string[]
@@ -27,6 +32,8 @@ export interface RouteDefinition {
   /** Matched against the whole path (query string stripped). */
   path: RegExp
   handler: (request: RouteRequest) => Promise<Reply>
+  /** Answered without the admin token: the health probes, which tell nothing but whether conn is up. */
+  open?: boolean
 }
 
 /** Account ids as the connector's config allows them (the reference's admin API pattern). */
@@ -120,7 +127,9 @@ export class AdminRoutes {
       { method: 'GET', path: /^\/alerts$/, handler: async () => this.getAlerts() },
       { method: 'DELETE', path: /^\/alerts\/([^/]*)$/, handler: async ({ params }) => this.deleteAlert(params[0]!) },
       { method: 'GET', path: /^\/metrics$/, handler: async () => await this.getMetrics() },
-      { method: 'POST', path: /^\/addAccount$/, handler: async ({ body }) => await this.addAccount(body) }
+      { method: 'POST', path: /^\/addAccount$/, handler: async ({ body }) => await this.addAccount(body) },
+      { method: 'GET', path: /^\/health\/live$/, open: true, handler: async () => ({ status: 'live' }) },
+      { method: 'GET', path: /^\/health\/ready$/, open: true, handler: async () => this.getReadiness() }
     ]
   }
 
@@ -177,6 +186,19 @@ export class AdminRoutes {
     const table: Record<string, RouteJson> = {}
     for (const [prefix, route] of this.connector.routingTable.entries()) table[prefix] = routeJson(route)
     return table
+  }
+
+  // ---- /health/ready ------------------------------------------------------------------------------------
+
+  /**
+   * 200 once start-up has finished (the backend connected, our address known, every plugin asked to connect),
+   * 503 before and from shutdown on; either way the accounts whose plugin is not connected now.
+   */
+  getReadiness (): JsonReply {
+    const ready = this.connector.state === 'started'
+    const notConnected: string[] = []
+    for (const account of this.connector.getAccounts()) if (!isConnected(account)) notConnected.push(account.id)
+    return new JsonReply(ready ? 200 : 503, { ready, state: this.connector.state, notConnected })
   }
 
   // ---- /accounts/:id -----------------------------------------------------------------------------------

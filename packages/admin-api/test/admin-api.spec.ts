@@ -172,6 +172,34 @@ describe('admin-api', () => {
     })
   })
 
+  describe('GET /health/live and /health/ready', () => {
+    it('live answers 200 whenever the server answers', async () => {
+      connector.state = 'starting'
+      const res = await call('GET', '/health/live')
+      expect([res.status, res.json()]).to.deep.equal([200, { status: 'live' }])
+    })
+
+    it('ready answers 503 until start-up has finished and from shutdown on, listing the accounts not connected', async () => {
+      await connector.accounts.get('bob')!.plugin.disconnect()
+      const notConnected = ['bob']
+      for (const [state, status] of [['starting', 503], ['started', 200], ['stopping', 503]] as const) {
+        connector.state = state
+        const res = await call('GET', '/health/ready')
+        expect(res.type).to.equal('application/json')
+        expect([state, res.status, res.json()]).to.deep.equal([state, status, { ready: status === 200, state, notConnected }])
+      }
+    })
+
+    it('need no admin token (probes cannot always send one); every other route still does', async () => {
+      await start({ token: 'tok-123' })
+      connector.state = 'started'
+      expect((await call('GET', '/health/live')).status).to.equal(200)
+      expect((await call('GET', '/health/ready')).status).to.equal(200)
+      expect((await call('GET', '/status')).status).to.equal(401)
+      expect((await call('POST', '/health/ready')).status).to.equal(401)
+    })
+  })
+
   describe('GET /status', () => {
     it('gives balances, connection state and the routing table with paths joined by spaces', async () => {
       connector.middlewares.set('balance', fakeBalanceMiddleware())

@@ -5,8 +5,7 @@
 import sinon from 'sinon'
 import { MapBalances, RecordingLogger, fakeAccount, type FakeAccountOptions } from '@conn/testkit'
 import type {
-  Account, AccountConfig, ConnectorConfig, ConnectorHandle, Middleware, MetricsExport, Rate, Route, Routing, RoutingTableView
-} from '@conn/types'
+  Account, AccountConfig, ConnectorConfig, ConnectorHandle, Middleware, MetricsExport, Rate, Route, Routing, RoutingTableView, ConnectorState } from '@conn/types'
 
 export interface FakeConnector extends ConnectorHandle {
   readonly logger: RecordingLogger
@@ -14,6 +13,7 @@ export interface FakeConnector extends ConnectorHandle {
   readonly middlewares: Map<string, Middleware>
   routes: Array<[string, Route]>
   routing: Routing | undefined
+  state: ConnectorState
   rates: (src: string, dst: string) => Promise<Rate>
   addPlugin: sinon.SinonStub<[string, AccountConfig], Promise<void>>
   removePlugin: sinon.SinonStub<[string], Promise<void>>
@@ -45,6 +45,7 @@ export function fakeConnector (config: Partial<ConnectorConfig> = {}): FakeConne
     middlewares,
     routes: [],
     routing: undefined,
+    state: 'started',
     rates: async () => 1,
     balances: new MapBalances(),
     getOwnAddress: () => 'test.conn',

@@ -58,16 +58,21 @@ Configuration (the reference connector's names; objects and arrays as JSON):
   CONNECTOR_ENV                 test (default) or production
   CONNECTOR_BACKEND             one-to-one, ecb, ... or a package name
   CONNECTOR_SPREAD              default 0.002
-  CONNECTOR_STORE               memory (default) or a package name
+  CONNECTOR_STORE               memory (default), level, or a package name
+  CONNECTOR_STORE_PATH          where the level store keeps balances (a path alone selects the level store)
   CONNECTOR_ROUTES              static routes, '[{"targetPrefix":"test.x","peerId":"bob"}]'
   CONNECTOR_DEFAULT_ROUTE       auto (first parent, default), '' (none) or an account id
   CONNECTOR_MIN_MESSAGE_WINDOW  ms taken off each packet's expiry (default 1000)
   CONNECTOR_MAX_HOLD_TIME       longest outgoing expiry in ms (default 30000)
-  CONNECTOR_DISABLE_MIDDLEWARE  e.g. '["expire"]'
+  CONNECTOR_DISABLE_MIDDLEWARE  e.g. '["echo"]'
   CONNECTOR_MIDDLEWARES         custom middlewares by package name, '{"name":{"type":"pkg","options":{}}}'
-  ...and every other CONNECTOR_* option of ilp-connector; see the README's configuration table.
+  CONNECTOR_ADMIN_API           true: admin API, /metrics and /health/* on 127.0.0.1:7780
+  CONNECTOR_LEGACY_PLUGINS      accounts (or "ilp-plugin-btp", "ilp-plugin-mini-accounts") that run the named
+                                package instead of conn's wire-compatible BTP transport, e.g. '["alice"]'
+  ...and every other CONNECTOR_* option of ilp-connector (see the README of @conn/cli).
 
-With no configuration at all, conn starts at test.conn with a memory store, the one-to-one backend and an
-ilp-plugin-mini-accounts BTP server on 127.0.0.1:7768 that local clients can join.
+Accounts naming ilp-plugin-btp or ilp-plugin-mini-accounts run conn's own BTP transport, with the same options.
+With no configuration at all, conn starts at test.conn with a memory store, the one-to-one backend and a BTP
+server for many users (@conn/plugin-btp/mini-accounts) on 127.0.0.1:7768 that local clients can join.
 SIGINT or SIGTERM shuts down cleanly (exit 0); a second one exits at once (exit 1).
 `

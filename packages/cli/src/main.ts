@@ -7,13 +7,12 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import {
-  ConfigError, createApp, resolvePackage, validateConfig,
+  ConfigError, createApp, envName, readEnv, resolvePackage, validateEnvConfig,
   type ConfigIssue, type Connector
 } from '@conn/core'
 import { isOperatorError, type ConnectorConfig, type Logger } from '@conn/types'
 import { parseArgs, HELP, type CliArgs } from './args.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
-import { readEnv, envName, optionOfEnv } from './env.ts'
 import { aliasedPackages } from './packages.ts'
 
 /** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
@@ -51,26 +50,20 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
 
   const logger = options.logger ?? rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info')
   const loaded = await loadConfig(args, env)
-  if ('issues' in loaded) {
-    for (const issue of loaded.issues) print(`conn: config error: ${issue.path}: ${issue.message}`)
-    print(`conn: ${loaded.issues.length} configuration error${loaded.issues.length === 1 ? '' : 's'}; nothing was started.`)
-    return 1
-  }
+  if ('issues' in loaded) return printConfigErrors(print, loaded.issues)
   for (const name of loaded.unknownEnv) logger.warn({ variable: name }, `unrecognized environment variable ${name} (ignored)`)
 
   const resolveFrom = [loaded.baseDir, CLI_DIR]
   const missing = missingPackages(loaded.config, resolveFrom)
-  if (missing.length > 0) {
-    for (const issue of missing) print(`conn: config error: ${issue.path}: ${issue.message}`)
-    print(`conn: ${missing.length} configuration error${missing.length === 1 ? '' : 's'}; nothing was started.`)
-    return 1
-  }
+  if (missing.length > 0) return printConfigErrors(print, missing)
 
   const app = createApp(loaded.config, { logger, resolveFrom })
   try {
     await app.listen()
   } catch (err) {
-    // Operator errors (configuration, packages, stores, rates) are said in their message; anything else is a bug.
+    // Options a plugin refuses are found when it is created, still before any port opens.
+    if (err instanceof ConfigError) return printConfigErrors(print, err.issues)
+    // Operator errors (packages, stores, rates) are said in their message; anything else is a bug.
     print(`conn: start-up failed: ${isOperatorError(err) ? err.message : String((err as Error).stack ?? err)}`)
     return 1
   }
@@ -95,7 +88,7 @@ interface LoadedConfig {
 /** The file (if any), overridden option by option by the environment; the embedded default if neither exists. */
 async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<LoadedConfig | { issues: ConfigIssue[] }> {
   const fromEnv = readEnv(env)
-  const issues = [...fromEnv.issues]
+  const issues: ConfigIssue[] = []
   let fromFile: Record<string, unknown> = {}
   let baseDir = process.cwd()
   if (args.config !== undefined) {
@@ -112,27 +105,13 @@ async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<Loade
       issues.push({ path: args.config, message: (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : `cannot read config file (${(err as Error).message})` })
     }
   }
-  const embedded = args.config === undefined && Object.keys(fromEnv.config).length === 0 && issues.length === 0
+  const embedded = args.config === undefined && Object.keys(fromEnv.config).length === 0 && fromEnv.issues.length === 0
   const raw = embedded ? embeddedDefault(args.port) : { ...fromFile, ...fromEnv.config }
-  // Options whose variable did not convert are reported once, by variable, not again as missing.
-  const failed = new Set(fromEnv.issues.map((issue) => optionOfEnv(issue.path)))
-  if (!embedded && raw.accounts === undefined && !failed.has('accounts')) {
-    issues.push({ path: 'accounts', message: `required: set ${envName('accounts')} (JSON, '{}' for none) or "accounts" in the config file; with no configuration at all conn starts its embedded default` })
-  }
-  try {
-    const config = validateConfig({ ...raw, accounts: raw.accounts ?? {} }, { programmatic: false })
-    if (issues.length > 0) return { issues }
-    return { config, baseDir, embedded, unknownEnv: fromEnv.unknown }
-  } catch (err) {
-    if (!(err instanceof ConfigError)) throw err
-    for (const issue of err.issues) {
-      const top = issue.path.split(/[.[]/)[0]!
-      if (failed.has(top)) continue
-      // Name the variable a path came from, so users know where to look.
-      issues.push(top in fromEnv.config ? { ...issue, path: `${issue.path} (${envName(top)})` } : issue)
-    }
-    return { issues }
-  }
+  const result = validateEnvConfig(raw, fromEnv, `set ${envName('accounts')} (JSON, '{}' for none) or "accounts" in the config file; ` +
+    'with no configuration at all conn starts its embedded default')
+  issues.push(...result.issues)
+  if (result.config === undefined || issues.length > 0) return { issues }
+  return { config: result.config, baseDir, embedded, unknownEnv: fromEnv.unknown }
 }
 
 /** Every package the configuration names that cannot be found, as config issues (checked before any port opens). */
@@ -144,6 +123,13 @@ function missingPackages (config: ConnectorConfig, resolveFrom: string[]): Confi
     }
   }
   return issues
+}
+
+/** Every configuration problem, one line each; the exit code 1. */
+function printConfigErrors (print: (line: string) => void, issues: ConfigIssue[]): number {
+  for (const issue of issues) print(`conn: config error: ${issue.path}: ${issue.message}`)
+  print(`conn: ${issues.length} configuration error${issues.length === 1 ? '' : 's'}; nothing was started.`)
+  return 1
 }
 
 function rootLogger (level: string): Logger {

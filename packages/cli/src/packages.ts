@@ -1,5 +1,5 @@
 /** Every package a configuration names, with the option it comes from, so missing ones are found up front. */
-import { backendName, backendPackageName, storePackageName } from '@conn/core'
+import { backendName, backendPackageName, pluginPackageName, storePackageName } from '@conn/core'
 import type { ConnectorConfig } from '@conn/types'
 
 export interface NamedPackage {
@@ -12,7 +12,10 @@ export interface NamedPackage {
 export function aliasedPackages (config: ConnectorConfig): NamedPackage[] {
   const packages: NamedPackage[] = []
   for (const [id, account] of Object.entries(config.accounts)) {
-    if (typeof account.plugin === 'string') packages.push({ path: `accounts.${id}.plugin`, packageName: account.plugin, label: '' })
+    if (typeof account.plugin !== 'string') continue
+    // ilp-plugin-btp and ilp-plugin-mini-accounts run on conn's transport unless legacyPlugins keeps them
+    const packageName = pluginPackageName(id, account.plugin, config.legacyPlugins)
+    packages.push({ path: `accounts.${id}.plugin`, packageName, label: packageName === account.plugin ? '' : `"${account.plugin}" runs on conn's transport: ` })
   }
   for (const [name, entry] of Object.entries(config.middlewares)) {
     packages.push({ path: `middlewares.${name}.type`, packageName: entry.type, label: '' })

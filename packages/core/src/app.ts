@@ -6,17 +6,18 @@ import { EventEmitter } from 'node:events'
 import { randomBytes } from 'node:crypto'
 import { pino } from 'pino'
 import {
-  OperatorError, UnreachableError, serializeReject,
+  OperatorError, UnreachableError, isPluginOptionsError, serializeReject,
   type AccountConfig, type Backend, type BackendManifest, type ConnectorConfig, type Logger, type Middleware,
   type MiddlewareApi, type MoneyContext, type PacketContext, type Plugin, type PluginConstructor, type Routing,
   type RoutingApi, type RoutingManifest, type Store, type StoreManifest, type ConnectorHandle, type Extension,
-  type ExtensionManifest, type Rate
+  type ExtensionManifest, type Rate, type ConnectorState
 } from '@conn/types'
 import { ConnectorAccount } from './account.ts'
 import { ConfigError, isPluginInstance, validateAccount, validateConfig } from './config.ts'
+import { configFromEnv } from './env.ts'
 import { checkManifest, defaultExport, importByName, LoadError } from './loader.ts'
 import { loadMiddlewares } from './middlewares.ts'
-import { backendName, backendPackageName, storePackageName } from './names.ts'
+import { backendName, backendPackageName, pluginPackageName, PLUGIN_SUBSTITUTES, storePackageName } from './names.ts'
 import { isWellFormedReply, parsePrepare, serializePrepare } from './packet.ts'
 import { compose } from './pipeline.ts'
 import { buildLocalRoutes, RoutingTable } from './routing.ts'
@@ -71,7 +72,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
   private middlewares: Middleware[] = []
   private routing: Routing | undefined
   private readonly extensions: Extension[] = []
-  private state: 'new' | 'starting' | 'started' | 'stopping' | 'stopped' = 'new'
+  private lifecycle: ConnectorState = 'new'
   readonly routingSecret: Buffer
 
   private incomingData: (ctx: PacketContext) => Promise<Buffer> = notStarted
@@ -97,6 +98,9 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
   // ---- public API -------------------------------------------------------------------------------
 
   getOwnAddress (): string { return this.ownAddress }
+
+  /** Where the connector is in its life; `started` once start-up has finished (what /health/ready reports). */
+  get state (): ConnectorState { return this.lifecycle }
 
   getAccount (id: string): ConnectorAccount | undefined { return this.accounts.get(id) }
 
@@ -146,11 +150,11 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
 
   /** Starts the connector: store, backend, middlewares, plugins, address, routes; then connects everyone. */
   async listen (): Promise<void> {
-    if (this.state !== 'new') throw new Error(`listen() called on a connector that is ${this.state}`)
-    this.state = 'starting'
+    if (this.lifecycle !== 'new') throw new Error(`listen() called on a connector that is ${this.lifecycle}`)
+    this.lifecycle = 'starting'
     try {
       await this.start()
-      this.state = 'started'
+      this.lifecycle = 'started'
     } catch (err) {
       this.logger.error({ err }, 'start-up failed')
       await this.shutdown().catch(() => {})
@@ -163,12 +167,12 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
   async addPlugin (id: string, accountConfig: AccountConfig): Promise<void> {
     if (this.accounts.has(id) || this.pendingAccounts.has(id)) throw new Error(`account already exists. accountId=${id}`)
     const config = validateAccount(id, accountConfig)
-    if (this.state === 'new') {
+    if (this.lifecycle === 'new') {
       if (isPluginInstance(config.plugin)) this.addAccountObject(id, config, config.plugin, undefined)
       else this.pendingAccounts.set(id, config)
       return
     }
-    if (this.state !== 'started') throw new Error(`cannot add an account while the connector is ${this.state}`)
+    if (this.lifecycle !== 'started') throw new Error(`cannot add an account while the connector is ${this.lifecycle}`)
     const account = await this.constructAccount(id, config)
     await this.attach(account)
     this.reloadLocalRoutes()
@@ -190,9 +194,9 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
 
   /** Disconnects every plugin, runs the middlewares' teardown, closes backend and store. */
   async shutdown (): Promise<void> {
-    if (this.state === 'stopping' || this.state === 'stopped') return
-    const wasStarted = this.state !== 'new'
-    this.state = 'stopping'
+    if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') return
+    const wasStarted = this.lifecycle !== 'new'
+    this.lifecycle = 'stopping'
     for (const extension of this.extensions.splice(0).reverse()) {
       await Promise.resolve(extension.stop()).catch((err: Error) => this.logger.warn({ err }, 'extension failed to stop'))
     }
@@ -209,26 +213,31 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     }
     await this.backend?.disconnect?.().catch((err: Error) => this.logger.warn({ err }, 'backend failed to disconnect'))
     await this.store.close?.().catch((err: Error) => this.logger.warn({ err }, 'store failed to close'))
-    this.state = 'stopped'
+    this.lifecycle = 'stopped'
     this.logger.info('connector stopped')
   }
 
   // ---- start-up -----------------------------------------------------------------------------------
 
+  /**
+   * Start-up, in three steps. First what configuration or packages can refuse, before any port opens: the store,
+   * the backend, the middlewares and the plugins are loaded and created. Then the admin API and /metrics, so the
+   * operator sees the connector while it connects (the reference starts its admin API first too). Then the
+   * network: the backend connects, the plugins get their handlers, our address, routes, and the plugins connect.
+   */
   private async start (): Promise<void> {
     const log = this.logger
     this.store = await this.loadStore()
     await this.store.open?.()
     this.storeBalances = new StoreBalances(this.store)
     this.backend = await this.loadBackend()
-    await this.backend.connect?.()
 
     const { middlewares, missing } = await loadMiddlewares(this.config, (name) => this.import(name), this.middlewareApi())
     this.middlewares = middlewares
     for (const { name, package: pkg, unenforced } of missing) {
       if (unenforced.length > 0) {
         log.warn({ middleware: name, package: pkg, options: unenforced },
-          `${unenforced.join(', ')} set but not enforced: the ${name} middleware (${pkg}) is not installed`)
+          `not enforced: ${unenforced.join(', ')}, because the ${name} middleware (${pkg}) is not installed`)
       } else {
         log.debug({ middleware: name, package: pkg }, 'middleware not installed; skipped')
       }
@@ -238,12 +247,16 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     this.composePipelines()
     for (const middleware of middlewares) await middleware.start?.()
 
+    this.logTransports()
     for (const [id, config] of this.pendingAccounts) {
       this.pendingAccounts.delete(id)
       await this.constructAccount(id, config)
     }
-    for (const account of this.accounts.values()) await this.attach(account)
 
+    if (this.config.adminApi) await this.startExtension(ADMIN_PACKAGE, 'admin API')
+
+    await this.backend.connect?.()
+    for (const account of this.accounts.values()) await this.attach(account)
     if (this.ownAddress === 'unknown') await this.inheritAddress()
     this.reloadLocalRoutes()
     this.routing = await this.loadRouting()
@@ -251,7 +264,6 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
 
     await this.connectAll()
     if (this.config.collectDefaultMetrics) this.metrics.collectDefaultMetrics()
-    if (this.config.adminApi) await this.startExtension(ADMIN_PACKAGE, 'admin API')
   }
 
   /** Loads an extension package (e.g. the admin API) by name and starts it. */
@@ -276,6 +288,9 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       return new MemoryStore()
     }
     const manifest = await this.loadManifest(packageName, 'store', `store "${name}"`) as StoreManifest
+    const path = this.config.storePath
+    this.logger.info({ store: name, package: packageName, path: path || undefined },
+      `using the ${name} store (${packageName})${path !== '' ? ' at ' + path : ''}`)
     return await manifest.create({ path: this.config.storePath || undefined, ...this.config.storeConfig }, { logger: this.logger.child({ component: 'store' }) })
   }
 
@@ -386,21 +401,31 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     return account
   }
 
-  /** Creates the plugin of an account configured by package name, with its namespaced store. */
+  /**
+   * Creates the plugin of an account configured by package name, with its namespaced store. The reference's BTP
+   * plugins run on conn's wire-compatible transport unless `legacyPlugins` keeps them. Refused plugin options
+   * are configuration errors, named by their path.
+   */
   private async constructAccount (id: string, config: AccountConfig): Promise<ConnectorAccount> {
     if (isPluginInstance(config.plugin)) return this.addAccountObject(id, config, config.plugin, undefined)
     const name = config.plugin as string
+    const packageName = pluginPackageName(id, name, this.config.legacyPlugins)
     let PluginClass: PluginConstructor
     try {
-      PluginClass = defaultExport(await this.import(name)) as PluginConstructor
+      PluginClass = defaultExport(await this.import(packageName)) as PluginConstructor
     } catch (err) {
-      throw new LoadError((err as LoadError).code ?? 'ERR_PACKAGE_LOAD', `accounts.${id}.plugin: ${(err as Error).message}`, { cause: err })
+      const code = (err as LoadError).code ?? 'ERR_PACKAGE_LOAD'
+      const message = packageName !== name && code === 'ERR_PACKAGE_NOT_FOUND'
+        ? `"${name}" runs on conn's wire-compatible transport ${packageName}, which is not installed: npm i @conn/plugin-btp ` +
+          `(or add "${id}" to legacyPlugins to run ${name} itself)`
+        : (err as Error).message
+      throw new LoadError(code, `accounts.${id}.plugin: ${message}`, { cause: err })
     }
     if (typeof PluginClass !== 'function') {
-      throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${name}" does not export a plugin class`)
+      throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${packageName}" does not export a plugin class`)
     }
     if (PluginClass.version !== undefined && PluginClass.version !== 2) {
-      throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${name}" is an LPI${PluginClass.version} plugin; conn needs LPI2`)
+      throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${packageName}" is an LPI${PluginClass.version} plugin; conn needs LPI2`)
     }
     const store = new PrefixedStore(this.store, `plugin:${id}:`)
     const log = this.logger.child({ component: 'plugin', account: id })
@@ -408,9 +433,33 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     try {
       plugin = new PluginClass({ _store: store, _log: log, ...(config.options ?? {}) }, { store, log })
     } catch (err) {
-      throw new LoadError('ERR_PACKAGE_LOAD', `accounts.${id}.plugin: "${name}" failed to construct: ${(err as Error).message}`, { cause: err })
+      if (isPluginOptionsError(err)) {
+        throw new ConfigError(err.issues.map((issue) => ({ path: `accounts.${id}.options.${issue.option}`, message: issue.message })))
+      }
+      throw new LoadError('ERR_PACKAGE_LOAD', `accounts.${id}.plugin: "${packageName}" failed to construct: ${(err as Error).message}`, { cause: err })
     }
     return this.addAccountObject(id, config, plugin, name)
+  }
+
+  /** One line saying which accounts run conn's transport in place of the package their config names, and which do not. */
+  private logTransports (): void {
+    const substituted: string[] = []
+    const legacy: string[] = []
+    for (const [id, account] of Object.entries(this.config.accounts)) {
+      if (typeof account.plugin !== 'string' || PLUGIN_SUBSTITUTES[account.plugin] === undefined) continue
+      if (pluginPackageName(id, account.plugin, this.config.legacyPlugins) === account.plugin) legacy.push(id)
+      else substituted.push(id)
+    }
+    if (substituted.length > 0) {
+      this.logger.info({ accounts: substituted, transport: '@conn/plugin-btp' },
+        `accounts ${substituted.join(', ')} name ilp-plugin-btp or ilp-plugin-mini-accounts and run conn's wire-compatible BTP transport ` +
+        '(@conn/plugin-btp); list them in legacyPlugins to run the named package instead')
+    }
+    if (legacy.length > 0) {
+      this.logger.warn({ accounts: legacy },
+        `accounts ${legacy.join(', ')} run the legacy BTP plugin package they name (legacyPlugins): ` +
+        'there any socket that reaches the port, authenticated or not, can take the account offline')
+    }
   }
 
   /** Gives middlewares the account, then registers its handlers and connection listeners. */
@@ -562,7 +611,15 @@ async function notStarted (): Promise<never> {
   throw new Error('connector not started')
 }
 
-/** Creates a connector from a configuration object (validated; defaults filled in). Throws ConfigError. */
-export function createApp (config: Partial<ConnectorConfig> & Pick<ConnectorConfig, 'accounts'>, options: AppOptions = {}): Connector {
-  return new Connector(validateConfig(config, { programmatic: true }), options)
+/**
+ * Creates a connector. With a configuration object: that object, validated, defaults filled in (plugin instances
+ * allowed), the environment ignored. Without one: the `CONNECTOR_*` variables, as the reference reads them.
+ * Throws ConfigError listing every problem.
+ */
+export function createApp (config?: Partial<ConnectorConfig> & Pick<ConnectorConfig, 'accounts'>, options: AppOptions = {}): Connector {
+  if (config !== undefined) return new Connector(validateConfig(config, { programmatic: true }), options)
+  const fromEnv = configFromEnv(process.env)
+  const app = new Connector(fromEnv.config, options)
+  for (const name of fromEnv.unknown) app.logger.warn({ variable: name }, `unrecognized environment variable ${name} (ignored)`)
+  return app
 }

@@ -2,6 +2,7 @@
  * The connector configuration: the reference connector's options, defaults and rules, checked in full.
  * Every problem is reported with its option path and reason, all of them at once, before anything starts.
  */
+import { PLUGIN_SUBSTITUTES } from './names.ts'
 import { OperatorError, type AccountConfig, type BuiltinMiddlewareName, type ConnectorConfig, type Plugin } from '@conn/types'
 
 export interface ConfigIssue {
@@ -47,7 +48,8 @@ export const OPTIONS: { [K in keyof ConnectorConfig]: { type: OptionType, defaul
   adminApiPort: { type: 'integer', default: 7780 },
   adminApiHost: { type: 'string', default: '127.0.0.1' },
   adminApiToken: { type: 'string', default: '' },
-  collectDefaultMetrics: { type: 'boolean', default: false }
+  collectDefaultMetrics: { type: 'boolean', default: false },
+  legacyPlugins: { type: 'array', default: [] }
 }
 
 export const BUILTIN_MIDDLEWARE_NAMES: readonly BuiltinMiddlewareName[] = [
@@ -259,6 +261,9 @@ export function validateConfig (input: unknown, options: { programmatic?: boolea
     }
   }
 
+  // The reference's README sets a database path and no store: a path names the persistent store, never memory.
+  if (input.store === undefined && typeof input.storePath === 'string' && input.storePath !== '') config.store = 'level'
+
   c.string('env', config.env, { oneOf: ['production', 'test'] })
   if (typeof config.ilpAddress === 'string') {
     c.string('ilpAddress', config.ilpAddress, { pattern: ADDRESS_PATTERN, patternText: 'an ILP address ([a-zA-Z0-9._~-])' })
@@ -328,6 +333,16 @@ export function validateConfig (input: unknown, options: { programmatic?: boolea
   if (Array.isArray(config.disableMiddleware)) {
     config.disableMiddleware.forEach((name: unknown, i: number) => {
       c.string(`disableMiddleware[${i}]`, name, { oneOf: BUILTIN_MIDDLEWARE_NAMES })
+    })
+  }
+  if (Array.isArray(config.legacyPlugins)) {
+    const plugins = Object.keys(PLUGIN_SUBSTITUTES)
+    config.legacyPlugins.forEach((entry: unknown, i: number) => {
+      const path = `legacyPlugins[${i}]`
+      if (!c.string(path, entry)) return
+      if (!accountIds.has(entry as string) && !plugins.includes(entry as string)) {
+        c.fail(path, `expected an account id or one of ${plugins.map((p) => JSON.stringify(p)).join(', ')}, got ${describe(entry)}`)
+      }
     })
   }
   if (typeof config.routingSecret === 'string' && config.routingSecret !== '' &&

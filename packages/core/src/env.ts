@@ -3,7 +3,8 @@
  * `fooBar` is `CONNECTOR_FOO_BAR`, objects and arrays are JSON. Unlike the reference, a value that does not
  * convert (bad JSON, `yes` for a boolean, `abc` for a number) is an error naming the variable.
  */
-import { OPTIONS, type ConfigIssue, type OptionType } from '@conn/core'
+import type { ConnectorConfig } from '@conn/types'
+import { ConfigError, OPTIONS, validateConfig, type ConfigIssue, type OptionType } from './config.ts'
 
 export const ENV_PREFIX = 'CONNECTOR_'
 
@@ -67,4 +68,40 @@ export function readEnv (env: NodeJS.ProcessEnv): EnvConfig {
     else config[option] = result.value
   }
   return { config, issues, unknown }
+}
+
+/**
+ * Validates options that came (at least partly) from the environment: every problem, each path naming the
+ * variable it came from (`accounts.alice.assetScale (CONNECTOR_ACCOUNTS)`). An option whose variable did not
+ * convert is reported once, by its variable, not again as missing. `accountsHint` says where accounts go when
+ * none were given.
+ */
+export function validateEnvConfig (
+  raw: Record<string, unknown>,
+  fromEnv: EnvConfig,
+  accountsHint = `set ${envName('accounts')} (JSON, '{}' for none)`
+): { config: ConnectorConfig, issues: [] } | { config?: undefined, issues: ConfigIssue[] } {
+  const issues = [...fromEnv.issues]
+  const failed = new Set(fromEnv.issues.map((issue) => optionOfEnv(issue.path)))
+  if (raw.accounts === undefined && !failed.has('accounts')) issues.push({ path: 'accounts', message: `required: ${accountsHint}` })
+  try {
+    const config = validateConfig({ ...raw, accounts: raw.accounts ?? {} }, { programmatic: false })
+    return issues.length > 0 ? { issues } : { config, issues: [] }
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    for (const issue of err.issues) {
+      const top = issue.path.split(/[.[]/)[0]!
+      if (failed.has(top)) continue
+      issues.push(top in fromEnv.config ? { ...issue, path: `${issue.path} (${envName(top)})` } : issue)
+    }
+    return { issues }
+  }
+}
+
+/** The configuration from `CONNECTOR_*` variables alone, as the reference reads it; throws ConfigError listing every problem. */
+export function configFromEnv (env: NodeJS.ProcessEnv): { config: ConnectorConfig, unknown: string[] } {
+  const fromEnv = readEnv(env)
+  const result = validateEnvConfig(fromEnv.config, fromEnv)
+  if (result.config === undefined) throw new ConfigError(result.issues)
+  return { config: result.config, unknown: fromEnv.unknown }
 }

@@ -12,6 +12,7 @@ export { parsePrepare, patchPrepare, serializePrepare, PEER_PROTOCOL_CONDITION, 
 export { MemoryStore, PrefixedStore } from './stores/memory.ts'
 export { OneToOneBackend } from './backends/one-to-one.ts'
 export type { PeerProtocolHandler } from './switch.ts'
-export { backendName, backendPackageName, storePackageName } from './names.ts'
+export { readEnv, envName, optionOfEnv, validateEnvConfig, configFromEnv, type EnvConfig } from './env.ts'
+export { backendName, backendPackageName, pluginPackageName, storePackageName, PLUGIN_SUBSTITUTES } from './names.ts'
 export { StoreBalances } from './balances.ts'
 export { ConnectorMetrics } from './metrics.ts'

@@ -10,19 +10,35 @@ export interface BuiltinMiddleware {
   package: string
   /** The account option this middleware enforces, if any (for the "not installed" warning). */
   accountOption?: keyof AccountConfig
+  /** What it enforces on every account even when that option is unset (for the "not installed" warning). */
+  accountDefault?: string
+  /**
+   * Why the connector must not run without it: without its package, start-up fails naming the package, unless
+   * the operator leaves it out on purpose with `disableMiddleware`.
+   */
+  requiredFor?: string
 }
 
 /** The built-in middlewares in pipeline order (outermost first), and the package each lives in. */
 export const BUILTIN_MIDDLEWARES: readonly BuiltinMiddleware[] = [
-  { name: 'errorHandler', package: '@conn/middleware-error-handler' },
-  { name: 'rateLimit', package: '@conn/middleware-rate-limit', accountOption: 'rateLimit' },
+  { name: 'errorHandler', package: '@conn/middleware-error-handler', requiredFor: 'it turns errors on the packet path into ILP rejects' },
+  {
+    name: 'rateLimit',
+    package: '@conn/middleware-rate-limit',
+    accountOption: 'rateLimit',
+    accountDefault: 'the default rate limit (10000 packets per second per account)'
+  },
   { name: 'maxPacketAmount', package: '@conn/middleware-max-packet-amount', accountOption: 'maxPacketAmount' },
   { name: 'throughput', package: '@conn/middleware-throughput', accountOption: 'throughput' },
   { name: 'balance', package: '@conn/middleware-balance', accountOption: 'balance' },
   { name: 'deduplicate', package: '@conn/middleware-deduplicate', accountOption: 'deduplicate' },
   { name: 'echo', package: '@conn/middleware-echo' },
-  { name: 'expire', package: '@conn/middleware-expire' },
-  { name: 'validateFulfillment', package: '@conn/middleware-validate-fulfillment' },
+  { name: 'expire', package: '@conn/middleware-expire', requiredFor: 'it rejects packets the next hop does not answer before they expire' },
+  {
+    name: 'validateFulfillment',
+    package: '@conn/middleware-validate-fulfillment',
+    requiredFor: 'it stops a wrong fulfillment from going back upstream as a Fulfill'
+  },
   { name: 'stats', package: '@conn/middleware-stats' },
   { name: 'alert', package: '@conn/middleware-alert' }
 ]
@@ -81,10 +97,16 @@ export async function loadMiddlewares (
       manifest = await loadManifest(importer, builtin.package, builtin.name)
     } catch (err) {
       if ((err as LoadError).code !== 'ERR_PACKAGE_NOT_FOUND') throw err
+      if (builtin.requiredFor !== undefined) {
+        throw new LoadError('ERR_PACKAGE_NOT_FOUND', `middleware ${builtin.name}: package "${builtin.package}" is not installed, and conn does not ` +
+          `run without it (${builtin.requiredFor}): install it (npm i ${builtin.package}), or list "${builtin.name}" in disableMiddleware ` +
+          'to run without it on purpose', { cause: err })
+      }
       const option = builtin.accountOption
       const unenforced = option === undefined
         ? []
         : Object.entries(config.accounts).filter(([, account]) => account[option] !== undefined).map(([id]) => `accounts.${id}.${option}`)
+      if (builtin.accountDefault !== undefined && Object.keys(config.accounts).length > 0) unenforced.push(builtin.accountDefault)
       missing.push({ name: builtin.name, package: builtin.package, unenforced })
       continue
     }

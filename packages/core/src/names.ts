@@ -12,6 +12,22 @@ const BACKEND_ALIASES: Record<string, string> = {
   'ecb-plus-coinmarketcap': '@conn/backend-ecb'
 }
 
+/**
+ * The reference's BTP plugins, and the package of conn's wire-compatible transport that runs in their place: the
+ * same options and bytes on the wire, hardened and faster. `legacyPlugins` keeps the named package instead.
+ */
+export const PLUGIN_SUBSTITUTES: Readonly<Record<string, string>> = {
+  'ilp-plugin-btp': '@conn/plugin-btp',
+  'ilp-plugin-mini-accounts': '@conn/plugin-btp/mini-accounts'
+}
+
+/** The package an account's plugin runs: conn's transport for the reference's BTP plugins unless kept by `legacyPlugins`. */
+export function pluginPackageName (accountId: string, plugin: string, legacyPlugins: readonly string[]): string {
+  const substitute = PLUGIN_SUBSTITUTES[plugin]
+  if (substitute === undefined || legacyPlugins.includes(accountId) || legacyPlugins.includes(plugin)) return plugin
+  return substitute
+}
+
 /** The package of a store name, or undefined for the built-in memory store. */
 export function storePackageName (store: string): string | undefined {
   return MEMORY_STORE_NAMES.has(store) ? undefined : STORE_ALIASES[store] ?? store

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import * as IlpPacket from 'ilp-packet'
 import * as Ildcp from 'ilp-protocol-ildcp'
 import {
-  BadRequestError, serializeReject,
+  BadRequestError, PluginOptionsError, serializeReject,
   type AccountConfig, type Middleware, type MiddlewareApi, type MiddlewareManifest, type Plugin
 } from '@conn/types'
 import { createApp, ConfigError, LoadError, type Connector } from '../src/index.ts'
@@ -42,6 +42,25 @@ const rejecting: MiddlewareManifest = {
   })
 }
 
+/** A middleware that only passes packets on, standing in for a required package under its name. */
+function passThrough (name: string): MiddlewareManifest {
+  return { kind: 'middleware', name, types: '^0.1.0', create: () => ({ name }) }
+}
+
+/**
+ * Stand-ins for the middlewares conn refuses to start without, so core's tests need no other workspace package;
+ * a test's own `modules` win.
+ */
+const REQUIRED_STAND_INS: Record<string, unknown> = {
+  '@conn/middleware-error-handler': { default: rejecting },
+  '@conn/middleware-expire': { default: passThrough('expire') },
+  '@conn/middleware-validate-fulfillment': { default: passThrough('validateFulfillment') }
+}
+
+function createTestApp (...[config, options = {}]: Parameters<typeof createApp>): Connector {
+  return createApp(config, { ...options, modules: { ...REQUIRED_STAND_INS, ...options.modules } })
+}
+
 /** A middleware that records what it sees, by name. */
 function recorder (name: string, log: string[]): MiddlewareManifest {
   return {
@@ -67,7 +86,7 @@ describe('Connector (createApp)', () => {
   afterEach(async () => { await app?.shutdown(); app = undefined })
 
   it('constructs a plugin named by package with its options and a store namespaced by account id', async () => {
-    app = createApp({
+    app = createTestApp({
       ilpAddress: 'test.conn',
       accounts: {
         a: child('conn-fixture-plugin', { options: { greeting: 'hi' } }),
@@ -86,7 +105,7 @@ describe('Connector (createApp)', () => {
   })
 
   it('refuses a plugin package that is not installed, naming the account', async () => {
-    app = createApp({ ilpAddress: 'test.conn', accounts: { a: child('ilp-plugin-missing-xyz') } }, { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: { a: child('ilp-plugin-missing-xyz') } }, { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
     let error: LoadError | undefined
     await app.listen().catch((err: LoadError) => { error = err })
     expect(error).to.be.instanceOf(LoadError)
@@ -96,7 +115,7 @@ describe('Connector (createApp)', () => {
 
   it('refuses an LPI1 plugin', async () => {
     class OldPlugin extends MockPlugin { static override readonly version = 1 as any }
-    app = createApp({ ilpAddress: 'test.conn', accounts: { a: child('old-plugin') } },
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: { a: child('old-plugin') } },
       { logger: silentLogger, modules: { 'old-plugin': { default: OldPlugin } } })
     await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
       expect(err.message).to.equal('accounts.a.plugin: package "old-plugin" is an LPI1 plugin; conn needs LPI2')
@@ -108,7 +127,7 @@ describe('Connector (createApp)', () => {
     const alice = new MockPlugin()
     const bob = new MockPlugin()
     bob.onSendData = async () => IlpPacket.serializeIlpFulfill({ fulfillment: Buffer.alloc(32, 7), data: Buffer.alloc(0) })
-    app = createApp({
+    app = createTestApp({
       ilpAddress: 'test.conn',
       spread: 0,
       accounts: { alice: child(alice), bob: child(bob) },
@@ -136,7 +155,7 @@ describe('Connector (createApp)', () => {
   })
 
   it('stops start-up when a custom middleware names an anchor that does not exist', async () => {
-    app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { x: { type: 'mw-x', before: 'nope' } } },
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { x: { type: 'mw-x', before: 'nope' } } },
       { logger: silentLogger, modules: { 'mw-x': { default: recorder('x', []) } } })
     await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
       expect(err.message).to.equal('could not insert before middleware; not found. name=nope (placing x)')
@@ -144,7 +163,7 @@ describe('Connector (createApp)', () => {
   })
 
   it('stops start-up when a custom middleware package is not a middleware manifest', async () => {
-    app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { x: { type: 'not-a-mw' } } },
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { x: { type: 'not-a-mw' } } },
       { logger: silentLogger, modules: { 'not-a-mw': { default: { kind: 'backend', name: 'x', types: '^0.1.0', create: () => ({}) } } } })
     await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
       expect(err.message).to.equal('middleware x: package "not-a-mw" is a backend, not a middleware')
@@ -154,7 +173,7 @@ describe('Connector (createApp)', () => {
   it('passes incoming money through the incoming money pipeline and settles through the outgoing one', async () => {
     const log: string[] = []
     const alice = new MockPlugin()
-    app = createApp({ ilpAddress: 'test.conn', accounts: { alice: child(alice) }, middlewares: { r: { type: 'r' } } },
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: { alice: child(alice) }, middlewares: { r: { type: 'r' } } },
       { logger: silentLogger, modules: { r: { default: recorder('r', log) } } })
     await app.listen()
     await alice.moneyHandler!('1234')
@@ -169,7 +188,7 @@ describe('Connector (createApp)', () => {
   it('rejects a malformed packet with F01 before any middleware sees it', async () => {
     const log: string[] = []
     const alice = new MockPlugin()
-    app = createApp({ ilpAddress: 'test.conn', accounts: { alice: child(alice) }, middlewares: { r: { type: 'r' } } },
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: { alice: child(alice) }, middlewares: { r: { type: 'r' } } },
       { logger: silentLogger, modules: { r: { default: recorder('r', log) } } })
     await app.listen()
     log.length = 0
@@ -182,7 +201,7 @@ describe('Connector (createApp)', () => {
     const slow = new MockPlugin()
     slow.connectDelay = 400
     const { logger, warnings } = captureLogger('info')
-    app = createApp({ ilpAddress: 'test.conn', initialConnectTimeout: 50, accounts: { slow: child(slow) } }, { logger })
+    app = createTestApp({ ilpAddress: 'test.conn', initialConnectTimeout: 50, accounts: { slow: child(slow) } }, { logger })
     const started = Date.now()
     await app.listen()
     expect(Date.now() - started).to.be.below(350)
@@ -195,7 +214,7 @@ describe('Connector (createApp)', () => {
   it('fails start-up when a plugin refuses to connect', async () => {
     const broken = new MockPlugin()
     broken.connect = async () => { throw new Error('bad secret') }
-    app = createApp({ ilpAddress: 'test.conn', accounts: { broken: child(broken) } }, { logger: silentLogger })
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: { broken: child(broken) } }, { logger: silentLogger })
     await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
       expect(err.message).to.equal('account broken failed to connect: bad secret')
     })
@@ -209,7 +228,7 @@ describe('Connector (createApp)', () => {
       return Ildcp.serializeIldcpResponse({ clientAddress: 'test.up.me', assetScale: 9, assetCode: 'USD' })
     }
     const kid = new MockPlugin()
-    app = createApp({ accounts: { up: { ...child(parent), relation: 'parent' }, kid: child(kid) } }, { logger: silentLogger })
+    app = createTestApp({ accounts: { up: { ...child(parent), relation: 'parent' }, kid: child(kid) } }, { logger: silentLogger })
     await app.listen()
     expect(app.getOwnAddress()).to.equal('test.up.me')
     expect(app.routingTable.resolve('test.up.me.kid.x')).to.equal('kid')
@@ -218,7 +237,7 @@ describe('Connector (createApp)', () => {
 
     const rude = new MockPlugin()
     rude.onSendData = async () => IlpPacket.serializeIlpReject({ code: 'F00', triggeredBy: 'test.up', message: 'go away', data: Buffer.alloc(0) })
-    app = createApp({ accounts: { up: { ...child(rude), relation: 'parent' } } }, { logger: silentLogger })
+    app = createTestApp({ accounts: { up: { ...child(rude), relation: 'parent' } } }, { logger: silentLogger })
     await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
       expect(err.message).to.match(/^IL-DCP failed: /)
       expect(err.message).to.include('go away')
@@ -227,7 +246,7 @@ describe('Connector (createApp)', () => {
 
   it('warns at start about options that are set but have no effect here', async () => {
     const { logger, warnings } = captureLogger('info')
-    app = createApp({
+    app = createTestApp({
       ilpAddress: 'test.conn',
       adminApiToken: 'secret-token',
       accounts: { up: { ...child(new MockPlugin()), relation: 'peer' }, kid: child(new MockPlugin(), { maxPacketAmount: '100' }) }
@@ -236,11 +255,11 @@ describe('Connector (createApp)', () => {
     const w = warnings()
     expect(w).to.include('adminApiToken is set, but adminApi is off; no HTTP server is started')
     expect(w.some((m) => m.startsWith('route exchange (CCP) with up is not available'))).to.equal(true)
-    expect(w).to.include('accounts.kid.maxPacketAmount set but not enforced: the maxPacketAmount middleware (@conn/middleware-max-packet-amount) is not installed')
+    expect(w).to.include('not enforced: accounts.kid.maxPacketAmount, because the maxPacketAmount middleware (@conn/middleware-max-packet-amount) is not installed')
   })
 
   it('fails start-up when adminApi is on and the admin API package is not installed', async () => {
-    app = createApp({ ilpAddress: 'test.conn', adminApi: true, accounts: {} }, { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
+    app = createTestApp({ ilpAddress: 'test.conn', adminApi: true, accounts: {} }, { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
     await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
       expect(err.code).to.equal('ERR_PACKAGE_NOT_FOUND')
       expect(err.message).to.match(/^admin API: package "@conn\/admin-api" is not installed/)
@@ -249,7 +268,7 @@ describe('Connector (createApp)', () => {
 
   it('adds and removes accounts at runtime: validated, routed, handlers and middleware state removed', async () => {
     const log: string[] = []
-    app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { r: { type: 'r' } } },
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { r: { type: 'r' } } },
       { logger: silentLogger, modules: { r: { default: recorder('r', log) } } })
     const events: string[] = []
     app.on('account-added', (id) => events.push(`added:${id}`))
@@ -280,7 +299,7 @@ describe('Connector (createApp)', () => {
   it('shuts down: plugins disconnected, middlewares told, then stopped once', async () => {
     const log: string[] = []
     const alice = new MockPlugin()
-    app = createApp({ ilpAddress: 'test.conn', accounts: { alice: child(alice) }, middlewares: { r: { type: 'r' } } },
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: { alice: child(alice) }, middlewares: { r: { type: 'r' } } },
       { logger: silentLogger, modules: { r: { default: recorder('r', log) } } })
     await app.listen()
     await app.shutdown()
@@ -293,7 +312,7 @@ describe('Connector (createApp)', () => {
 
   it('hands peer.* requests to a registered peer protocol', async () => {
     const alice = new MockPlugin()
-    app = createApp({ ilpAddress: 'test.conn', accounts: { alice: { ...child(alice), relation: 'peer' } } },
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: { alice: { ...child(alice), relation: 'peer' } } },
       { logger: silentLogger, modules: { '@conn/middleware-error-handler': { default: rejecting } } })
     const seen: string[] = []
     app.registerPeerProtocol('peer.route', async (ctx) => {
@@ -323,7 +342,7 @@ describe('Connector (createApp)', () => {
       calls.push(`bob got ${IlpPacket.deserializeIlpPrepare(data).amount}`)
       return IlpPacket.serializeIlpReject({ code: 'F99', triggeredBy: 'test.bob', message: 'no', data: Buffer.alloc(0) })
     }
-    app = createApp({
+    app = createTestApp({
       ilpAddress: 'test.conn', backend: 'my-backend', backendConfig: { rate: 2.5 }, spread: 0.01, store: 'my-store', storePath: '/tmp/x',
       accounts: { alice: child(alice), bob: child(bob) }
     }, { logger: silentLogger, modules: { 'my-backend': { default: backend }, 'my-store': { default: store } } })
@@ -333,7 +352,7 @@ describe('Connector (createApp)', () => {
   })
 
   it('chooses ecb when accounts have different assets and no backend is set, and names the missing package', async () => {
-    app = createApp({ ilpAddress: 'test.conn', accounts: { a: child(new MockPlugin()), b: { ...child(new MockPlugin()), assetCode: 'EUR' } } },
+    app = createTestApp({ ilpAddress: 'test.conn', accounts: { a: child(new MockPlugin()), b: { ...child(new MockPlugin()), assetCode: 'EUR' } } },
       { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
     await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
       expect(err.code).to.equal('ERR_PACKAGE_NOT_FOUND')
@@ -346,12 +365,153 @@ describe('Connector (createApp)', () => {
     const bob = new MockPlugin()
     await bob.connect()
     const backend = { kind: 'backend', name: 'b', types: '^0.1.0', create: () => ({ getRate: async () => { throw new BadRequestError('no rate available. currency=XYZ') } }) }
-    app = createApp({ ilpAddress: 'test.conn', backend: 'b', accounts: { alice: child(alice), bob: child(bob) } },
+    app = createTestApp({ ilpAddress: 'test.conn', backend: 'b', accounts: { alice: child(alice), bob: child(bob) } },
       { logger: silentLogger, modules: { b: { default: backend }, '@conn/middleware-error-handler': { default: rejecting } } })
     await app.listen()
     const reject = IlpPacket.deserializeIlpReject(await alice.receive(prepare('test.conn.bob')))
     expect(reject).to.deep.include({ code: 'F00', message: 'no rate available. currency=XYZ', triggeredBy: 'test.conn' })
     expect(bob.sentData).to.have.length(0)
+  })
+
+  describe('the reference\'s BTP plugins', () => {
+    /** A plugin class standing in for a package: records what it was constructed with. */
+    function pluginClass (label: string, refuse?: Array<{ option: string, message: string }>): unknown {
+      return class extends MockPlugin {
+        readonly label = label
+        constructor (readonly options: Record<string, unknown>) {
+          super()
+          if (refuse !== undefined) throw new PluginOptionsError(refuse)
+        }
+      }
+    }
+    const modules = {
+      '@conn/plugin-btp': { default: pluginClass('conn transport') },
+      '@conn/plugin-btp/mini-accounts': { default: pluginClass('conn mini-accounts') },
+      'ilp-plugin-btp': { default: pluginClass('legacy btp') },
+      'ilp-plugin-mini-accounts': { default: pluginClass('legacy mini-accounts') }
+    }
+    const label = (id: string): string => (app!.getPlugin(id) as unknown as { label: string }).label
+
+    it('run on conn\'s transport with the same options, and one line at start names those accounts', async () => {
+      const { logger, lines } = captureLogger('info')
+      app = createTestApp({
+        ilpAddress: 'test.conn',
+        accounts: {
+          alice: child('ilp-plugin-btp', { options: { listener: { port: 1, secret: 's' } } }),
+          wallets: child('ilp-plugin-mini-accounts'),
+          other: child(new MockPlugin())
+        }
+      }, { logger, modules })
+      await app.listen()
+      expect(label('alice')).to.equal('conn transport')
+      expect(label('wallets')).to.equal('conn mini-accounts')
+      expect((app.getPlugin('alice') as unknown as { options: unknown }).options).to.deep.include({ listener: { port: 1, secret: 's' } })
+      expect(app.getAccount('alice')!.pluginName).to.equal('ilp-plugin-btp')
+      const line = lines.filter((l) => Array.isArray(l.accounts) && l.transport === '@conn/plugin-btp')
+      expect(line).to.have.length(1)
+      expect(line[0]!.accounts).to.deep.equal(['alice', 'wallets'])
+      expect(line[0]!.level).to.equal(30)
+    })
+
+    it('run the named package for accounts, or plugin names, listed in legacyPlugins, with a warning', async () => {
+      const { logger, warnings } = captureLogger('info')
+      app = createTestApp({
+        ilpAddress: 'test.conn',
+        legacyPlugins: ['bob', 'ilp-plugin-mini-accounts'],
+        accounts: { alice: child('ilp-plugin-btp'), bob: child('ilp-plugin-btp'), wallets: child('ilp-plugin-mini-accounts') }
+      }, { logger, modules })
+      await app.listen()
+      expect([label('alice'), label('bob'), label('wallets')]).to.deep.equal(['conn transport', 'legacy btp', 'legacy mini-accounts'])
+      expect(warnings().filter((w) => w.startsWith('accounts bob, wallets run the legacy BTP plugin package'))).to.have.length(1)
+    })
+
+    it('name @conn/plugin-btp and legacyPlugins when conn\'s transport is not installed', async () => {
+      app = createTestApp({ ilpAddress: 'test.conn', accounts: { a: child('ilp-plugin-btp') } }, { logger: silentLogger, resolveFrom: [PLUGIN_APP] })
+      await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
+        expect(err.code).to.equal('ERR_PACKAGE_NOT_FOUND')
+        expect(err.message).to.equal('accounts.a.plugin: "ilp-plugin-btp" runs on conn\'s wire-compatible transport @conn/plugin-btp, which is not ' +
+          'installed: npm i @conn/plugin-btp (or add "a" to legacyPlugins to run ilp-plugin-btp itself)')
+      })
+    })
+
+    it('report the options a plugin refuses as configuration errors by path, before any plugin connects', async () => {
+      const connected = new MockPlugin()
+      app = createTestApp({
+        ilpAddress: 'test.conn',
+        accounts: { up: child(connected), a: child('ilp-plugin-btp') }
+      }, {
+        logger: silentLogger,
+        modules: { '@conn/plugin-btp': { default: pluginClass('x', [{ option: 'listener.secret', message: 'an empty secret lets any client in' }]) } }
+      })
+      await app.listen().then(() => expect.fail('listen should reject'), (err: ConfigError) => {
+        expect(err).to.be.instanceOf(ConfigError)
+        expect(err.issues).to.deep.equal([{ path: 'accounts.a.options.listener.secret', message: 'an empty secret lets any client in' }])
+      })
+      expect(connected.connected).to.equal(false)
+    })
+  })
+
+  describe('required middlewares', () => {
+    it('refuse to start without error-handler, expire or validate-fulfillment, naming the package to install', async () => {
+      app = createApp({ ilpAddress: 'test.conn', accounts: { a: child(new MockPlugin()) } },
+        { logger: silentLogger, resolveFrom: [PLUGIN_APP], modules: { '@conn/middleware-error-handler': { default: rejecting } } })
+      await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
+        expect(err.code).to.equal('ERR_PACKAGE_NOT_FOUND')
+        expect(err.message).to.match(/^middleware expire: package "@conn\/middleware-expire" is not installed, and conn does not run without it/)
+        expect(err.message).to.include('npm i @conn/middleware-expire')
+        expect(err.message).to.include('list "expire" in disableMiddleware')
+      })
+      expect((app.getPlugin('a') as MockPlugin).connected).to.equal(false)
+    })
+
+    it('start without them when disableMiddleware names them, and warn that the default rate limit is not enforced', async () => {
+      const { logger, warnings } = captureLogger('info')
+      app = createApp({
+        ilpAddress: 'test.conn',
+        disableMiddleware: ['errorHandler', 'expire', 'validateFulfillment'],
+        accounts: { a: child(new MockPlugin()) }
+      }, { logger, resolveFrom: [PLUGIN_APP] })
+      await app.listen()
+      expect(app.state).to.equal('started')
+      expect(warnings()).to.include('not enforced: the default rate limit (10000 packets per second per account), because the rateLimit ' +
+        'middleware (@conn/middleware-rate-limit) is not installed')
+    })
+  })
+
+  it('listens with the admin API before the backend and the plugins connect', async () => {
+    const order: string[] = []
+    const slow = new MockPlugin()
+    slow.connectDelay = 30
+    slow.on('connect', () => order.push('plugin connected'))
+    const admin = {
+      kind: 'extension', name: 'adminApi', types: '^0.1.0',
+      create: (_options: unknown, connector: { state: string }) => ({
+        start: () => { order.push(`admin listening (${connector.state})`) },
+        stop: () => {}
+      })
+    }
+    const backend = {
+      kind: 'backend', name: 'b', types: '^0.1.0',
+      create: () => ({ connect: async () => { order.push('backend connect') }, getRate: () => 1 })
+    }
+    app = createTestApp({ ilpAddress: 'test.conn', adminApi: true, backend: 'b', accounts: { slow: child(slow) } },
+      { logger: silentLogger, modules: { '@conn/admin-api': { default: admin }, b: { default: backend } } })
+    expect(app.state).to.equal('new')
+    await app.listen()
+    expect(order).to.deep.equal(['admin listening (starting)', 'backend connect', 'plugin connected'])
+    expect(app.state).to.equal('started')
+  })
+
+  it('takes a storePath without a store as the persistent level store at that path', async () => {
+    const opened: string[] = []
+    const level = { kind: 'store', name: 'level', types: '^0.1.0', create: (options: { path?: string }) => { opened.push(String(options.path)); return new Map() as any } }
+    const { logger, lines } = captureLogger('info')
+    app = createTestApp({ ilpAddress: 'test.conn', storePath: '/var/lib/conn', accounts: {} },
+      { logger, modules: { '@conn/store-level': { default: level } } })
+    expect(app.config.store).to.equal('level')
+    await app.listen()
+    expect(opened).to.deep.equal(['/var/lib/conn'])
+    expect(lines.map((l) => l.msg)).to.include('using the level store (@conn/store-level) at /var/lib/conn')
   })
 })
 

@@ -79,8 +79,24 @@ describe('config', () => {
         adminApiPort: 7780,
         adminApiHost: '127.0.0.1',
         adminApiToken: '',
-        collectDefaultMetrics: false
+        collectDefaultMetrics: false,
+        legacyPlugins: []
       })
+    })
+
+    it('takes a storePath without a store as the level store (the reference\'s README sets only the path)', () => {
+      expect(validateConfig(config({ storePath: '/data/conn' })).store).to.equal('level')
+      expect(validateConfig(config({ storePath: '/data/conn', store: 'memory' })).store).to.equal('memory')
+      expect(validateConfig(config({ storePath: '' })).store).to.equal('memory')
+    })
+
+    it('accepts account ids and the reference\'s BTP plugin names in legacyPlugins, nothing else', () => {
+      expect(validateConfig(config({ legacyPlugins: ['alice', 'ilp-plugin-btp', 'ilp-plugin-mini-accounts'] })).legacyPlugins)
+        .to.deep.equal(['alice', 'ilp-plugin-btp', 'ilp-plugin-mini-accounts'])
+      expect(issuesOf(config({ legacyPlugins: ['carol', 7] }))).to.deep.equal([
+        { path: 'legacyPlugins[0]', message: 'expected an account id or one of "ilp-plugin-btp", "ilp-plugin-mini-accounts", got "carol"' },
+        { path: 'legacyPlugins[1]', message: 'expected a string, got 7' }
+      ])
     })
 
     it('keeps the given values over the defaults', () => {

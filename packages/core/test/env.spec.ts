@@ -57,3 +57,58 @@ describe('env', () => {
   })
 })
 
+
+describe('createApp() without a configuration object', () => {
+  const saved = { ...process.env }
+  afterEach(() => {
+    for (const name of Object.keys(process.env)) if (name.startsWith('CONNECTOR_')) delete process.env[name]
+    Object.assign(process.env, saved)
+  })
+
+  function setEnv (vars: Record<string, string>): void {
+    for (const name of Object.keys(process.env)) if (name.startsWith('CONNECTOR_')) delete process.env[name]
+    Object.assign(process.env, vars)
+  }
+
+  it('reads CONNECTOR_* as the reference does, and warns about variables that are not options', async () => {
+    const { createApp } = await import('../src/index.ts')
+    const { captureLogger } = await import('./helpers/logger.ts')
+    setEnv({
+      CONNECTOR_ILP_ADDRESS: 'test.fromenv',
+      CONNECTOR_SPREAD: '0.01',
+      CONNECTOR_STORE_PATH: '/data/conn',
+      CONNECTOR_ACCOUNTS: '{"alice":{"relation":"child","plugin":"ilp-plugin-btp","assetCode":"USD","assetScale":9}}',
+      CONNECTOR_TYPO: 'x'
+    })
+    const { logger, warnings } = captureLogger('info')
+    const app = createApp(undefined, { logger })
+    expect(app.config.ilpAddress).to.equal('test.fromenv')
+    expect(app.config.spread).to.equal(0.01)
+    expect(app.config.store).to.equal('level')
+    expect(app.config.accounts.alice!.plugin).to.equal('ilp-plugin-btp')
+    expect(warnings()).to.deep.equal(['unrecognized environment variable CONNECTOR_TYPO (ignored)'])
+  })
+
+  it('throws a ConfigError naming each variable that is wrong, and asks for accounts', async () => {
+    const { createApp, ConfigError } = await import('../src/index.ts')
+    setEnv({ CONNECTOR_SPREAD: 'abc', CONNECTOR_ILP_ADDRESS: 'test.x' })
+    let error: InstanceType<typeof ConfigError> | undefined
+    try { createApp() } catch (err) { error = err as InstanceType<typeof ConfigError> }
+    expect(error).to.be.instanceOf(ConfigError)
+    expect(error!.issues).to.deep.equal([
+      { path: 'CONNECTOR_SPREAD', message: 'expected a number, got "abc"' },
+      { path: 'accounts', message: 'required: set CONNECTOR_ACCOUNTS (JSON, \'{}\' for none)' }
+    ])
+    setEnv({ CONNECTOR_ACCOUNTS: '{"a":{"relation":"kid","plugin":"x","assetCode":"USD","assetScale":9}}', CONNECTOR_ILP_ADDRESS: 'test.x' })
+    try { createApp() } catch (err) { error = err as InstanceType<typeof ConfigError> }
+    expect(error!.issues).to.deep.equal([
+      { path: 'accounts.a.relation (CONNECTOR_ACCOUNTS)', message: 'expected one of "parent", "peer", "child", got "kid"' }
+    ])
+  })
+
+  it('ignores the environment when given a configuration object', async () => {
+    const { createApp } = await import('../src/index.ts')
+    setEnv({ CONNECTOR_ILP_ADDRESS: 'test.fromenv', CONNECTOR_ACCOUNTS: '{}' })
+    expect(createApp({ ilpAddress: 'test.given', accounts: {} }).config.ilpAddress).to.equal('test.given')
+  })
+})

@@ -85,4 +85,9 @@ export interface ConnectorConfig {
   adminApiHost: string
   adminApiToken: string
   collectDefaultMetrics: boolean
+  /**
+   * Accounts (by id) or plugin packages (`ilp-plugin-btp`, `ilp-plugin-mini-accounts`) that run the package
+   * they name rather than conn's wire-compatible transport. Default `[]`: conn's transport for all of them.
+   */
+  legacyPlugins: string[]
 }

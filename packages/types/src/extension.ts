@@ -20,8 +20,12 @@ export interface MetricsExport {
   json (): Promise<unknown>
 }
 
+/** Where a connector is in its life: `started` once start-up has finished, `stopping` from shutdown on. */
+export type ConnectorState = 'new' | 'starting' | 'started' | 'stopping' | 'stopped'
+
 export interface ConnectorHandle {
   readonly config: Readonly<ConnectorConfig>
+  readonly state: ConnectorState
   readonly logger: Logger
   getOwnAddress (): string
   getAccount (id: string): Account | undefined
