@@ -3,7 +3,8 @@
  * JavaScript once built (no tsx), started by the runner.
  *
  * BENCH_MODE=pair (default): two child accounts, alice and bob, each a BTP listener (BENCH_ALICE_PORT,
- * BENCH_BOB_PORT) of the plugin class BENCH_TRANSPORT (`@conn/plugin-btp`, or `ilp-plugin-btp`).
+ * BENCH_BOB_PORT) of the plugin class BENCH_TRANSPORT (`@conn/plugin-btp`, or `ilp-plugin-btp`); or, with
+ * BENCH_PLUGIN_NAME, of the package the accounts name (`ilp-plugin-btp`: what conn runs for it).
  * BENCH_MODE=children: one child account whose plugin (BENCH_TRANSPORT: a mini-accounts class) serves many
  * BTP clients on BENCH_PORT.
  * Both: one-to-one backend, spread 0, memory store, every default middleware (BENCH_PIPELINE=empty disables
@@ -12,7 +13,7 @@
 import { pino } from 'pino'
 import { createApp, BUILTIN_MIDDLEWARE_NAMES } from '@conn/core'
 import { capYoungGeneration } from '@conn/cli'
-import type { Logger, Plugin } from '@conn/types'
+import type { AccountConfig, Logger, Plugin } from '@conn/types'
 import { ACCOUNT_OPTIONS, CLI_DIR, env, loadPluginClass, pluginOptions, serveRunner } from './connector-ipc.ts'
 
 serveRunner()
@@ -20,9 +21,14 @@ serveRunner()
 if (process.env.BENCH_CONN_YOUNG_CAP !== '0') capYoungGeneration()
 const mode = process.env.BENCH_MODE === 'children' ? 'children' : 'pair'
 const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
-const plugin = (port: string): Plugin => new Transport(pluginOptions(mode, Number(env(port)))) as Plugin
-const account = (port: string): { relation: 'child', plugin: Plugin } & typeof ACCOUNT_OPTIONS =>
-  ({ relation: 'child', plugin: plugin(port), ...ACCOUNT_OPTIONS })
+// BENCH_PLUGIN_NAME: accounts name their plugin by package, with its options, as a configuration file does
+const pluginName = process.env.BENCH_PLUGIN_NAME
+const account = (port: string): AccountConfig => {
+  const options = pluginOptions(mode, Number(env(port)))
+  return pluginName !== undefined && pluginName !== ''
+    ? { relation: 'child', plugin: pluginName, options, ...ACCOUNT_OPTIONS }
+    : { relation: 'child', plugin: new Transport(options) as Plugin, ...ACCOUNT_OPTIONS }
+}
 
 const app = createApp({
   ilpAddress: 'test.bench',

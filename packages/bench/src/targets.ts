@@ -14,8 +14,10 @@ export interface Target {
   transport: string
   childrenTransport: string[]
   env?: Record<string, string>
-  /** conn/reference ratios and the issue's targets are computed for these */
+  /** conn/reference ratios are computed for these */
   compare?: boolean
+  /** and the issues' targets are judged for these */
+  goals?: boolean
 }
 
 export const REFERENCE = 'reference'
@@ -34,11 +36,25 @@ export const TARGETS: Record<string, Target> = {
     script: 'connector-conn.js',
     transport: '@conn/plugin-btp',
     childrenTransport: ['@conn/plugin-btp#MiniAccountsPlugin', '@conn/plugin-btp/mini-accounts'],
-    compare: true
+    compare: true,
+    goals: true
   },
+  // an operator's reference config, unchanged: accounts name `ilp-plugin-btp` by package, with its options, and
+  // conn picks the transport (its own, wire-compatible) as it does for any config
+  'conn-reference-config': {
+    id: 'conn-reference-config',
+    name: 'conn, reference config unchanged ("plugin": "ilp-plugin-btp")',
+    script: 'connector-conn.js',
+    transport: '@conn/plugin-btp',
+    childrenTransport: [],
+    env: { BENCH_PLUGIN_NAME: 'ilp-plugin-btp' },
+    compare: true,
+    goals: true
+  },
+  // conn's switch with the reference's transport: plugin instances of ilp-plugin-btp, not a package name
   'conn-ilp-plugin-btp': {
     id: 'conn-ilp-plugin-btp',
-    name: 'conn (ilp-plugin-btp)',
+    name: 'conn (ilp-plugin-btp instances)',
     script: 'connector-conn.js',
     transport: 'ilp-plugin-btp',
     childrenTransport: ['ilp-plugin-mini-accounts'],
@@ -69,7 +85,7 @@ if (connTransport !== undefined && connTransport !== '') {
   TARGETS.conn = { ...TARGETS.conn!, name: `conn (${connTransport})`, transport: connTransport }
 }
 
-export const DEFAULT_TARGETS = ['reference', 'conn', 'conn-ilp-plugin-btp']
+export const DEFAULT_TARGETS = ['reference', 'conn', 'conn-reference-config', 'conn-ilp-plugin-btp']
 
 /** Why a plugin specifier cannot be used (yet), or undefined if it loads. */
 export async function unavailable (specifier: string): Promise<string | undefined> {
