@@ -106,12 +106,30 @@ describe('e2e: a reference connector configuration, unchanged', function () {
     return { port, plugin, received, fulfillments }
   }
 
+  /** A peer: a plain ilp-plugin-btp server (test.peer) that fulfills the conditions it is given. */
+  async function peerServer (): Promise<{ port: number, plugin: BtpPluginInstance, received: bigint[], fulfillments: Map<string, Buffer> }> {
+    const port = await freePort()
+    const received: bigint[] = []
+    const fulfillments = new Map<string, Buffer>()
+    const plugin = new BtpPlugin({ listener: { port, secret: 'peer-secret', wsOpts: { host: '127.0.0.1', port } } })
+    plugin.registerDataHandler(async (data: Buffer) => {
+      const prepare = IlpPacket.deserializeIlpPrepare(data)
+      received.push(BigInt(prepare.amount))
+      const fulfillment = fulfillments.get(prepare.executionCondition.toString('hex'))
+      return fulfillment !== undefined ? fulfillPacket(fulfillment) : rejectPacket({ code: 'F02', triggeredBy: 'test.peer', message: 'unknown' })
+    })
+    servers.push(plugin)
+    return { port, plugin, received, fulfillments }
+  }
+
   /** Starts conn with the reference-style environment; resolves once it is ready and the children are connected. */
   async function startReferenceConfig (extraEnv: Record<string, string> = {}): Promise<{
-    alice: Node, bob: Node, alicePort: number, admin: AdminClient, parent: Awaited<ReturnType<typeof parentIlsp>>, walletsPort: number
+    alice: Node, bob: Node, alicePort: number, admin: AdminClient, parent: Awaited<ReturnType<typeof parentIlsp>>, walletsPort: number,
+    peer: Awaited<ReturnType<typeof peerServer>>
   }> {
     const [alicePort, bobPort, walletsPort, adminPort] = [await freePort(), await freePort(), await freePort(), await freePort()]
     const parent = await parentIlsp()
+    const peer = await peerServer()
     const account = (options: Record<string, unknown>, plugin = 'ilp-plugin-btp', relation = 'child'): Record<string, unknown> =>
       ({ relation, plugin, assetCode: 'XRP', assetScale: 9, options })
     conn = startConn([], {
@@ -124,18 +142,20 @@ describe('e2e: a reference connector configuration, unchanged', function () {
         up: account({ server: `btp+ws://conn:up-secret@127.0.0.1:${parent.port}` }, 'ilp-plugin-btp', 'parent'),
         alice: account({ listener: { port: alicePort, secret: 'alice-secret' } }),
         bob: account({ listener: { port: bobPort, secret: 'bob-secret' } }),
-        wallets: account({ port: walletsPort }, 'ilp-plugin-mini-accounts')
+        wallets: account({ port: walletsPort }, 'ilp-plugin-mini-accounts'),
+        peer: { ...account({ server: `btp+ws://:peer-secret@127.0.0.1:${peer.port}` }, 'ilp-plugin-btp', 'peer'), sendRoutes: false, receiveRoutes: false }
       }),
+      CONNECTOR_ROUTES: JSON.stringify([{ targetPrefix: 'test.peer', peerId: 'peer' }]),
       LOG_LEVEL: 'info',
       ...extraEnv
     })
     const alice = h.client('alice', `btp+ws://:alice-secret@127.0.0.1:${alicePort}`)
     const bob = h.client('bob', `btp+ws://:bob-secret@127.0.0.1:${bobPort}`)
-    await Promise.all([alice.connect(), bob.connect()])
+    await Promise.all([alice.connect(), bob.connect(), peer.plugin.connect()])
     await conn.waitFor('connector ready')
     alice.address = 'test.up.conn.alice'
     bob.address = 'test.up.conn.bob'
-    return { alice, bob, alicePort, admin: AdminClient.on(adminPort), parent, walletsPort }
+    return { alice, bob, alicePort, admin: AdminClient.on(adminPort), parent, walletsPort, peer }
   }
 
   async function pays (from: Node, to: Node, amount: bigint): Promise<string> {
@@ -151,7 +171,7 @@ describe('e2e: a reference connector configuration, unchanged', function () {
     const lines = logLines(conn!.stdout())
     const transport = lines.filter((l) => l.transport === '@conn/plugin-btp')
     expect(transport).to.have.length(1)
-    expect(transport[0]!.accounts).to.deep.equal(['up', 'alice', 'bob', 'wallets'])
+    expect(transport[0]!.accounts).to.deep.equal(['up', 'alice', 'bob', 'wallets', 'peer'])
     expect(lines.map((l) => l.msg)).to.include(`using the level store (@conn/store-level) at ${join(dir, 'db')}`)
     expect((await admin.get('/accounts')).json().accounts.alice.info.plugin).to.equal('ilp-plugin-btp')
     expect(await pays(alice, bob, 1234n)).to.equal('fulfilled')
@@ -159,7 +179,7 @@ describe('e2e: a reference connector configuration, unchanged', function () {
   })
 
   it('interoperates with the reference\'s own plugins on the other side of every link', async () => {
-    const { alice, parent, walletsPort } = await startReferenceConfig()
+    const { alice, parent, walletsPort, peer } = await startReferenceConfig()
     // conn's client to a real ilp-plugin-mini-accounts server: our address came from it, and packets cross both ways
     expect((await alice.ildcp()).clientAddress).to.equal('test.up.conn.alice')
     const { executionCondition, fulfillment } = h.condition()
@@ -170,6 +190,14 @@ describe('e2e: a reference connector configuration, unchanged', function () {
     const reply = await parent.plugin.sendData(serializePrepare({ amount: 77, destination: 'test.up.conn.alice', ...down }))
     expect(decodeReply(reply)).to.deep.include({ type: 'fulfill' })
     expect(alice.received.at(-1)!.amount).to.equal(77n)
+    // conn's client to a plain ilp-plugin-btp server (a peer on a static route), both ways
+    const toPeer = h.condition()
+    peer.fulfillments.set(toPeer.executionCondition.toString('hex'), toPeer.fulfillment)
+    expect(decodeReply(await alice.send({ amount: 600, destination: 'test.peer.x', executionCondition: toPeer.executionCondition })).type).to.equal('fulfill')
+    expect(peer.received).to.deep.equal([600n])
+    const fromPeer = await peer.plugin.sendData(serializePrepare({ amount: 66, destination: 'test.up.conn.alice', ...h.condition() }))
+    expect(decodeReply(fromPeer)).to.deep.include({ type: 'fulfill' })
+    expect(alice.received.at(-1)!.amount).to.equal(66n)
     // real ilp-plugin-btp clients of the account named ilp-plugin-mini-accounts
     const carol = h.client('carol', `btp+ws://carol:carol-secret@127.0.0.1:${walletsPort}`)
     const dave = h.client('dave', `btp+ws://dave:dave-secret@127.0.0.1:${walletsPort}`)
@@ -194,10 +222,35 @@ describe('e2e: a reference connector configuration, unchanged', function () {
     expect(disconnects).to.deep.equal([])
   })
 
+  it('keeps it online through 300 fuzzed unauthenticated sockets: every canary payment between the batches fulfilled', async () => {
+    const { alice, bob, alicePort } = await startReferenceConfig()
+    // a seeded generator, so a failure can be replayed
+    let seed = 0x2f6b1d
+    const next = (): number => { seed = (seed * 1103515245 + 12345) >>> 0; return seed }
+    const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => next() & 0xff))
+    const canaries: string[] = []
+    for (let batch = 0; batch < 10; batch++) {
+      await Promise.all(Array.from({ length: 30 }, async () => {
+        const ws = await rawSocket(alicePort)
+        const kind = next() % 4
+        // random bytes; a BTP MESSAGE type byte with random rest; text; nothing at all
+        if (kind === 0) ws.send(bytes(next() % 200))
+        else if (kind === 1) ws.send(Buffer.concat([Buffer.from([6]), bytes(next() % 64)]))
+        else if (kind === 2) ws.send(bytes(next() % 50).toString('latin1'))
+        await sleep(next() % 20)
+        if (next() % 2 === 0) ws.terminate()
+        else ws.close()
+      }))
+      canaries.push(await pays(bob, alice, BigInt(batch + 1)))
+    }
+    expect(canaries).to.deep.equal(Array(10).fill('fulfilled'))
+    expect(logLines(conn!.stdout()).filter((l) => l.msg === 'account disconnected')).to.deep.equal([])
+  })
+
   it('runs the named package for the accounts legacyPlugins lists, and there a closed socket takes the account offline', async () => {
     const { alice, bob, alicePort } = await startReferenceConfig({ CONNECTOR_LEGACY_PLUGINS: '["alice"]' })
     const lines = logLines(conn!.stdout())
-    expect(lines.find((l) => l.transport === '@conn/plugin-btp')!.accounts).to.deep.equal(['up', 'bob', 'wallets'])
+    expect(lines.find((l) => l.transport === '@conn/plugin-btp')!.accounts).to.deep.equal(['up', 'bob', 'wallets', 'peer'])
     expect(lines.filter((l) => l.level === 40 && String(l.msg).startsWith('accounts alice run the legacy BTP plugin package'))).to.have.length(1)
     expect(await pays(bob, alice, 100n)).to.equal('fulfilled')
     await ATTACKS[3]!.run(alicePort)
