@@ -15,11 +15,22 @@ import {
   type CcpRouteControlRequest, type CcpRouteUpdateRequest
 } from './vendor/ccp.ts'
 
-/** The reference retries a failed route control message after 30 s; conn never waits longer than that. */
+/** The reference retries a failed route control message after 30 s; conn's back-off never waits longer than that. */
 export const MAX_CONTROL_RETRY_INTERVAL = 30_000
 
+/**
+ * How long a route control message may go unanswered before it counts as lost and is retried (capped by
+ * routeBroadcastInterval). A peer answers it at once, without forwarding anything; waiting a whole
+ * broadcast interval would make one lost message cost as much as the 30 s retry we avoid.
+ */
+export const MAX_CONTROL_TIMEOUT = 5_000
+
 export interface CcpRoutingOptions {
-  /** Delay before a failed or rejected route control message is sent again; default min(routeBroadcastInterval, 30 s). */
+  /**
+   * Ceiling of the back-off between retries of a failed or rejected route control message (ms): the first
+   * retry comes after 100 ms (or this, if smaller), each further one after twice the previous delay, up to
+   * this. Default min(routeBroadcastInterval, 30 s).
+   */
   controlRetryInterval?: number
 }
 
@@ -238,7 +249,7 @@ export class CcpRouting implements Routing {
         send,
         isConnected,
         controlRetryInterval: this.controlRetryInterval,
-        controlTimeout: config.routeBroadcastInterval,
+        controlTimeout: Math.min(config.routeBroadcastInterval, MAX_CONTROL_TIMEOUT),
         logger
       })
       : undefined

@@ -1,10 +1,10 @@
 import type { RoutingManifest } from '@conn/types'
 import { CcpRouting, type CcpRoutingOptions } from './ccp-routing.ts'
 
-export { CcpRouting, MAX_CONTROL_RETRY_INTERVAL, type CcpRoutingOptions, type RouteJson, type RoutingStatus } from './ccp-routing.ts'
+export { CcpRouting, MAX_CONTROL_RETRY_INTERVAL, MAX_CONTROL_TIMEOUT, type CcpRoutingOptions, type RouteJson, type RoutingStatus } from './ccp-routing.ts'
 export { ForwardingTable, hmacSha256, sha256, type AdvertisedRoute, type ForwardingTableDeps, type RouteRelation, type RouteUpdate } from './forwarding-table.ts'
 export { CcpSender, MAX_EPOCHS_PER_UPDATE, MINIMUM_UPDATE_INTERVAL, type SenderDeps, type SenderStatus } from './sender.ts'
-export { CcpReceiver, ZERO_UUID, type ReceiverDeps, type ReceiverStatus, type UpdateResult } from './receiver.ts'
+export { CcpReceiver, FIRST_CONTROL_RETRY_DELAY, ZERO_UUID, type ReceiverDeps, type ReceiverStatus, type UpdateResult } from './receiver.ts'
 export { Peer, routeExchangeOf, type PeerStatus, type RouteExchange } from './peers.ts'
 
 const manifest: RoutingManifest = {

@@ -11,6 +11,13 @@ import { describeReply, FailureLog, withTimeout } from './util.ts'
 /** The routing table id a receiver starts with: it knows nothing of the peer's table. */
 export const ZERO_UUID = '00000000-0000-0000-0000-000000000000'
 
+/**
+ * First delay before a failed or rejected control message is sent again (ms); it doubles per failure up to
+ * controlRetryInterval. The usual failure is a start-up race that is over within milliseconds (the peer got
+ * our message before its own connect event made us its peer), so waiting long is what costs convergence.
+ */
+export const FIRST_CONTROL_RETRY_DELAY = 100
+
 /** applied: routes changed; heartbeat: nothing new; stale: older than what we have; gap: we missed epochs. */
 export type UpdateResult = 'applied' | 'heartbeat' | 'stale' | 'gap'
 
@@ -24,7 +31,7 @@ export interface ReceiverDeps {
   /** Sends a Prepare to the peer and resolves its reply. */
   send: (prepare: Buffer) => Promise<Buffer>
   isConnected: () => boolean
-  /** Delay before a failed or rejected control message is sent again (ms). */
+  /** Longest delay before a failed or rejected control message is sent again (ms): the back-off's ceiling. */
   controlRetryInterval: number
   /** How long to wait for the answer to a control message (ms). */
   controlTimeout: number
@@ -51,6 +58,8 @@ export class CcpReceiver {
   /** Routes from a previous table of the peer, dropped once its new table has been read in full. */
   private stale: Set<string> | undefined
   private retryTimer: NodeJS.Timeout | undefined
+  /** Delay of the next retry: FIRST_CONTROL_RETRY_DELAY after a success, doubled per retry up to the ceiling. */
+  private retryDelay: number
   private controlInFlight = false
   private controlAgain = false
   private stopped = false
@@ -58,6 +67,7 @@ export class CcpReceiver {
 
   constructor (private readonly deps: ReceiverDeps) {
     this.failures = new FailureLog(deps.logger, 'route control messages to peer are failing; retrying', 'route control message to peer accepted again')
+    this.retryDelay = Math.min(FIRST_CONTROL_RETRY_DELAY, deps.controlRetryInterval)
   }
 
   /** Prefixes this peer gave us a route to. */
@@ -72,9 +82,11 @@ export class CcpReceiver {
 
   /**
    * Asks the peer for its routes from what we have: mode SYNC, its table id and epoch as we know them.
-   * Sent when the peer connects and, as a resync, after a gap or an expiry. A failure or a Reject is
-   * retried after controlRetryInterval, and so is a request while the plugin is not connected; a request
-   * made while one is in flight is sent when it returns.
+   * Sent when the peer connects and, as a resync, after a gap or an expiry. A failure, a timeout or a Reject
+   * is retried with a back-off (100 ms, doubling up to controlRetryInterval, back to 100 ms after a
+   * success), and so is a request while the plugin is not connected; a request made while one is in flight
+   * is sent when it returns. One message in flight and one timer at most, so a peer that keeps rejecting
+   * gets one message per controlRetryInterval once the back-off is at its ceiling.
    */
   sendRouteControl (): void {
     this.clearRetry()
@@ -98,6 +110,7 @@ export class CcpReceiver {
       })
       .then(() => {
         this.controlInFlight = false
+        this.retryDelay = Math.min(FIRST_CONTROL_RETRY_DELAY, this.deps.controlRetryInterval)
         this.failures.success()
         if (this.controlAgain) {
           this.controlAgain = false
@@ -180,8 +193,9 @@ export class CcpReceiver {
 
   private retryLater (): void {
     this.clearRetry()
-    this.retryTimer = setTimeout(() => this.sendRouteControl(), this.deps.controlRetryInterval)
+    this.retryTimer = setTimeout(() => this.sendRouteControl(), this.retryDelay)
     this.retryTimer.unref?.()
+    this.retryDelay = Math.min(this.retryDelay * 2, this.deps.controlRetryInterval)
   }
 
   private clearRetry (): void {

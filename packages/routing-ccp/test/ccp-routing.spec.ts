@@ -9,6 +9,7 @@ import {
 } from './helpers.ts'
 
 const INTERVAL = 1000
+const START = 1_000_000
 
 /** me (test.me) with peers bob and carl, a parent up and a child kid, all connected; routing started. */
 function started (options: Parameters<typeof fakeRouting>[0] = {}): { fake: FakeRouting, routing: CcpRouting } {
@@ -32,6 +33,11 @@ async function update (fake: FakeRouting, from: string, fields: Parameters<typeo
   return await fake.handler(ccpContext(fake.accounts.get(from)!, 'peer.route.update', updateData(fields)))
 }
 
+/** When each control message to an account was sent, in ms since the test started. */
+function sentAt (fake: FakeRouting, accountId: string): number[] {
+  return fake.sent.filter((p) => p.accountId === accountId && p.control !== undefined).map((p) => p.at - START)
+}
+
 async function rejected (promise: Promise<unknown>): Promise<{ code: string, message: string }> {
   const err = await rejectionOf<IlpError>(promise)
   return { code: err.ilpErrorCode, message: err.message }
@@ -39,7 +45,7 @@ async function rejected (promise: Promise<unknown>): Promise<{ code: string, mes
 
 describe('ccp-routing', () => {
   let clock: sinon.SinonFakeTimers
-  beforeEach(() => { clock = sinon.useFakeTimers({ now: 1_000_000 }) })
+  beforeEach(() => { clock = sinon.useFakeTimers({ now: START }) })
   afterEach(() => { clock.restore() })
 
   describe('peers', () => {
@@ -115,30 +121,68 @@ describe('ccp-routing', () => {
       expect(routing.getStatus().peers.dan!.send).to.deep.equal({ epoch: 1, mode: 'SYNC' })
     })
 
-    it('retries a rejected or failed control message after min(routeBroadcastInterval, 30 s)', async () => {
-      const { fake } = started()
+    it('retries a rejected or failed control message at once after 100 ms, backing off up to routeBroadcastInterval', async () => {
+      const fake = fakeRouting({ routeBroadcastInterval: INTERVAL })
+      fake.addAccount('bob', 'peer')
+      fake.addAccount('carl', 'peer')
       let answer = async (): Promise<Buffer> => reject({ code: 'F00', message: 'cannot process route control messages from non-peers.' })
-      fake.respond = async () => await answer()
-      fake.emit('account-connect', 'bob')
-      await clock.tickAsync(INTERVAL - 1)
-      expect(fake.controls('bob')).to.have.length(2)
+      fake.respond = async (accountId) => accountId === 'bob' ? await answer() : CCP_FULFILL
+      new CcpRouting(fake.api).start()
+      await clock.tickAsync(300)
       answer = async () => { throw new Error('socket closed') }
-      await clock.tickAsync(1)
-      expect(fake.controls('bob')).to.have.length(3)
+      await clock.tickAsync(INTERVAL + 400) // 700, 1500 fail
       answer = async () => CCP_FULFILL
-      await clock.tickAsync(INTERVAL)
-      expect(fake.controls('bob')).to.have.length(4)
-      await clock.tickAsync(5 * INTERVAL)
-      expect(fake.controls('bob')).to.have.length(4)
+      await clock.tickAsync(10 * INTERVAL) // 2500 is fulfilled
+      expect(sentAt(fake, 'bob')).to.deep.equal([0, 100, 300, 700, 1500, 2500])
+      expect(sentAt(fake, 'carl')).to.deep.equal([0])
     })
 
-    it('takes controlRetryInterval from its options', async () => {
+    it('backs off to at most 30 s when routeBroadcastInterval is longer, as the reference\'s fixed retry', async () => {
+      const fake = fakeRouting({ routeBroadcastInterval: 120_000 })
+      fake.addAccount('bob', 'peer')
+      fake.respond = async () => reject({ code: 'T01' })
+      new CcpRouting(fake.api).start()
+      await clock.tickAsync(200_000)
+      const at = sentAt(fake, 'bob')
+      expect(at.slice(0, 10)).to.deep.equal([0, 100, 300, 700, 1500, 3100, 6300, 12_700, 25_500, 51_100])
+      expect(at.slice(10).map((t, i) => t - at[9 + i]!)).to.deep.equal([30_000, 30_000, 30_000, 30_000])
+    })
+
+    it('takes the back-off\'s ceiling controlRetryInterval from its options', async () => {
       const fake = fakeRouting({ routeBroadcastInterval: 60_000 })
       fake.addAccount('bob', 'peer')
       fake.respond = async () => reject({ code: 'T01' })
       new CcpRouting(fake.api, { controlRetryInterval: 250 }).start()
-      await clock.tickAsync(1000)
-      expect(fake.controls('bob')).to.have.length(5)
+      await clock.tickAsync(1100)
+      expect(sentAt(fake, 'bob')).to.deep.equal([0, 100, 300, 550, 800, 1050])
+    })
+
+    it('retries a control message the peer does not answer after 5 s (not routeBroadcastInterval), 100 ms later', async () => {
+      const fake = fakeRouting()
+      fake.addAccount('bob', 'peer')
+      fake.respond = async () => await new Promise<Buffer>(() => {})
+      new CcpRouting(fake.api).start()
+      await clock.tickAsync(5100)
+      expect(fake.api.config.routeBroadcastInterval).to.equal(30_000)
+      expect(sentAt(fake, 'bob')).to.deep.equal([0, 5100])
+    })
+
+    it('stops retrying when the peer disconnects or routing stops, leaving no timer', async () => {
+      const fake = fakeRouting({ routeBroadcastInterval: INTERVAL })
+      fake.addAccount('bob', 'peer')
+      fake.addAccount('carl', 'peer')
+      fake.respond = async () => reject({ code: 'F00' })
+      const routing = new CcpRouting(fake.api)
+      routing.start()
+      await clock.tickAsync(100)
+      fake.emit('account-disconnect', 'bob')
+      await clock.tickAsync(10 * INTERVAL)
+      expect(sentAt(fake, 'bob')).to.deep.equal([0, 100])
+      routing.stop()
+      expect(clock.countTimers()).to.equal(0)
+      const before = fake.sent.length
+      await clock.tickAsync(10 * INTERVAL)
+      expect(fake.sent).to.have.length(before)
     })
   })
 

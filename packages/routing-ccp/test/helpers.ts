@@ -100,6 +100,8 @@ export class FakeTable implements RoutingTableView {
 export interface SentPacket {
   accountId: string
   destination: string
+  /** Date.now() when it was sent (the fake clock's time in tests that use one). */
+  at: number
   control?: ccp.CcpRouteControlRequest
   update?: ccp.CcpRouteUpdateRequest
 }
@@ -185,7 +187,7 @@ export function fakeRouting (options: FakeRoutingApiOptions = {}): FakeRouting {
     },
     sendPeerPacket: async (accountId, prepare) => {
       const packet = IlpPacket.deserializeIlpPrepare(prepare)
-      const record: SentPacket = { accountId, destination: packet.destination }
+      const record: SentPacket = { accountId, destination: packet.destination, at: Date.now() }
       if (packet.destination === ccp.CCP_CONTROL_DESTINATION) record.control = ccp.deserializeCcpRouteControlRequestPayload(packet.data)
       if (packet.destination === ccp.CCP_UPDATE_DESTINATION) record.update = ccp.deserializeCcpRouteUpdateRequestPayload(packet.data)
       sent.push(record)

@@ -5,19 +5,24 @@ import { CcpReceiver, ZERO_UUID } from '../src/receiver.ts'
 import { CCP_FULFILL, FakeTable, IlpPacket, OTHER_TABLE_ID, ccp, updateRequest } from './helpers.ts'
 
 const RETRY = 500
+const TIMEOUT = 1000
+const START = 1_000_000
 
 interface Setup {
   table: FakeTable
   receiver: CcpReceiver
   controls: ccp.CcpRouteControlRequest[]
+  /** When each control message was sent, in ms since the test started. */
+  sentAt: number[]
   answer: { fn: () => Promise<Buffer> }
   connected: { value: boolean }
   logger: RecordingLogger
 }
 
-function setup (): Setup {
+function setup ({ retry = RETRY, timeout = TIMEOUT } = {}): Setup {
   const table = new FakeTable(() => 'peer')
   const controls: ccp.CcpRouteControlRequest[] = []
+  const sentAt: number[] = []
   const answer = { fn: async (): Promise<Buffer> => CCP_FULFILL }
   const connected = { value: true }
   const logger = new RecordingLogger()
@@ -30,21 +35,24 @@ function setup (): Setup {
       const packet = IlpPacket.deserializeIlpPrepare(prepare)
       expect(packet.destination).to.equal('peer.route.control')
       controls.push(ccp.deserializeCcpRouteControlRequestPayload(packet.data))
+      sentAt.push(Date.now() - START)
       return await answer.fn()
     },
     isConnected: () => connected.value,
-    controlRetryInterval: RETRY,
-    controlTimeout: 1000,
+    controlRetryInterval: retry,
+    controlTimeout: timeout,
     logger
   })
-  return { table, receiver, controls, answer, connected, logger }
+  return { table, receiver, controls, sentAt, answer, connected, logger }
 }
+
+const NON_PEER = async (): Promise<Buffer> => reject({ code: 'F00', message: 'cannot process route control messages from non-peers.' })
 
 const AUTH = Buffer.alloc(32, 5)
 
 describe('receiver', () => {
   let clock: sinon.SinonFakeTimers
-  beforeEach(() => { clock = sinon.useFakeTimers({ now: 1_000_000 }) })
+  beforeEach(() => { clock = sinon.useFakeTimers({ now: START }) })
   afterEach(() => { clock.restore() })
 
   describe('route control', () => {
@@ -55,44 +63,71 @@ describe('receiver', () => {
       expect(controls).to.deep.equal([{ mode: ccp.Mode.MODE_SYNC, lastKnownRoutingTableId: ZERO_UUID, lastKnownEpoch: 0, features: [] }])
     })
 
-    it('retries a rejected control message after controlRetryInterval until it is fulfilled', async () => {
-      const { receiver, controls, answer } = setup()
-      answer.fn = async () => reject({ code: 'F00', message: 'cannot process route control messages from non-peers.' })
+    it('retries a rejected control message after 100 ms, doubling the delay up to controlRetryInterval', async () => {
+      const { receiver, sentAt, answer } = setup({ retry: 1000 })
+      answer.fn = NON_PEER
       receiver.sendRouteControl()
-      await clock.tickAsync(RETRY - 1)
-      expect(controls).to.have.length(1)
-      await clock.tickAsync(1)
-      expect(controls).to.have.length(2)
-      answer.fn = async () => CCP_FULFILL
-      await clock.tickAsync(RETRY)
-      await clock.tickAsync(5 * RETRY)
-      expect(controls).to.have.length(3)
+      await clock.tickAsync(4500)
+      expect(sentAt).to.deep.equal([0, 100, 300, 700, 1500, 2500, 3500, 4500])
     })
 
-    it('retries a control message whose send failed or timed out', async () => {
-      const { receiver, controls, answer } = setup()
+    it('sends nothing more once one is fulfilled', async () => {
+      const { receiver, sentAt, answer } = setup({ retry: 1000 })
+      answer.fn = NON_PEER
+      receiver.sendRouteControl()
+      await clock.tickAsync(300)
+      answer.fn = async () => CCP_FULFILL
+      await clock.tickAsync(60_000)
+      expect(sentAt).to.deep.equal([0, 100, 300, 700])
+      expect(clock.countTimers()).to.equal(0)
+    })
+
+    it('starts the back-off at 100 ms again after a success', async () => {
+      const { receiver, sentAt, answer } = setup({ retry: 1000 })
+      answer.fn = NON_PEER
+      receiver.sendRouteControl()
+      await clock.tickAsync(300)
+      answer.fn = async () => CCP_FULFILL
+      await clock.tickAsync(1200) // fulfilled at 700
+      answer.fn = NON_PEER
+      receiver.sendRouteControl() // a resync, at 1500
+      await clock.tickAsync(300)
+      expect(sentAt).to.deep.equal([0, 100, 300, 700, 1500, 1600, 1800])
+    })
+
+    it('retries every controlRetryInterval when it is below 100 ms', async () => {
+      const { receiver, sentAt, answer } = setup({ retry: 40 })
+      answer.fn = NON_PEER
+      receiver.sendRouteControl()
+      await clock.tickAsync(120)
+      expect(sentAt).to.deep.equal([0, 40, 80, 120])
+    })
+
+    it('retries a control message whose send failed 100 ms later', async () => {
+      const { receiver, sentAt, answer } = setup()
       answer.fn = async () => { throw new Error('socket closed') }
       receiver.sendRouteControl()
-      await clock.tickAsync(RETRY)
-      answer.fn = async () => await new Promise<Buffer>(() => {})
-      await clock.tickAsync(RETRY)
-      expect(controls).to.have.length(3)
-      answer.fn = async () => CCP_FULFILL
-      await clock.tickAsync(1000 + RETRY)
-      await clock.tickAsync(5 * RETRY)
-      expect(controls).to.have.length(4)
+      await clock.tickAsync(100)
+      expect(sentAt).to.deep.equal([0, 100])
     })
 
-    it('sends nothing while the plugin is not connected, and tries again every controlRetryInterval until it is', async () => {
-      const { receiver, controls, connected } = setup()
+    it('counts a control message unanswered after controlTimeout as lost and retries it, with the back-off', async () => {
+      const { receiver, sentAt, answer } = setup({ timeout: TIMEOUT })
+      answer.fn = async () => await new Promise<Buffer>(() => {})
+      receiver.sendRouteControl()
+      await clock.tickAsync(TIMEOUT + 100 + TIMEOUT + 200)
+      expect(sentAt).to.deep.equal([0, TIMEOUT + 100, 2 * TIMEOUT + 300])
+    })
+
+    it('sends nothing while the plugin is not connected, checks again with the same back-off, and sends once it is', async () => {
+      const { receiver, sentAt, connected } = setup()
       connected.value = false
       receiver.sendRouteControl()
-      await clock.tickAsync(5 * RETRY)
-      expect(controls).to.have.length(0)
+      await clock.tickAsync(1000) // checked at 100, 300, 700
+      expect(sentAt).to.deep.equal([])
       connected.value = true
-      await clock.tickAsync(RETRY)
-      await clock.tickAsync(5 * RETRY)
-      expect(controls).to.have.length(1)
+      await clock.tickAsync(60_000)
+      expect(sentAt).to.deep.equal([1200]) // 700 + RETRY
     })
 
     it('asks again once the control in flight returned, with what it has by then', async () => {
@@ -109,14 +144,50 @@ describe('receiver', () => {
       expect(controls.map((c) => [c.lastKnownRoutingTableId, c.lastKnownEpoch])).to.deep.equal([[ZERO_UUID, 0], [OTHER_TABLE_ID, 4]])
     })
 
-    it('does not retry after stop()', async () => {
-      const { receiver, controls, answer } = setup()
-      answer.fn = async () => { throw new Error('socket closed') }
+    it('does not retry after stop(), and leaves no timer behind', async () => {
+      const { receiver, sentAt, answer } = setup()
+      answer.fn = NON_PEER
       receiver.sendRouteControl()
-      await clock.tickAsync(0)
+      await clock.tickAsync(100)
       receiver.stop()
-      await clock.tickAsync(5 * RETRY)
-      expect(controls).to.have.length(1)
+      expect(clock.countTimers()).to.equal(0)
+      await clock.tickAsync(60_000)
+      expect(sentAt).to.deep.equal([0, 100])
+    })
+
+    it('keeps no timer that would hold the process open (all unref\'d)', async () => {
+      const { receiver, answer } = setup()
+      const fakeSetTimeout = globalThis.setTimeout
+      const timers: NodeJS.Timeout[] = []
+      const record = sinon.stub(globalThis, 'setTimeout').callsFake(((...args: Parameters<typeof setTimeout>) => {
+        const timer = fakeSetTimeout(...args)
+        timers.push(timer)
+        return timer
+      }) as typeof setTimeout)
+      try {
+        answer.fn = NON_PEER
+        receiver.sendRouteControl()
+        await clock.tickAsync(300)
+        answer.fn = async () => await new Promise<Buffer>(() => {})
+        await clock.tickAsync(400) // the control sent at 700 waits for its timeout
+      } finally {
+        record.restore()
+      }
+      expect(timers.length).to.be.at.least(4)
+      expect(timers.filter((t) => t.hasRef())).to.deep.equal([])
+    })
+
+    it('warns once when the third control message in a row fails, and says when one is accepted again', async () => {
+      const { receiver, answer, logger } = setup()
+      answer.fn = NON_PEER
+      receiver.sendRouteControl()
+      await clock.tickAsync(5000)
+      answer.fn = async () => CCP_FULFILL
+      await clock.tickAsync(RETRY)
+      expect(logger.records.filter((r) => r.level === 'warn' || r.level === 'info').map((r) => [r.level, r.msg])).to.deep.equal([
+        ['warn', 'route control messages to peer are failing; retrying'],
+        ['info', 'route control message to peer accepted again']
+      ])
     })
   })
 

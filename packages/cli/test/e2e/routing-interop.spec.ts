@@ -6,68 +6,10 @@
  * and payments must cross in both directions with their exact amounts.
  */
 import { expect } from 'chai'
-import { createRequire } from 'node:module'
-import { Writable } from 'node:stream'
 import type { Connector } from '@conn/core'
-import type { Plugin } from '@conn/types'
 import { Harness, freePort, waitFor, type Node } from '../helpers/harness.ts'
+import { createReference, type Reference, type ReferenceRouting } from '../helpers/reference.ts'
 import { ROUTING_FAST, btpClient, btpListener, btpUrl, routingStatus } from '../helpers/routing.ts'
-
-// The reference logs through `debug` (off unless DEBUG is set) and riverpig (always, to stdout): keep both quiet.
-process.env.DEBUG = ''
-const require = createRequire(import.meta.url)
-const referenceMain = require.resolve('ilp-connector')
-const referenceRequire = createRequire(referenceMain)
-const reference = require('ilp-connector') as { createApp: (opts: Record<string, unknown>, container?: unknown) => ReferenceApp }
-referenceRequire('./common/log').setOutputStream(new Writable({ write: (_chunk, _encoding, done) => done() }))
-const reduct = referenceRequire('reduct').default as () => (Service: unknown) => unknown
-const AdminApi = referenceRequire('./services/admin-api').default as unknown
-
-interface ReferenceApp {
-  listen: () => Promise<void>
-  shutdown: () => Promise<void>
-}
-
-interface ReferenceRouting {
-  routingTableId: string
-  localRoutingTable: Record<string, { nextHop: string, path: string }>
-  peers: Record<string, { send?: { epoch: number, mode: string }, receive?: { routingTableId: string, epoch: number } }>
-}
-
-/** A running reference connector and what the test needs of it. */
-interface Reference {
-  app: ReferenceApp
-  routing: () => Promise<ReferenceRouting>
-  close: () => Promise<void>
-}
-
-async function startReference (accounts: Record<string, { relation: string, plugin: Plugin }>): Promise<Reference> {
-  const adminApiPort = await freePort()
-  const container = reduct()
-  const app = reference.createApp({
-    env: 'test',
-    ilpAddress: 'test.ref',
-    backend: 'one-to-one',
-    spread: 0,
-    minMessageWindow: ROUTING_FAST.minMessageWindow,
-    routeBroadcastInterval: ROUTING_FAST.routeBroadcastInterval,
-    routeExpiry: ROUTING_FAST.routeExpiry,
-    initialConnectTimeout: ROUTING_FAST.initialConnectTimeout,
-    adminApi: true,
-    adminApiHost: '127.0.0.1',
-    adminApiPort,
-    accounts: Object.fromEntries(Object.entries(accounts).map(([id, account]) => [id, { ...account, assetCode: 'XYZ', assetScale: 9 }]))
-  }, container)
-  const admin = container(AdminApi) as { server?: { close: () => void } }
-  return {
-    app,
-    routing: async () => await (await fetch(`http://127.0.0.1:${adminApiPort}/routing`)).json() as ReferenceRouting,
-    close: async () => {
-      await app.shutdown()
-      admin.server?.close() // the reference's shutdown leaves its admin API listening
-    }
-  }
-}
 
 let h: Harness
 let ref: Reference | undefined
@@ -95,9 +37,19 @@ async function peered (connListens: boolean): Promise<{ conn: Connector, alice: 
       ref: { relation: 'peer', plugin: connListens ? btpListener(linkPort) : btpClient(linkPort), assetCode: 'XYZ', assetScale: 9 }
     }
   })
-  ref = await startReference({
-    bob: { relation: 'child', plugin: btpListener(bobPort) },
-    conn: { relation: 'peer', plugin: connListens ? btpClient(linkPort) : btpListener(linkPort) }
+  ref = await createReference({
+    ilpAddress: 'test.ref',
+    adminApi: true,
+    settings: {
+      minMessageWindow: ROUTING_FAST.minMessageWindow,
+      routeBroadcastInterval: ROUTING_FAST.routeBroadcastInterval,
+      routeExpiry: ROUTING_FAST.routeExpiry,
+      initialConnectTimeout: ROUTING_FAST.initialConnectTimeout
+    },
+    accounts: {
+      bob: { relation: 'child', plugin: btpListener(bobPort) },
+      conn: { relation: 'peer', plugin: connListens ? btpClient(linkPort) : btpListener(linkPort) }
+    }
   })
   const alice = h.client('alice', btpUrl(alicePort))
   alice.address = 'test.conn.alice'
