@@ -6,6 +6,8 @@
  * sends the other a fresh Prepare every 50 ms until one is fulfilled with the exact amount delivered. Every
  * run must get there within 2 s, in both directions, for each pairing: conn with conn, conn listening with
  * the reference dialing, the reference listening with conn dialing (ilp-connector 23.0.2, in process).
+ * conn's accounts are configured as an operator's reference config has them (`"plugin": "ilp-plugin-btp"` with
+ * its options, so conn runs its own transport); the reference gets ilp-plugin-btp instances.
  *
  * Runs per pairing: CONVERGENCE_RUNS (default 3); `pnpm --filter @conn/cli convergence` runs 20 each and
  * prints the distribution.
@@ -16,7 +18,7 @@ import { performance } from 'node:perf_hooks'
 import type { Connector } from '@conn/core'
 import { Harness, freePort, sleep, type Node } from '../helpers/harness.ts'
 import { createReference } from '../helpers/reference.ts'
-import { btpClient, btpListener, btpUrl } from '../helpers/routing.ts'
+import { btpClient, btpClientByName, btpListener, btpListenerByName, btpUrl } from '../helpers/routing.ts'
 
 const RUNS = runsFromEnv()
 /** The promise: alice and bob can pay each other this soon after start-up. */
@@ -55,8 +57,8 @@ async function run (pairing: Pairing): Promise<RunResult> {
     backend: 'one-to-one',
     spread: 0,
     accounts: {
-      alice: { relation: 'child', plugin: btpListener(alicePort), ...asset },
-      other: { relation: 'peer', plugin: connListens ? btpListener(linkPort) : btpClient(linkPort), ...asset }
+      alice: { relation: 'child', ...btpListenerByName(alicePort), ...asset },
+      other: { relation: 'peer', ...(connListens ? btpListenerByName(linkPort) : btpClientByName(linkPort)), ...asset }
     }
   })
   expectDefaultIntervals('conn', conn.config)
@@ -68,8 +70,8 @@ async function run (pairing: Pairing): Promise<RunResult> {
       backend: 'one-to-one',
       spread: 0,
       accounts: {
-        bob: { relation: 'child', plugin: btpListener(bobPort), ...asset },
-        conn: { relation: 'peer', plugin: btpClient(linkPort), ...asset }
+        bob: { relation: 'child', ...btpListenerByName(bobPort), ...asset },
+        conn: { relation: 'peer', ...btpClientByName(linkPort), ...asset }
       }
     })
     expectDefaultIntervals('the peer', peer.config)

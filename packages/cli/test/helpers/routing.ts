@@ -38,6 +38,18 @@ export function btpClient (port: number): Plugin {
   return new BtpPlugin({ server: btpUrl(port), reconnectIntervals: [50], responseTimeout: RESPONSE_TIMEOUT }) as unknown as Plugin
 }
 
+/**
+ * The same two accounts as an operator's configuration names them: package `ilp-plugin-btp` and its options,
+ * which conn runs on its own wire-compatible transport.
+ */
+export function btpListenerByName (port: number): { plugin: string, options: Record<string, unknown> } {
+  return { plugin: 'ilp-plugin-btp', options: { listener: { port, secret: SECRET, wsOpts: { host: '127.0.0.1', port } } } }
+}
+
+export function btpClientByName (port: number): { plugin: string, options: Record<string, unknown> } {
+  return { plugin: 'ilp-plugin-btp', options: { server: btpUrl(port), reconnectIntervals: [50] } }
+}
+
 export function btpUrl (port: number): string {
   return `btp+ws://:${SECRET}@127.0.0.1:${port}`
 }
