@@ -15,7 +15,9 @@ import {
 import { ConnectorAccount } from './account.ts'
 import { ConfigError, isPluginInstance, validateAccount, validateConfig } from './config.ts'
 import { configFromEnv } from './env.ts'
-import { checkManifest, defaultExport, importByName, LoadError } from './loader.ts'
+import { defaultExport, importByName, LoadError } from './loader.ts'
+import { extensionManifest } from './compat/detect.ts'
+import type { ReferenceHost } from './compat/host.ts'
 import { loadMiddlewares } from './middlewares.ts'
 import { backendName, backendPackageName, pluginPackageName, PLUGIN_SUBSTITUTES, storePackageName } from './names.ts'
 import { isWellFormedReply, parsePrepare, serializePrepare } from './packet.ts'
@@ -351,7 +353,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
 
   private async loadManifest (packageName: string, kind: 'store' | 'backend' | 'routing' | 'extension', label: string): Promise<unknown> {
     try {
-      return checkManifest(defaultExport(await this.import(packageName)), kind, packageName)
+      return extensionManifest(defaultExport(await this.import(packageName)), kind, packageName, this.referenceHost())
     } catch (err) {
       if (err instanceof LoadError) throw new LoadError(err.code, `${label}: ${err.message}`, { cause: err })
       throw err
@@ -368,6 +370,14 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       sendMoney: async (id, amount) => await this.sendMoney(id, amount),
       balances: this.storeBalances,
       metrics: this.metrics
+    }
+  }
+
+  /** What backends and stores written for ilp-connector get beyond conn's APIs (see compat/). */
+  private referenceHost (): ReferenceHost {
+    return {
+      getAccounts: () => this.accounts.values(),
+      getOwnAddress: () => this.ownAddress
     }
   }
 
