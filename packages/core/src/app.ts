@@ -234,7 +234,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     this.storeBalances = new StoreBalances(this.store)
     this.backend = await this.loadBackend()
 
-    const { middlewares, missing } = await loadMiddlewares(this.config, (name) => this.import(name), this.middlewareApi())
+    const { middlewares, missing } = await loadMiddlewares(this.config, (name) => this.import(name), this.middlewareApi(), this.referenceHost())
     this.middlewares = middlewares
     for (const { name, package: pkg, unenforced } of missing) {
       if (unenforced.length > 0) {
@@ -373,11 +373,13 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     }
   }
 
-  /** What backends and stores written for ilp-connector get beyond conn's APIs (see compat/). */
+  /** What backends, stores and middlewares written for ilp-connector get beyond conn's APIs (see compat/). */
   private referenceHost (): ReferenceHost {
     return {
       getAccounts: () => this.accounts.values(),
-      getOwnAddress: () => this.ownAddress
+      getOwnAddress: () => this.ownAddress,
+      middlewareNames: () => this.middlewares.map((m) => m.name),
+      outgoingData: (ctx) => this.outgoingData(ctx)
     }
   }
 

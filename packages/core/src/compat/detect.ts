@@ -1,13 +1,14 @@
 /**
  * The one place that tells a conn package from one written for the reference connector ilp-connector v23.
  * A default export that is an object with `kind` or `create` is a conn manifest and is checked as before; a
- * function (a class) is the reference's form for backends and stores, and becomes a manifest
+ * function (a class) is the reference's form for backends, stores and middlewares, and becomes a manifest
  * whose `create` constructs it and wraps it in conn's interface. Anything else is an error that names both forms.
  */
 import { TYPES_VERSION, type Manifest, type ManifestKind } from '@conn/types'
 import { checkManifest, LoadError } from '../loader.ts'
 import { REFERENCE_FORMS, type ReferenceConstructor, type ReferenceHost, type ReferenceKind } from './host.ts'
 import { referenceBackendFactory } from './reference-backend.ts'
+import { referenceMiddlewareFactory } from './reference-middleware.ts'
 import { referenceStoreFactory } from './reference-store.ts'
 
 function hasReferenceForm (kind: ManifestKind): kind is ReferenceKind {
@@ -16,20 +17,24 @@ function hasReferenceForm (kind: ManifestKind): kind is ReferenceKind {
 
 /**
  * The manifest of a loaded package's default export: a conn manifest as it is (checked), or for a
- * backend or store class written for ilp-connector, a manifest that creates its adapter.
+ * backend, store or middleware class written for ilp-connector, a manifest that creates its adapter.
+ * `name` is what the configuration calls it (a custom middleware's key), for messages.
  */
 export function extensionManifest<K extends ManifestKind> (
   value: unknown,
   kind: K,
   packageName: string,
-  host: ReferenceHost
+  host: ReferenceHost,
+  name = packageName
 ): Extract<Manifest, { kind: K }> {
   if (typeof value === 'function' && hasReferenceForm(kind)) {
     const base = { name: packageName, types: TYPES_VERSION }
     const Reference = value as ReferenceConstructor
     const manifest: Manifest = kind === 'backend'
       ? { ...base, kind, create: referenceBackendFactory(Reference, packageName, host) }
-      : { ...base, kind: 'store', create: referenceStoreFactory(Reference, packageName) }
+      : kind === 'store'
+        ? { ...base, kind, create: referenceStoreFactory(Reference, packageName) }
+        : { ...base, kind: 'middleware', create: referenceMiddlewareFactory(Reference, packageName, host, name) }
     return manifest as Extract<Manifest, { kind: K }>
   }
   const isObject = value !== null && typeof value === 'object'

@@ -2,13 +2,17 @@
  * What the adapters for extensions written for ilp-connector v23 share: what the connector gives them beyond
  * conn's extension APIs, and the check of a constructed instance against the reference's interface.
  */
-import type { Account } from '@conn/types'
+import type { Account, PacketContext } from '@conn/types'
 import { LoadError } from '../loader.ts'
 
 /** What the reference's interfaces offer that conn's extension APIs do not; the connector supplies it. */
 export interface ReferenceHost {
   getAccounts (): Iterable<Account>
   getOwnAddress (): string
+  /** Names of the middlewares that run, outermost first (read when an account is added). */
+  middlewareNames (): readonly string[]
+  /** The connector's outgoing data pipeline (a reference middleware's `api.sendData`). */
+  outgoingData (ctx: PacketContext): Promise<Buffer>
 }
 
 /** A constructor as the reference loads it: `new Extension(options, api)`. */
@@ -17,7 +21,8 @@ export type ReferenceConstructor = new (options: Record<string, unknown>, api: R
 /** What the reference's form of each kind looks like, for error messages. */
 export const REFERENCE_FORMS = {
   backend: 'an ilp-connector backend class (new Backend(options, api); connect(), getRate(source, destination), submitPayment(payment))',
-  store: 'an ilp-connector store class (new Store(options, api); get(key), put(key, value), del(key))'
+  store: 'an ilp-connector store class (new Store(options, api); get(key), put(key, value), del(key))',
+  middleware: 'an ilp-connector middleware class (new Middleware(options, api); applyToPipelines(pipelines, accountId))'
 } as const
 
 export type ReferenceKind = keyof typeof REFERENCE_FORMS

@@ -6,7 +6,9 @@ import { LoadError } from '../../src/loader.ts'
 
 const host: ReferenceHost = {
   getAccounts: () => [],
-  getOwnAddress: () => 'test.conn'
+  getOwnAddress: () => 'test.conn',
+  middlewareNames: () => [],
+  outgoingData: async () => { throw new Error('not used') }
 }
 
 function loadErrorOf (fn: () => unknown): LoadError {
@@ -33,7 +35,7 @@ describe('compat: extensionManifest (telling conn packages from ilp-connector on
       .to.equal(`package "s" targets @conn/types ^9.0.0, but this conn has @conn/types ${TYPES_VERSION}`)
   })
 
-  for (const kind of ['backend', 'store'] as const) {
+  for (const kind of ['backend', 'store', 'middleware'] as const) {
     it(`turns a ${kind} class (the reference's form) into a ${kind} manifest`, () => {
       class Reference {}
       const manifest = extensionManifest(Reference, kind, 'ref-pkg', host)
@@ -50,6 +52,8 @@ describe('compat: extensionManifest (telling conn packages from ilp-connector on
     expect(loadErrorOf(() => extensionManifest('text', 'backend', 'odd-backend', host)).message).to.equal(
       'package "odd-backend" exports neither a conn backend manifest ({ kind, name, types, create }) nor an ilp-connector backend class ' +
       '(new Backend(options, api); connect(), getRate(source, destination), submitPayment(payment)); it exports a string')
+    expect(loadErrorOf(() => extensionManifest(null, 'middleware', 'odd-mw', host)).message).to.match(
+      /^package "odd-mw" exports neither a conn middleware manifest .* nor an ilp-connector middleware class \(new Middleware\(options, api\); applyToPipelines\(pipelines, accountId\)\); it exports null$/)
   })
 
   it('names the missing methods and both forms when a class\'s instances do not fit', () => {
