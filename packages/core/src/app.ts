@@ -18,6 +18,7 @@ import { configFromEnv } from './env.ts'
 import { defaultExport, importByName, LoadError } from './loader.ts'
 import { extensionManifest } from './compat/detect.ts'
 import type { ReferenceHost } from './compat/host.ts'
+import { asLpi2, checkPluginVersion } from './compat/lpi1.ts'
 import { loadMiddlewares } from './middlewares.ts'
 import { backendName, backendPackageName, pluginPackageName, PLUGIN_SUBSTITUTES, storePackageName } from './names.ts'
 import { isWellFormedReply, parsePrepare, serializePrepare } from './packet.ts'
@@ -436,9 +437,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     if (typeof PluginClass !== 'function') {
       throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${packageName}" does not export a plugin class`)
     }
-    if (PluginClass.version !== undefined && PluginClass.version !== 2) {
-      throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${packageName}" is an LPI${PluginClass.version} plugin; conn needs LPI2`)
-    }
+    checkPluginVersion(PluginClass, `accounts.${id}.plugin`, packageName)
     const store = new PrefixedStore(this.store, `plugin:${id}:`)
     const log = this.logger.child({ component: 'plugin', account: id })
     let plugin: Plugin
@@ -450,6 +449,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       }
       throw new LoadError('ERR_PACKAGE_LOAD', `accounts.${id}.plugin: "${packageName}" failed to construct: ${(err as Error).message}`, { cause: err })
     }
+    plugin = await asLpi2(plugin, PluginClass, `accounts.${id}.plugin`, packageName, (pkg) => this.import(pkg))
     return this.addAccountObject(id, config, plugin, name)
   }
 
