@@ -205,13 +205,13 @@ export class ReferenceMiddleware implements Middleware {
   readonly incomingMoney: MoneyHandler = (ctx, next) => this.money(this.chains.get(ctx.account.id)?.incomingMoney, ctx, next)
   readonly outgoingMoney: MoneyHandler = (ctx, next) => this.money(this.chains.get(ctx.account.id)?.outgoingMoney, ctx, next)
 
-  /** Runs the account's reference methods on the serialized Prepare; what they pass on is parsed back for conn's next. */
+  /**
+   * Runs the account's reference methods on the serialized Prepare; what they pass on is parsed back and goes to
+   * conn's next in a context of its own, so the middlewares outside still see the Prepare they passed in.
+   */
   private data (chain: ComposedReference<Buffer, Buffer> | undefined, ctx: PacketContext, next: (ctx: PacketContext) => Promise<Buffer>): Promise<Buffer> {
     if (chain === undefined) return next(ctx)
-    return chain(serializePrepare(ctx.prepare), (data) => {
-      ctx.prepare = toPrepare(data)
-      return next(ctx)
-    })
+    return chain(serializePrepare(ctx.prepare), (data) => next({ account: ctx.account, prepare: toPrepare(data), incoming: ctx.incoming }))
   }
 
   private money (chain: ComposedReference<string, void> | undefined, ctx: MoneyContext, next: (ctx: MoneyContext) => Promise<void>): Promise<void> {

@@ -201,11 +201,26 @@ describe('compat: reference middleware', () => {
           })
         }
       }
-      const { alice, bob } = await start(Ref)
+      const outside: string[] = []
+      const { alice, bob } = await start(Ref, {
+        middlewares: { before: { type: 'outside' }, ref: { type: 'ref-mw', options: { limit: '1000' } } },
+        modules: {
+          outside: {
+            default: {
+              kind: 'middleware',
+              name: 'outside',
+              types: '^0.1.0',
+              create: () => ({ name: 'outside', incomingData: async (ctx, next) => { const reply = await next(ctx); outside.push(String(ctx.prepare.amount)); return reply } })
+            } satisfies MiddlewareManifest
+          }
+        }
+      })
       const reply = await alice.receive(prepare('test.conn.bob', '800', CONDITION))
       expect(IlpPacket.deserializeIlpFulfill(reply)).to.deep.equal({ fulfillment: FULFILLMENT, data: Buffer.from('from bob') })
       expect(IlpPacket.deserializeIlpPrepare(bob.sentData[0]!).amount).to.equal('400')
       expect(seen).to.deep.equal(['in:alice:800', 'out:bob:400', 'reply:alice:13'])
+      // the middleware before it still sees the Prepare it passed in
+      expect(outside).to.deep.equal(['800'])
 
       const rejected = IlpPacket.deserializeIlpReject(await alice.receive(prepare('test.conn.bob', '1001', CONDITION)))
       expect(rejected).to.deep.include({ code: 'F03', message: 'too much. amount=1001', triggeredBy: 'test.conn' })
