@@ -15,7 +15,10 @@ import {
 import { ConnectorAccount } from './account.ts'
 import { ConfigError, isPluginInstance, validateAccount, validateConfig } from './config.ts'
 import { configFromEnv } from './env.ts'
-import { checkManifest, defaultExport, importByName, LoadError } from './loader.ts'
+import { defaultExport, importByName, LoadError } from './loader.ts'
+import { extensionManifest } from './compat/detect.ts'
+import type { ReferenceHost } from './compat/host.ts'
+import { asLpi2, checkPluginVersion } from './compat/lpi1.ts'
 import { loadMiddlewares } from './middlewares.ts'
 import { backendName, backendPackageName, pluginPackageName, PLUGIN_SUBSTITUTES, storePackageName } from './names.ts'
 import { isWellFormedReply, parsePrepare, serializePrepare } from './packet.ts'
@@ -232,7 +235,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     this.storeBalances = new StoreBalances(this.store)
     this.backend = await this.loadBackend()
 
-    const { middlewares, missing } = await loadMiddlewares(this.config, (name) => this.import(name), this.middlewareApi())
+    const { middlewares, missing } = await loadMiddlewares(this.config, (name) => this.import(name), this.middlewareApi(), this.referenceHost())
     this.middlewares = middlewares
     for (const { name, package: pkg, unenforced } of missing) {
       if (unenforced.length > 0) {
@@ -351,7 +354,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
 
   private async loadManifest (packageName: string, kind: 'store' | 'backend' | 'routing' | 'extension', label: string): Promise<unknown> {
     try {
-      return checkManifest(defaultExport(await this.import(packageName)), kind, packageName)
+      return extensionManifest(defaultExport(await this.import(packageName)), kind, packageName, this.referenceHost())
     } catch (err) {
       if (err instanceof LoadError) throw new LoadError(err.code, `${label}: ${err.message}`, { cause: err })
       throw err
@@ -368,6 +371,16 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       sendMoney: async (id, amount) => await this.sendMoney(id, amount),
       balances: this.storeBalances,
       metrics: this.metrics
+    }
+  }
+
+  /** What backends, stores and middlewares written for ilp-connector get beyond conn's APIs (see compat/). */
+  private referenceHost (): ReferenceHost {
+    return {
+      getAccounts: () => this.accounts.values(),
+      getOwnAddress: () => this.ownAddress,
+      middlewareNames: () => this.middlewares.map((m) => m.name),
+      outgoingData: (ctx) => this.outgoingData(ctx)
     }
   }
 
@@ -424,9 +437,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     if (typeof PluginClass !== 'function') {
       throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${packageName}" does not export a plugin class`)
     }
-    if (PluginClass.version !== undefined && PluginClass.version !== 2) {
-      throw new LoadError('ERR_PACKAGE_INVALID', `accounts.${id}.plugin: package "${packageName}" is an LPI${PluginClass.version} plugin; conn needs LPI2`)
-    }
+    checkPluginVersion(PluginClass, `accounts.${id}.plugin`, packageName)
     const store = new PrefixedStore(this.store, `plugin:${id}:`)
     const log = this.logger.child({ component: 'plugin', account: id })
     let plugin: Plugin
@@ -438,6 +449,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       }
       throw new LoadError('ERR_PACKAGE_LOAD', `accounts.${id}.plugin: "${packageName}" failed to construct: ${(err as Error).message}`, { cause: err })
     }
+    plugin = await asLpi2(plugin, PluginClass, `accounts.${id}.plugin`, packageName, (pkg) => this.import(pkg))
     return this.addAccountObject(id, config, plugin, name)
   }
 

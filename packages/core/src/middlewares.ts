@@ -3,7 +3,9 @@
  * connector's order; custom ones go after them, or before/after a named one.
  */
 import type { AccountConfig, BuiltinMiddlewareName, ConnectorConfig, Middleware, MiddlewareApi, MiddlewareManifest } from '@conn/types'
-import { checkManifest, defaultExport, LoadError } from './loader.ts'
+import { defaultExport, LoadError } from './loader.ts'
+import { extensionManifest } from './compat/detect.ts'
+import type { ReferenceHost } from './compat/host.ts'
 
 export interface BuiltinMiddleware {
   name: BuiltinMiddlewareName
@@ -51,7 +53,7 @@ export interface LoadedMiddlewares {
   missing: Array<{ name: BuiltinMiddlewareName, package: string, unenforced: string[] }>
 }
 
-async function loadManifest (importer: ModuleImporter, packageName: string, label: string): Promise<MiddlewareManifest> {
+async function loadManifest (importer: ModuleImporter, packageName: string, label: string, host: ReferenceHost): Promise<MiddlewareManifest> {
   let mod: Record<string, unknown>
   try {
     mod = await importer(packageName)
@@ -59,7 +61,7 @@ async function loadManifest (importer: ModuleImporter, packageName: string, labe
     throw new LoadError((err as LoadError).code ?? 'ERR_PACKAGE_LOAD', `middleware ${label}: ${(err as Error).message}`, { cause: err })
   }
   try {
-    return checkManifest(defaultExport(mod), 'middleware', packageName) as MiddlewareManifest
+    return extensionManifest(defaultExport(mod), 'middleware', packageName, host, label) as MiddlewareManifest
   } catch (err) {
     throw new LoadError((err as LoadError).code ?? 'ERR_PACKAGE_INVALID', `middleware ${label}: ${(err as Error).message}`)
   }
@@ -80,12 +82,14 @@ function place (list: Array<{ name: string }>, item: { name: string }, where: { 
 /**
  * Loads and creates the middlewares for a configuration: the enabled built-ins, then the custom ones.
  * A built-in whose package is not installed is skipped (reported in `missing`); a custom one that cannot
- * be found, is not a middleware manifest, or fails to create is an error naming it.
+ * be found, is neither a middleware manifest nor an ilp-connector middleware class, or fails to create is an
+ * error naming it. `host` gives ilp-connector middlewares what their api has beyond conn's.
  */
 export async function loadMiddlewares (
   config: ConnectorConfig,
   importer: ModuleImporter,
-  api: MiddlewareApi
+  api: MiddlewareApi,
+  host: ReferenceHost
 ): Promise<LoadedMiddlewares> {
   const disabled = new Set<string>(config.disableMiddleware)
   const middlewares: Middleware[] = []
@@ -94,7 +98,7 @@ export async function loadMiddlewares (
     if (disabled.has(builtin.name)) continue
     let manifest: MiddlewareManifest
     try {
-      manifest = await loadManifest(importer, builtin.package, builtin.name)
+      manifest = await loadManifest(importer, builtin.package, builtin.name, host)
     } catch (err) {
       if ((err as LoadError).code !== 'ERR_PACKAGE_NOT_FOUND') throw err
       if (builtin.requiredFor !== undefined) {
@@ -113,7 +117,7 @@ export async function loadMiddlewares (
     middlewares.push(await create(manifest, builtin.name, {}, api))
   }
   for (const [name, entry] of Object.entries(config.middlewares)) {
-    const manifest = await loadManifest(importer, entry.type, name)
+    const manifest = await loadManifest(importer, entry.type, name, host)
     const middleware = await create(manifest, name, entry.options ?? {}, api)
     place(middlewares, middleware, {
       before: entry.before ?? (entry.after === undefined ? manifest.before : undefined),

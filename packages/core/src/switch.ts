@@ -14,6 +14,7 @@ import { childAddress, type RoutingTable } from './routing.ts'
 import { convert, rateToFraction } from './rate.ts'
 import { MAX_UINT64, PEER_PROTOCOL_CONDITION, patchPrepare } from './packet.ts'
 import { serveIldcp } from './vendor/ildcp.ts'
+import type { PacketReporter } from './compat/reference-backend.ts'
 
 /** Answers a peer protocol request (`peer.route.control`, ...) arriving from an account. */
 export type PeerProtocolHandler = (ctx: PacketContext) => Promise<Buffer>
@@ -102,8 +103,12 @@ export class PacketSwitch {
       this.deps.logger.debug({ from: source.id, to: nextHopId, destination, amount: String(prepare.amount), outAmount: String(amount) }, 'forwarding')
     }
     const reply = this.deps.outgoingData(outgoing)
-    if (this.deps.backend().submitPayment === undefined) return reply
+    const backend = this.deps.backend()
+    if (backend.submitPayment === undefined) return reply
+    // only a backend written for ilp-connector with submitPacket has reportPacket, and it always has submitPayment
+    const reportPacket = (backend as Partial<PacketReporter>).reportPacket
     return reply.then((answer) => {
+      if (reportPacket !== undefined) reportPacket(source.id, prepare, nextHopId, amount, answer)
       if (isFulfill(answer)) this.submitPayment(source.id, prepare.amount, nextHopId, amount)
       return answer
     })

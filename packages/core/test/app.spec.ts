@@ -113,12 +113,12 @@ describe('Connector (createApp)', () => {
     expect(error!.message).to.match(/^accounts\.a\.plugin: package "ilp-plugin-missing-xyz" is not installed/)
   })
 
-  it('refuses an LPI1 plugin', async () => {
+  it('refuses a plugin class of static version 1 whose instances have no sendTransfer (neither LPI2 nor LPI1)', async () => {
     class OldPlugin extends MockPlugin { static override readonly version = 1 as any }
     app = createTestApp({ ilpAddress: 'test.conn', accounts: { a: child('old-plugin') } },
       { logger: silentLogger, modules: { 'old-plugin': { default: OldPlugin } } })
     await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
-      expect(err.message).to.equal('accounts.a.plugin: package "old-plugin" is an LPI1 plugin; conn needs LPI2')
+      expect(err.message).to.equal('accounts.a.plugin: package "old-plugin" says it is an LPI1 plugin (static version 1) but its instances have no sendTransfer method')
     })
   })
 
