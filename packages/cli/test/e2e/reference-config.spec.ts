@@ -222,7 +222,9 @@ describe('e2e: a reference connector configuration, unchanged', function () {
     expect(disconnects).to.deep.equal([])
   })
 
-  it('keeps it online through 300 fuzzed unauthenticated sockets: every canary payment between the batches fulfilled', async () => {
+  // FUZZ_CASES=2000 for a longer run (10 batches either way)
+  const fuzzCases = Number(process.env.FUZZ_CASES ?? 300)
+  it(`keeps it online through ${fuzzCases} fuzzed unauthenticated sockets: every canary payment between the batches fulfilled`, async () => {
     const { alice, bob, alicePort } = await startReferenceConfig()
     // a seeded generator, so a failure can be replayed
     let seed = 0x2f6b1d
@@ -230,7 +232,7 @@ describe('e2e: a reference connector configuration, unchanged', function () {
     const bytes = (n: number): Buffer => Buffer.from(Array.from({ length: n }, () => next() & 0xff))
     const canaries: string[] = []
     for (let batch = 0; batch < 10; batch++) {
-      await Promise.all(Array.from({ length: 30 }, async () => {
+      await Promise.all(Array.from({ length: Math.ceil(fuzzCases / 10) }, async () => {
         const ws = await rawSocket(alicePort)
         const kind = next() % 4
         // random bytes; a BTP MESSAGE type byte with random rest; text; nothing at all
