@@ -1,20 +1,29 @@
 /**
- * The switch: the innermost step of the incoming pipeline. It answers peer protocol requests (ILDCP,
- * route exchange), picks the next hop by longest prefix, converts the amount, shortens the expiry and hands
- * the new Prepare to the next hop's outgoing pipeline. Checks happen in the reference connector's order,
- * so the same packet gets the same error code.
+ * The packet path, top to bottom, as a packet travels it:
+ *
+ *   1. bytes in from an account's plugin: parsed once (malformed: F01, never forwarded);
+ *   2. the incoming pipeline (the middlewares' `incomingData`, outermost first);
+ *   3. the switch, its innermost step: peer protocols (ILDCP, route exchange), the next hop by longest prefix,
+ *      the rate, the amount, the expiry, checked in the reference connector's order so the same packet gets
+ *      the same error code;
+ *   4. the next hop's outgoing pipeline (`outgoingData`);
+ *   5. bytes out to the next hop's plugin, and its reply back up the same way.
+ *
+ * Money takes the two money pipelines. The four pipelines are composed once, when the middlewares are known.
  */
 import {
-  BadRequestError, InvalidPacketError, PeerUnreachableError, UnreachableError, AmountTooLargeError,
-  isFulfill, type Backend, type PacketContext, type Rate, type Logger, type NextData
+  AmountTooLargeError, BadRequestError, InvalidPacketError, PeerUnreachableError, UnreachableError,
+  isFulfill, isIlpError, serializeReject,
+  type Backend, type Logger, type Middleware, type MoneyContext, type PacketContext, type Rate
 } from '@conn/types'
 import type { ConnectorAccount } from './account.ts'
-import { outgoingExpiry, type ExpirySettings } from './expiry.ts'
-import { childAddress, type RoutingTable } from './routing.ts'
-import { convert, rateToFraction } from './rate.ts'
-import { MAX_UINT64, PEER_PROTOCOL_CONDITION, patchPrepare } from './packet.ts'
-import { serveIldcp } from './vendor/ildcp.ts'
 import type { PacketReporter } from './compat/reference-backend.ts'
+import { outgoingExpiry, type ExpirySettings } from './expiry.ts'
+import { isWellFormedReply, MAX_UINT64, parsePrepare, patchPrepare, PEER_PROTOCOL_CONDITION, serializePrepare } from './packet.ts'
+import { compose } from './pipeline.ts'
+import { convert, rateToFraction } from './rate.ts'
+import { childAddress, type RoutingTable } from './routing.ts'
+import { serveIldcp } from './vendor/ildcp.ts'
 
 /** Answers a peer protocol request (`peer.route.control`, ...) arriving from an account. */
 export type PeerProtocolHandler = (ctx: PacketContext) => Promise<Buffer>
@@ -29,23 +38,60 @@ export interface SwitchDeps {
   getAccount: (id: string) => ConnectorAccount | undefined
   getOwnAddress: () => string
   backend: () => Backend
-  outgoingData: NextData
-  peerProtocols: Map<string, PeerProtocolHandler>
   logger: Logger
 }
 
-export class PacketSwitch {
-  private readonly debug: boolean
+type Pipeline<C, R> = (ctx: C) => Promise<R>
+type HandlerKind = 'incomingData' | 'outgoingData' | 'incomingMoney' | 'outgoingMoney'
 
-  constructor (private readonly deps: SwitchDeps) {
-    this.debug = deps.logger.isLevelEnabled('debug')
+export class PacketSwitch {
+  /** Handlers of `peer.*` destinations other than `peer.config`, by prefix (`peer.route` for route exchange). */
+  readonly peerProtocols = new Map<string, PeerProtocolHandler>()
+  private incomingData: Pipeline<PacketContext, Buffer> = notStarted
+  private outgoingData: Pipeline<PacketContext, Buffer> = notStarted
+  private incomingMoney: Pipeline<MoneyContext, void> = notStarted
+  private outgoingMoney: Pipeline<MoneyContext, void> = notStarted
+
+  constructor (private readonly deps: SwitchDeps) {}
+
+  /** Composes the four pipelines from the middlewares (outermost first), once. */
+  compose (middlewares: readonly Middleware[]): void {
+    const handlersOf = <K extends HandlerKind>(kind: K) => middlewares.flatMap((m) => {
+      const handler = m[kind]
+      return handler === undefined ? [] : [{ name: m.name, handler: handler.bind(m) as NonNullable<Middleware[K]> }]
+    })
+    this.incomingData = compose(handlersOf('incomingData'), this.forward)
+    this.outgoingData = compose(handlersOf('outgoingData'), sendData)
+    this.incomingMoney = compose(handlersOf('incomingMoney'), async () => {})
+    this.outgoingMoney = compose(handlersOf('outgoingMoney'), sendMoney)
   }
 
-  /**
-   * Terminal handler of the incoming data pipeline. Not async (one frame less per packet): what it throws,
-   * the composed pipeline turns into a rejection.
-   */
-  readonly forward = (ctx: PacketContext): Promise<Buffer> => {
+  // ---- 1. bytes in ------------------------------------------------------------------------------------
+
+  /** A Prepare from an account's plugin: parsed once, then the incoming pipeline. Never throws. */
+  readonly handleData = (account: ConnectorAccount, data: Buffer): Promise<Buffer> => {
+    let prepare
+    try {
+      prepare = parsePrepare(data)
+    } catch (err) {
+      const { logger } = this.deps
+      if (logger.isLevelEnabled('debug')) logger.debug({ account: account.id, reason: (err as Error).message }, 'malformed packet rejected')
+      return Promise.resolve(serializeReject({ code: 'F01', triggeredBy: this.deps.getOwnAddress(), message: (err as Error).message, data: Buffer.alloc(0) }))
+    }
+    // not async: the composed pipeline already returns a promise and never throws
+    return this.incomingData({ account, prepare, incoming: undefined })
+  }
+
+  /** Money an account's plugin says the counterparty sent us: the incoming money pipeline. */
+  readonly handleMoney = async (account: ConnectorAccount, amount: string): Promise<void> => {
+    if (!/^[0-9]{1,20}$/.test(amount)) throw new Error(`invalid amount from plugin. account=${account.id} amount=${amount}`)
+    await this.incomingMoney({ account, amount: BigInt(amount) })
+  }
+
+  // ---- 3. the switch: the innermost step of the incoming pipeline ------------------------------------
+
+  /** Not async (one frame less per packet): what it throws, the composed pipeline turns into a rejection. */
+  private readonly forward = (ctx: PacketContext): Promise<Buffer> => {
     const { prepare, account: source } = ctx
     const destination = prepare.destination
     if (destination.startsWith('peer.')) return this.peerProtocol(ctx)
@@ -70,7 +116,6 @@ export class PacketSwitch {
   private forwardAt (ctx: PacketContext, nextHopId: string, backendRate: Rate): Promise<Buffer> {
     const { prepare, account: source } = ctx
     const destination = prepare.destination
-    const { settings } = this.deps
     const rate = rateToFraction(backendRate)
     const nextHop = this.deps.getAccount(nextHopId)
     if (nextHop === undefined) {
@@ -85,7 +130,7 @@ export class PacketSwitch {
       throw new AmountTooLargeError('packet size too large. maxAmount=' + maximumAmount + ' actualAmount=' + prepare.amount,
         { receivedAmount: prepare.amount, maximumAmount })
     }
-    const expiresAt = outgoingExpiry(prepare.expiresAt, Date.now(), settings)
+    const expiresAt = outgoingExpiry(prepare.expiresAt, Date.now(), this.deps.settings)
 
     const outgoing: PacketContext = {
       account: nextHop,
@@ -99,10 +144,12 @@ export class PacketSwitch {
       },
       incoming: ctx
     }
-    if (this.debug) {
-      this.deps.logger.debug({ from: source.id, to: nextHopId, destination, amount: String(prepare.amount), outAmount: String(amount) }, 'forwarding')
+    const { logger } = this.deps
+    // asked per packet, so a level changed at run time takes effect
+    if (logger.isLevelEnabled('debug')) {
+      logger.debug({ from: source.id, to: nextHopId, destination, amount: String(prepare.amount), outAmount: String(amount) }, 'forwarding')
     }
-    const reply = this.deps.outgoingData(outgoing)
+    const reply = this.outgoingData(outgoing)
     const backend = this.deps.backend()
     if (backend.submitPayment === undefined) return reply
     // only a backend written for ilp-connector with submitPacket has reportPacket, and it always has submitPayment
@@ -131,7 +178,7 @@ export class PacketSwitch {
       throw new InvalidPacketError('condition must be peer protocol condition.')
     }
     if (destination === 'peer.config') return await this.ildcp(ctx)
-    for (const [prefix, handler] of this.deps.peerProtocols) {
+    for (const [prefix, handler] of this.peerProtocols) {
       if (destination === prefix || destination.startsWith(prefix + '.')) return await handler(ctx)
     }
     throw new InvalidPacketError('unknown peer protocol.')
@@ -156,5 +203,57 @@ export class PacketSwitch {
       })
     })
   }
+
+  // ---- 4. and 5. out to the next hop ------------------------------------------------------------------
+
+  /** A Prepare through an account's outgoing pipeline (what a reference middleware's `api.sendData` does). */
+  sendOutgoing (ctx: PacketContext): Promise<Buffer> {
+    return this.outgoingData(ctx)
+  }
+
+  /** Money to an account through the outgoing money pipeline (settlement). */
+  async sendMoney (account: ConnectorAccount, amount: bigint): Promise<void> {
+    await this.outgoingMoney({ account, amount })
+  }
 }
 
+/**
+ * Terminal of the outgoing data pipeline: the next hop's plugin. Chained with `then`, not an async function
+ * (one frame less per packet; what it throws, the composed pipeline turns into a rejection); a plugin that
+ * throws, or answers with something other than a promise, is handled as `await` would.
+ */
+function sendData (ctx: PacketContext): Promise<Buffer> {
+  const packet = serializePrepare(ctx.prepare)
+  let sent: Promise<Buffer>
+  try {
+    sent = ctx.account.plugin.sendData(packet)
+  } catch (err) {
+    throw sendFailed(err, ctx.account.id)
+  }
+  if (!(sent instanceof Promise)) sent = Promise.resolve(sent)
+  return sent.then((reply) => {
+    if (!isWellFormedReply(reply)) {
+      throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + ctx.account.id)
+    }
+    return reply
+  }, (err: unknown) => { throw sendFailed(err, ctx.account.id) })
+}
+
+/**
+ * A plugin that could not send: its own ILP error (code and message meant for the peer) stands; anything else is
+ * internal, so the error handler answers T00 and logs this error, with the account, for the operator.
+ */
+function sendFailed (err: unknown, accountId: string): Error {
+  if (isIlpError(err)) return err
+  const reason = err instanceof Error ? err.message : String(err)
+  return new Error(`failed to send packet: ${reason} (account ${accountId})`, { cause: err })
+}
+
+/** Terminal of the outgoing money pipeline. */
+async function sendMoney (ctx: MoneyContext): Promise<void> {
+  await ctx.account.plugin.sendMoney(ctx.amount.toString())
+}
+
+async function notStarted (): Promise<never> {
+  throw new Error('connector not started')
+}

@@ -1,14 +1,18 @@
 /**
- * The one place where anything thrown on the incoming packet path becomes an ILP Reject: the error's
- * code (F00 when it has none), its message and data, and `triggeredBy` = our address unless the error
- * names another node. It is the outermost middleware, so rejects from every other one pass through it.
+ * The one place where anything thrown on the incoming packet path becomes an ILP Reject. A typed ILP error
+ * keeps its code, message and data, with `triggeredBy` = our address unless the error names another node.
+ * Anything else (a bug, a failing dependency, a plugin that threw) is none of the peer's business: the peer gets
+ * T00 with a generic message, and the detail goes to our log. It is the outermost middleware, so rejects from
+ * every other one pass through it.
  */
 import {
   serializeReject,
-  type DataHandler, type IlpErrorLike, type Middleware, type MiddlewareApi, type MoneyHandler
+  type DataHandler, type IlpErrorLike, type Middleware, type MiddlewareApi, type MoneyHandler, type PacketContext
 } from '@conn/types'
 
 const CODE_PATTERN = /^[FTR][0-9A-Z]{2}$/
+/** What a peer is told about an error that is not an ILP error (the reference sends F00 with the internal message). */
+export const INTERNAL_ERROR_MESSAGE = 'internal error.'
 const MAX_DATA_LENGTH = 32767
 /** Unexpected (non-ILP) errors are logged at warn once per message, then only at debug, to keep floods quiet. */
 const MAX_REMEMBERED_MESSAGES = 100
@@ -21,16 +25,20 @@ export class ErrorHandler implements Middleware {
 
   // `then` rather than an async function: closures per packet instead of an async frame and its promises
   readonly incomingData: DataHandler = (ctx, next) => next(ctx).then(
-    (reply) => Buffer.isBuffer(reply) ? reply : this.fail(ctx.account.id, new Error('handler did not return a value.')),
-    (thrown: unknown) => this.fail(ctx.account.id, thrown)
+    (reply) => Buffer.isBuffer(reply) ? reply : this.fail(ctx, new Error('handler did not return a value.')),
+    (thrown: unknown) => this.fail(ctx, thrown)
   )
 
   /** The Reject for an error that reached the outermost handler, logged. */
-  private fail (accountId: string, thrown: unknown): Buffer {
+  private fail (ctx: PacketContext, thrown: unknown): Buffer {
     const err = this.normalize(thrown)
-    const code = codeOf(err)
-    this.log(err, code, accountId)
-    return this.reject(err, code)
+    if (isIlpCode(err.ilpErrorCode)) {
+      const logger = this.api.logger
+      if (logger.isLevelEnabled('debug')) logger.debug({ account: ctx.account.id, code: err.ilpErrorCode, reason: err.message }, 'packet rejected')
+      return this.reject(err, err.ilpErrorCode)
+    }
+    this.logUnexpected(ctx, err)
+    return serializeReject({ code: 'T00', triggeredBy: this.api.getOwnAddress(), message: INTERNAL_ERROR_MESSAGE, data: EMPTY })
   }
 
   readonly incomingMoney: MoneyHandler = async (ctx, next) => {
@@ -48,37 +56,36 @@ export class ErrorHandler implements Middleware {
     return new Error('Non-object thrown: ' + String(thrown))
   }
 
-  /** Serializes the error as a Reject. */
-  toReject (err: Error & IlpErrorLike): Buffer {
-    return this.reject(err, codeOf(err))
-  }
-
   private reject (err: Error & IlpErrorLike, code: string): Buffer {
     const data = err.ilpErrorData ?? err.data
     return serializeReject({
       code,
       triggeredBy: typeof err.triggeredBy === 'string' && err.triggeredBy !== '' ? err.triggeredBy : this.api.getOwnAddress(),
       message: typeof err.message === 'string' ? err.message : '',
-      data: Buffer.isBuffer(data) && data.length <= MAX_DATA_LENGTH ? data : Buffer.alloc(0)
+      data: Buffer.isBuffer(data) && data.length <= MAX_DATA_LENGTH ? data : EMPTY
     })
   }
 
-  private log (err: Error & IlpErrorLike, code: string, account: string): void {
+  /**
+   * A bug or a failing dependency, which the operator should see: logged at warn with the account and the packet,
+   * once per message (later ones at debug, so a flood stays quiet).
+   */
+  private logUnexpected (ctx: PacketContext, err: Error & IlpErrorLike): void {
     const logger = this.api.logger
-    if (code !== err.ilpErrorCode) {
-      // Not an ILP error (no code, or not a valid one): a bug or a failing dependency, which the operator
-      // should see once.
-      if (!this.warned.has(err.message) && this.warned.size < MAX_REMEMBERED_MESSAGES) {
-        this.warned.add(err.message)
-        logger.warn({ account, err }, 'unexpected error on the packet path; rejected with F00 (further occurrences at debug)')
-        return
-      }
+    const { destination, amount } = ctx.prepare
+    if (!this.warned.has(err.message) && this.warned.size < MAX_REMEMBERED_MESSAGES) {
+      this.warned.add(err.message)
+      logger.warn({ account: ctx.account.id, destination, amount: String(amount), err },
+        'unexpected error on the packet path; rejected with T00 (further occurrences of this message at debug)')
+    } else if (logger.isLevelEnabled('debug')) {
+      logger.debug({ account: ctx.account.id, destination, amount: String(amount), reason: err.message }, 'unexpected error on the packet path; rejected with T00')
     }
-    if (logger.isLevelEnabled('debug')) logger.debug({ account, code, reason: err.message }, 'packet rejected')
   }
 }
 
-/** The error's code if it is a valid ILP error code, else F00. */
-function codeOf (err: IlpErrorLike): string {
-  return typeof err.ilpErrorCode === 'string' && CODE_PATTERN.test(err.ilpErrorCode) ? err.ilpErrorCode : 'F00'
+const EMPTY = Buffer.alloc(0)
+
+/** Whether the value is a valid ILP error code (F, T or R and two more characters). */
+function isIlpCode (code: unknown): code is string {
+  return typeof code === 'string' && CODE_PATTERN.test(code)
 }

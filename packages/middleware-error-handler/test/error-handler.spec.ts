@@ -51,27 +51,26 @@ describe('error-handler', () => {
       expect(readReject(reply)).to.include({ code: 'T01', triggeredBy: 'test.other' })
     })
 
-    it('turns a plain Error into F00 with its message and empty data', async () => {
-      const reply = await run(new ErrorHandler(fakeApi()), throwing(new Error('something broke')))
+    it('turns a plain Error into T00 with a generic message: the peer never sees the internal detail', async () => {
+      const reply = await run(new ErrorHandler(fakeApi()), throwing(new Error('failed to send packet: ECONNRESET 10.0.0.7:7768')))
       expect(readReject(reply)).to.deep.equal({
-        code: 'F00', triggeredBy: OWN_ADDRESS, message: 'something broke', data: Buffer.alloc(0)
+        code: 'T00', triggeredBy: OWN_ADDRESS, message: 'internal error.', data: Buffer.alloc(0)
       })
     })
 
-    it('turns a non-object throw into F00 "Non-object thrown: <value>"', async () => {
+    it('turns a non-object throw into the same generic T00', async () => {
       const handler = new ErrorHandler(fakeApi())
-      expect(readReject(await run(handler, throwing('oops')))).to.include({ code: 'F00', message: 'Non-object thrown: oops' })
-      expect(readReject(await run(handler, throwing(42)))).to.include({ code: 'F00', message: 'Non-object thrown: 42' })
-      expect(readReject(await run(handler, throwing(null)))).to.include({ code: 'F00', message: 'Non-object thrown: null' })
-      expect(readReject(await run(handler, throwing(undefined)))).to.include({ code: 'F00', message: 'Non-object thrown: undefined' })
+      for (const value of ['oops', 42, null, undefined]) {
+        expect(readReject(await run(handler, throwing(value)))).to.include({ code: 'T00', message: 'internal error.' })
+      }
     })
 
-    it('rejects with F00 "handler did not return a value." when next resolves with something other than a Buffer', async () => {
+    it('rejects with the generic T00 when next resolves with something other than a Buffer', async () => {
       const handler = new ErrorHandler(fakeApi())
       for (const value of [undefined, 'a string', new Uint8Array([13, 0])]) {
         const reply = await run(handler, async () => value as unknown as Buffer)
         expect(readReject(reply)).to.deep.equal({
-          code: 'F00', triggeredBy: OWN_ADDRESS, message: 'handler did not return a value.', data: Buffer.alloc(0)
+          code: 'T00', triggeredBy: OWN_ADDRESS, message: 'internal error.', data: Buffer.alloc(0)
         })
       }
     })
@@ -85,10 +84,10 @@ describe('error-handler', () => {
       })
     })
 
-    it('rejects with F00 and the error message when the error carries an invalid code (X99)', async () => {
+    it('treats an error with an invalid code (X99) as not an ILP error: the generic T00, not its message', async () => {
       const err = Object.assign(new Error('bad code'), { ilpErrorCode: 'X99' })
       const reply = await run(new ErrorHandler(fakeApi()), throwing(err))
-      expect(readReject(reply)).to.include({ code: 'F00', message: 'bad code' })
+      expect(readReject(reply)).to.include({ code: 'T00', message: 'internal error.' })
     })
 
     it('drops data over 32767 bytes and keeps data of exactly 32767 bytes', async () => {
@@ -114,20 +113,21 @@ describe('error-handler', () => {
   })
 
   describe('logging', () => {
-    it('logs the first unexpected (non-ILP) error of a message at warn, and repeats of it at debug', async () => {
+    it('logs the first unexpected (non-ILP) error of a message at warn with the account and packet, repeats at debug', async () => {
       const logger = new RecordingLogger()
       const handler = new ErrorHandler(fakeApi({ logger }))
       const err = new Error('database is down')
-      await run(handler, throwing(err))
+      const ctx = packetContext({ account })
+      await handler.incomingData(ctx, throwing(err))
       expect(logger.at('warn').length).to.equal(1)
-      expect(logger.at('warn')[0]!.obj).to.deep.equal({ account: 'alice', err })
+      expect(logger.at('warn')[0]!.obj).to.deep.equal({ account: 'alice', destination: ctx.prepare.destination, amount: String(ctx.prepare.amount), err })
       expect(logger.at('debug').length).to.equal(0)
 
       await run(handler, throwing(new Error('database is down')))
       await run(handler, throwing(new Error('database is down')))
       expect(logger.at('warn').length).to.equal(1)
       expect(logger.at('debug').length).to.equal(2)
-      expect(logger.at('debug')[0]!.obj).to.deep.equal({ account: 'alice', code: 'F00', reason: 'database is down' })
+      expect(logger.at('debug')[0]!.obj).to.deep.include({ account: 'alice', reason: 'database is down' })
 
       await run(handler, throwing(new Error('disk is full')))
       expect(logger.at('warn').length).to.equal(2)
@@ -139,7 +139,7 @@ describe('error-handler', () => {
       for (let i = 0; i < 101; i++) await run(handler, throwing(new Error(`failure ${i}`)))
       expect(logger.at('warn').length).to.equal(100)
       expect(logger.at('debug').length).to.equal(1)
-      expect(logger.at('debug')[0]!.obj).to.include({ code: 'F00', reason: 'failure 100' })
+      expect(logger.at('debug')[0]!.obj).to.include({ reason: 'failure 100' })
     })
 
     it('treats an invalid code like an unexpected error: warn once', async () => {
