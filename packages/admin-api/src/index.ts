@@ -5,12 +5,13 @@ import { AdminRoutes, JsonReply, TextReply, accountInfo, pluginName, rateToNumbe
 
 export { AdminApi, AdminRoutes, JsonReply, isLoopback, BearerToken, DEFAULT_BODY_LIMIT, HttpError, TextReply, accountInfo, pluginName, rateToNumber, routeJson, validateBalanceUpdate }
 export type { AdminApiOptions }
-export type { BalanceStatus, RouteDefinition, RouteJson, RouteRequest } from './routes.ts'
+export type { RouteDefinition, RouteJson, RouteRequest } from './routes.ts'
 
 const manifest: ExtensionManifest = {
   kind: 'extension',
   name: 'adminApi',
   types: '^0.1.0',
+  uses: ['balanceAdmin', 'alertAdmin'],
   create: (options, connector) => new AdminApi(connector, options as AdminApiOptions)
 }
 export default manifest

@@ -1,11 +1,11 @@
 /**
  * The admin API's routes: the reference connector's (same paths, request and response shapes), plus removing
  * an account. Each handler reads the connector through its ConnectorHandle and returns a JSON-ready value
- * (200), `undefined` (204) or a text reply (/metrics); it throws HttpError for a request it refuses. The
- * middlewares' admin methods are found by middleware name and checked by shape, so this package needs
- * nothing but @conn/types.
+ * (200), `undefined` (204) or a text reply (/metrics); it throws HttpError for a request it refuses. What it
+ * needs from the balance and alert middlewares are services (`balanceAdmin`, `alertAdmin` in @conn/types) the
+ * connector hands out, so this package needs nothing but @conn/types.
  */
-import type { Account, AccountConfig, ConnectorHandle, Middleware, Rate, Route } from '@conn/types'
+import type { Account, AccountConfig, AlertAdmin, BalanceAdmin, BalanceStatus, ConnectorHandle, Rate, Route } from '@conn/types'
 import { HttpError } from './http.ts'
 
 /** What a route resolves with: a JSON value (200), `undefined` (204), or text with its content type (200). */
@@ -40,24 +40,6 @@ export interface RouteDefinition {
 const ACCOUNT_ID = /^[A-Za-z0-9_.\-~]+$/
 /** The reference's BalanceUpdate schema: a signed integer string without leading zeros. */
 const AMOUNT_DIFF = /^(0|-?[1-9][0-9]*)$/
-
-// ---- what the middlewares offer, by shape -----------------------------------------------------------
-
-export interface BalanceStatus { balance: string, minimum: string, maximum: string }
-interface BalanceAdminLike {
-  getBalances (): Promise<Record<string, BalanceStatus>>
-  adjustBalance (accountId: string, amountDiff: bigint): Promise<bigint>
-}
-interface AlertAdminLike {
-  getAlerts (): unknown[]
-  deleteAlert (id: number): boolean
-}
-
-function hasMethods<T> (middleware: Middleware | undefined, ...names: string[]): T | undefined {
-  if (middleware === undefined) return undefined
-  const m = middleware as unknown as Record<string, unknown>
-  return names.every((name) => typeof m[name] === 'function') ? middleware as unknown as T : undefined
-}
 
 // ---- JSON helpers --------------------------------------------------------------------------------------
 
@@ -235,8 +217,8 @@ export class AdminRoutes {
 
   // ---- /balance ----------------------------------------------------------------------------------------
 
-  private balanceAdmin (): BalanceAdminLike | undefined {
-    return hasMethods<BalanceAdminLike>(this.connector.getMiddleware('balance'), 'getBalances', 'adjustBalance')
+  private balanceAdmin (): BalanceAdmin | undefined {
+    return this.connector.getService('balanceAdmin')
   }
 
   private async balanceStatus (): Promise<Record<string, BalanceStatus>> {
@@ -255,11 +237,11 @@ export class AdminRoutes {
     const { accountId, amountDiff } = validateBalanceUpdate(body)
     const account = this.connector.getAccount(accountId)
     if (account === undefined) throw new HttpError(400, `invalid balance update: unknown account id. accountId=${accountId}`)
-    if (account.config.balance === undefined) {
-      throw new HttpError(400, `invalid balance update: the account has no balance settings, so its balance is not tracked. accountId=${accountId}`)
-    }
     const admin = this.balanceAdmin()
     if (admin === undefined) throw new HttpError(409, 'the balance middleware is not running (disableMiddleware); balances are not tracked')
+    if ((await admin.getBalances())[accountId] === undefined) {
+      throw new HttpError(400, `invalid balance update: the account has no balance settings, so its balance is not tracked. accountId=${accountId}`)
+    }
     try {
       await admin.adjustBalance(accountId, amountDiff)
     } catch (err) {
@@ -301,8 +283,8 @@ export class AdminRoutes {
 
   // ---- /alerts -----------------------------------------------------------------------------------------
 
-  private alertAdmin (): AlertAdminLike | undefined {
-    return hasMethods<AlertAdminLike>(this.connector.getMiddleware('alert'), 'getAlerts', 'deleteAlert')
+  private alertAdmin (): AlertAdmin | undefined {
+    return this.connector.getService('alertAdmin')
   }
 
   getAlerts (): { alerts: unknown[] } {

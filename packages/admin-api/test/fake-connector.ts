@@ -52,6 +52,13 @@ export function fakeConnector (config: Partial<ConnectorConfig> = {}): FakeConne
     getAccount: (id) => accounts.get(id),
     getAccounts: () => accounts.values(),
     getMiddleware: (name) => middlewares.get(name),
+    getService: (name) => {
+      for (const middleware of middlewares.values()) {
+        const service = middleware.services?.[name]
+        if (service !== undefined) return service as never
+      }
+      return undefined
+    },
     getRouting: () => connector.routing,
     get routingTable (): RoutingTableView {
       return { entries: () => connector.routes } as unknown as RoutingTableView
@@ -78,7 +85,7 @@ export function fakeBalanceMiddleware (): Middleware & {
   getBalances: sinon.SinonStub<[], Promise<Record<string, { balance: string, minimum: string, maximum: string }>>>
   adjustBalance: sinon.SinonStub<[string, bigint], Promise<bigint>>
 } {
-  return {
+  const balance = {
     name: 'balance',
     getBalances: sinon.stub<[], Promise<Record<string, { balance: string, minimum: string, maximum: string }>>>().resolves({
       alice: { balance: '100', minimum: '-Infinity', maximum: '1000' },
@@ -86,13 +93,14 @@ export function fakeBalanceMiddleware (): Middleware & {
     }),
     adjustBalance: sinon.stub<[string, bigint], Promise<bigint>>().resolves(0n)
   }
+  return Object.assign(balance, { services: { balanceAdmin: balance } })
 }
 
 export interface FakeAlert { id: number, accountId: string, triggeredBy: string, message: string, count: number, createdAt: Date, updatedAt: Date }
 
 /** An alert middleware's admin side, as @conn/middleware-alert has it. */
 export function fakeAlertMiddleware (alerts: FakeAlert[]): Middleware & { getAlerts: () => FakeAlert[], deleteAlert: sinon.SinonSpy<[number], boolean> } {
-  return {
+  const alert = {
     name: 'alert',
     getAlerts: () => [...alerts],
     deleteAlert: sinon.spy((id: number) => {
@@ -102,4 +110,5 @@ export function fakeAlertMiddleware (alerts: FakeAlert[]): Middleware & { getAle
       return true
     })
   }
+  return Object.assign(alert, { services: { alertAdmin: alert } })
 }

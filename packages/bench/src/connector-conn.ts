@@ -11,7 +11,7 @@
  * them all, for diagnosis only). V8's young generation capped as the `conn` command caps it. Logs at `error` (BENCH_VERBOSE=1: `info`), to stdout.
  */
 import { pino } from 'pino'
-import { createApp, BUILTIN_MIDDLEWARE_NAMES } from '@conn/core'
+import { createApp, STANDARD_MIDDLEWARE_NAMES } from '@conn/core'
 import { capYoungGeneration } from '@conn/cli'
 import type { AccountConfig, Logger, Plugin } from '@conn/types'
 import { ACCOUNT_OPTIONS, CLI_DIR, env, loadPluginClass, pluginOptions, serveRunner } from './connector-ipc.ts'
@@ -37,8 +37,8 @@ const app = createApp({
   store: 'memory',
   // BENCH_PIPELINE=empty: no middlewares; BENCH_CONN_DISABLE=a,b: leave those out (to find what one costs)
   disableMiddleware: process.env.BENCH_PIPELINE === 'empty'
-    ? [...BUILTIN_MIDDLEWARE_NAMES]
-    : (process.env.BENCH_CONN_DISABLE ?? '').split(',').filter((name) => name !== '') as Array<typeof BUILTIN_MIDDLEWARE_NAMES[number]>,
+    ? [...STANDARD_MIDDLEWARE_NAMES]
+    : (process.env.BENCH_CONN_DISABLE ?? '').split(',').filter((name) => name !== ''),
   accounts: mode === 'pair'
     ? { alice: account('BENCH_ALICE_PORT'), bob: account('BENCH_BOB_PORT') }
     : { children: account('BENCH_PORT') }

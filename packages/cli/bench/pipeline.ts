@@ -13,7 +13,7 @@ import { EventEmitter } from 'node:events'
 import { fileURLToPath } from 'node:url'
 import * as IlpPacket from 'ilp-packet'
 import { pino } from 'pino'
-import { createApp, BUILTIN_MIDDLEWARE_NAMES } from '@conn/core'
+import { createApp, STANDARD_MIDDLEWARE_NAMES } from '@conn/core'
 import type { Logger, Plugin, PluginDataHandler } from '@conn/types'
 
 class MemoryPlugin extends EventEmitter implements Plugin {
@@ -49,8 +49,8 @@ const app = createApp({
   spread: 0,
   routeBroadcastEnabled: false,
   disableMiddleware: process.env.PIPELINE === 'empty'
-    ? [...BUILTIN_MIDDLEWARE_NAMES]
-    : (process.env.DISABLE ?? '').split(',').filter((name) => name !== '') as typeof BUILTIN_MIDDLEWARE_NAMES[number][],
+    ? [...STANDARD_MIDDLEWARE_NAMES]
+    : (process.env.DISABLE ?? '').split(',').filter((name) => name !== ''),
   accounts: {
     // every middleware on, but alice's rate limit (default 10000 packets per second) high enough for this run
     alice: { relation: 'child', plugin: alice, assetCode: 'USD', assetScale: 9, rateLimit: { refillCount: 1e9 } },

@@ -7,10 +7,10 @@ import { dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import {
-  ConfigError, createApp, envName, readEnv, resolvePackage, validateEnvConfig,
+  ConfigError, checkAccountOptions, createApp, envName, importByName, middlewareManifests, readEnv, resolvePackage, validateEnvConfig,
   type ConfigIssue, type Connector
 } from '@conn/core'
-import { isOperatorError, type ConnectorConfig, type Logger } from '@conn/types'
+import { isOperatorError, type AccountConfig, type ConnectorConfig, type Logger } from '@conn/types'
 import { parseArgs, HELP, type CliArgs } from './args.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
 import { aliasedPackages } from './packages.ts'
@@ -110,8 +110,29 @@ async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<Loade
   const result = validateEnvConfig(raw, fromEnv, `set ${envName('accounts')} (JSON, '{}' for none) or "accounts" in the config file; ` +
     'with no configuration at all conn starts its embedded default')
   issues.push(...result.issues)
+  // the middlewares' account options too, so every problem is listed in one round
+  const optionIssues = await accountOptionIssues(raw, [baseDir, CLI_DIR], 'accounts' in fromEnv.config)
+  const lastAccountIssue = issues.findLastIndex((issue) => issue.path.startsWith('accounts'))
+  issues.splice(lastAccountIssue < 0 ? issues.length : lastAccountIssue + 1, 0, ...optionIssues)
   if (result.config === undefined || issues.length > 0) return { issues }
   return { config: result.config, baseDir, embedded, unknownEnv: fromEnv.unknown }
+}
+
+/** The account options the configured middlewares' manifests refuse (or none declares), as config issues. */
+async function accountOptionIssues (raw: Record<string, unknown>, resolveFrom: string[], fromEnv: boolean): Promise<ConfigIssue[]> {
+  const accounts = raw.accounts
+  if (accounts === null || typeof accounts !== 'object' || Array.isArray(accounts)) return []
+  const manifests = await middlewareManifests(raw as Partial<ConnectorConfig> as ConnectorConfig, async (name) => await importByName(name, resolveFrom), NO_REFERENCE_HOST)
+  return checkAccountOptions(accounts as Record<string, AccountConfig>, manifests).issues
+    .map((issue) => fromEnv ? { ...issue, path: `${issue.path} (${envName('accounts')})` } : issue)
+}
+
+/** Manifests are only read here, never created, so extensions written for ilp-connector need nothing from a host. */
+const NO_REFERENCE_HOST = {
+  getAccounts: () => [],
+  getOwnAddress: () => 'unknown',
+  middlewareNames: () => [],
+  outgoingData: async (): Promise<Buffer> => { throw new Error('not started') }
 }
 
 /** Every package the configuration names that cannot be found, as config issues (checked before any port opens). */

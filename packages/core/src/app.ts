@@ -11,7 +11,8 @@ import { pino } from 'pino'
 import {
   OperatorError,
   type AccountConfig, type Backend, type ConnectorConfig, type ConnectorHandle, type ConnectorState, type Extension,
-  type Logger, type Middleware, type MiddlewareApi, type Plugin, type Rate, type Routing, type RoutingApi, type Store
+  type ConnectorServices, type Logger, type Middleware, type MiddlewareApi, type Plugin, type Rate, type Routing,
+  type RoutingApi, type ServiceName, type Store
 } from '@conn/types'
 import type { ConnectorAccount } from './account.ts'
 import { Accounts } from './accounts.ts'
@@ -19,7 +20,9 @@ import { StoreBalances } from './balances.ts'
 import type { ReferenceHost } from './compat/host.ts'
 import { ConfigError, validateAccount, validateConfig } from './config.ts'
 import { configFromEnv } from './env.ts'
+import { LoadError } from './loader.ts'
 import { ConnectorMetrics } from './metrics.ts'
+import { checkAccountOptions, serviceProviders, type LoadedMiddlewares } from './middlewares.ts'
 import { Packages } from './packages.ts'
 import { PacketSwitch, type PeerProtocolHandler } from './switch.ts'
 import { buildLocalRoutes, RoutingTable } from './routing.ts'
@@ -64,6 +67,8 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
   private storeBalances = new StoreBalances(this.store)
   private backend: Backend | undefined
   private middlewares: Middleware[] = []
+  private loadedMiddlewares: LoadedMiddlewares | undefined
+  private services = new Map<ServiceName, Middleware>()
   private routing: Routing | undefined
   private readonly extensions: Extension[] = []
   private lifecycle: ConnectorState = 'new'
@@ -121,6 +126,11 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     return this.middlewares.find((m) => m.name === name)
   }
 
+  /** A service a running middleware provides (e.g. `balanceAdmin`, for the admin API), or undefined. */
+  getService<K extends ServiceName> (name: K): ConnectorServices[K] | undefined {
+    return this.services.get(name)?.services?.[name] as ConnectorServices[K] | undefined
+  }
+
   /** The connector's metrics for export (the admin API's /metrics and /stats). */
   get metricsExport (): ConnectorMetrics { return this.metrics }
 
@@ -174,6 +184,8 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       return
     }
     if (this.lifecycle !== 'started') throw new Error(`cannot add an account while the connector is ${this.lifecycle}`)
+    const { issues } = checkAccountOptions({ [id]: config }, this.loadedMiddlewares!)
+    if (issues.length > 0) throw new ConfigError(issues)
     const account = await this.accounts.create(id, config, this.store)
     await this.accounts.attach(account, this.middlewares, this.packetPath)
     this.reloadLocalRoutes()
@@ -234,15 +246,15 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     this.storeBalances = new StoreBalances(this.store)
     this.backend = await this.packages.backend((id) => this.accounts.get(id))
 
-    const { middlewares, missing } = await this.packages.middlewares(this.middlewareApi())
+    const loaded = this.loadedMiddlewares = await this.packages.middlewares(this.middlewareApi())
+    const { middlewares } = loaded
     this.middlewares = middlewares
-    for (const { name, package: pkg, unenforced } of missing) {
-      if (unenforced.length > 0) {
-        log.warn({ middleware: name, package: pkg, options: unenforced },
-          `not enforced: ${unenforced.join(', ')}, because the ${name} middleware (${pkg}) is not installed`)
-      } else {
-        log.debug({ middleware: name, package: pkg }, 'middleware not installed; skipped')
-      }
+    this.services = serviceProviders(loaded)
+    const { issues, unenforced } = checkAccountOptions(this.config.accounts, loaded)
+    if (issues.length > 0) throw new ConfigError(issues)
+    for (const { middleware, package: pkg, why, options } of unenforced) {
+      log.warn({ middleware, package: pkg, options }, `not enforced: ${options.join(', ')}, because the ${middleware} middleware ` +
+        (why === 'disabled' ? 'is in disableMiddleware' : `(${pkg}) is not installed`))
     }
     log.info({ middlewares: middlewares.map((m) => m.name) }, 'middlewares loaded')
     for (const warning of configWarnings(this.config)) log.warn(warning)
@@ -250,11 +262,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     for (const middleware of middlewares) await middleware.start?.()
     await this.accounts.createPending(this.store)
 
-    if (this.config.adminApi) {
-      const extension = await (await this.packages.extension(ADMIN_PACKAGE, 'admin API')).create({}, this)
-      await extension.start()
-      this.extensions.push(extension)
-    }
+    if (this.config.adminApi) await this.startExtension(ADMIN_PACKAGE, 'admin API')
 
     await this.backend.connect?.()
     for (const account of this.accounts.values()) await this.accounts.attach(account, this.middlewares, this.packetPath)
@@ -267,6 +275,19 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
 
     await this.accounts.connectAll(this.config.initialConnectTimeout)
     if (this.config.collectDefaultMetrics) this.metrics.collectDefaultMetrics()
+  }
+
+  /** Loads an extension (the admin API), checks that the services it requires are provided, and starts it. */
+  private async startExtension (packageName: string, label: string): Promise<void> {
+    const manifest = await this.packages.extension(packageName, label)
+    for (const service of manifest.requires ?? []) {
+      if (!this.services.has(service)) {
+        throw new LoadError('ERR_PACKAGE_INVALID', `${label} (${packageName}) requires ${service}, which no middleware that runs provides`)
+      }
+    }
+    const extension = await manifest.create({}, this)
+    await extension.start()
+    this.extensions.push(extension)
   }
 
   private account (id: string): ConnectorAccount {

@@ -2,14 +2,12 @@
  * The connector configuration: the reference connector's options, defaults and rules, checked in full.
  * Every problem is reported with its option path and reason, all of them at once, before anything starts.
  */
-import { PLUGIN_SUBSTITUTES } from './names.ts'
-import { OperatorError, type AccountConfig, type BuiltinMiddlewareName, type ConnectorConfig, type Plugin } from '@conn/types'
+import { Checker, describe, isPlainObject, type ConfigIssue } from './checker.ts'
 
-export interface ConfigIssue {
-  /** Option path, e.g. `accounts.alice.assetScale`. */
-  path: string
-  message: string
-}
+export type { ConfigIssue }
+import { PLUGIN_SUBSTITUTES } from './names.ts'
+import { OperatorError, type AccountConfig, type ConnectorConfig, type Plugin } from '@conn/types'
+import { STANDARD_MIDDLEWARE_NAMES } from './standard.ts'
 
 export class ConfigError extends OperatorError {
   constructor (readonly issues: ConfigIssue[]) {
@@ -52,101 +50,26 @@ export const OPTIONS: { [K in keyof ConnectorConfig]: { type: OptionType, defaul
   legacyPlugins: { type: 'array', default: [] }
 }
 
-export const BUILTIN_MIDDLEWARE_NAMES: readonly BuiltinMiddlewareName[] = [
-  'errorHandler', 'rateLimit', 'maxPacketAmount', 'throughput', 'balance', 'deduplicate',
-  'echo', 'expire', 'validateFulfillment', 'stats', 'alert'
-]
 
 const ADDRESS_PATTERN = /^[a-zA-Z0-9._~-]+$/
 const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9_\-~.]+$/
-const BALANCE_LIMIT_PATTERN = /^(0|-?([1-9][0-9]*|Infinity))$/
-const SETTLE_THRESHOLD_PATTERN = /^(0|(-?[1-9][0-9]*|-Infinity))$/
-const SETTLE_TO_PATTERN = /^(0|-?[1-9][0-9]*)$/
-const POSITIVE_AMOUNT_PATTERN = /^[1-9][0-9]*$/
-const MAX_UINT64 = 0xffffffffffffffffn
-
-const ACCOUNT_KEYS = new Set<keyof AccountConfig>([
-  'relation', 'plugin', 'assetCode', 'assetScale', 'options', 'ilpAddressSegment', 'balance',
-  'maxPacketAmount', 'throughput', 'rateLimit', 'deduplicate', 'sendRoutes', 'receiveRoutes'
-])
-
-function describe (value: unknown): string {
-  if (typeof value === 'string') return JSON.stringify(value)
-  if (value === null || typeof value !== 'object') return String(value)
-  return Array.isArray(value) ? 'an array' : 'an object'
-}
-
-function isPlainObject (value: unknown): value is Record<string, unknown> {
-  return value !== null && typeof value === 'object' && !Array.isArray(value)
-}
+/**
+ * The account options core reads itself. Any other key is a middleware's option, checked against the schemas
+ * the middlewares declare once they are loaded (see middleware-options.ts).
+ */
+export const CORE_ACCOUNT_OPTIONS: readonly string[] = [
+  'relation', 'plugin', 'assetCode', 'assetScale', 'options', 'ilpAddressSegment', 'sendRoutes', 'receiveRoutes'
+]
 
 export function isPluginInstance (value: unknown): value is Plugin {
   return value !== null && typeof value === 'object' &&
     typeof (value as Plugin).sendData === 'function' && typeof (value as Plugin).connect === 'function'
 }
 
-/** Collects issues for one config object; each check names its path. */
-class Checker {
-  readonly issues: ConfigIssue[] = []
-
-  fail (path: string, message: string): void { this.issues.push({ path, message }) }
-
-  string (path: string, value: unknown, opts: { pattern?: RegExp, patternText?: string, nonEmpty?: boolean, oneOf?: readonly string[] } = {}): boolean {
-    if (typeof value !== 'string') { this.fail(path, `expected a string, got ${describe(value)}`); return false }
-    if (opts.nonEmpty === true && value === '') { this.fail(path, 'expected a non-empty string'); return false }
-    if (opts.oneOf !== undefined && !opts.oneOf.includes(value)) {
-      this.fail(path, `expected one of ${opts.oneOf.map((v) => JSON.stringify(v)).join(', ')}, got ${describe(value)}`)
-      return false
-    }
-    if (opts.pattern !== undefined && !opts.pattern.test(value)) {
-      this.fail(path, `expected ${opts.patternText ?? 'a string matching ' + String(opts.pattern)}, got ${describe(value)}`)
-      return false
-    }
-    return true
-  }
-
-  integer (path: string, value: unknown, min: number, max = Number.MAX_SAFE_INTEGER): boolean {
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `${min}..${max}`
-      this.fail(path, `expected an integer ${range}, got ${describe(value)}`)
-      return false
-    }
-    return true
-  }
-
-  boolean (path: string, value: unknown): boolean {
-    if (typeof value !== 'boolean') { this.fail(path, `expected true or false, got ${describe(value)}`); return false }
-    return true
-  }
-
-  object (path: string, value: unknown): value is Record<string, unknown> {
-    if (!isPlainObject(value)) { this.fail(path, `expected an object, got ${describe(value)}`); return false }
-    return true
-  }
-
-  noExtraKeys (path: string, value: Record<string, unknown>, allowed: Iterable<string>): void {
-    const known = new Set(allowed)
-    for (const key of Object.keys(value)) {
-      if (!known.has(key)) this.fail(`${path}.${key}`, 'unknown option')
-    }
-  }
-
-  /** An integer amount string within UInt64 (limits may be signed, and ±Infinity where the pattern allows). */
-  amount (path: string, value: unknown, pattern: RegExp, what: string): void {
-    if (!this.string(path, value, { pattern, patternText: what })) return
-    const text = value as string
-    if (!text.endsWith('Infinity')) {
-      const magnitude = BigInt(text.startsWith('-') ? text.slice(1) : text)
-      if (magnitude > MAX_UINT64) this.fail(path, `expected ${what} within 64 bits, got ${describe(value)}`)
-    }
-  }
-}
-
 function checkAccount (c: Checker, id: string, account: unknown, programmatic: boolean): void {
   const path = `accounts.${id}`
   if (!ACCOUNT_ID_PATTERN.test(id)) c.fail(path, 'account id may only contain letters, digits and _ - ~ .')
   if (!c.object(path, account)) return
-  c.noExtraKeys(path, account, ACCOUNT_KEYS)
   for (const key of ['relation', 'plugin', 'assetCode', 'assetScale'] as const) {
     if (account[key] === undefined) c.fail(`${path}.${key}`, 'required')
   }
@@ -168,57 +91,6 @@ function checkAccount (c: Checker, id: string, account: unknown, programmatic: b
   }
   if (account.sendRoutes !== undefined) c.boolean(`${path}.sendRoutes`, account.sendRoutes)
   if (account.receiveRoutes !== undefined) c.boolean(`${path}.receiveRoutes`, account.receiveRoutes)
-  if (account.maxPacketAmount !== undefined) {
-    c.amount(`${path}.maxPacketAmount`, account.maxPacketAmount, POSITIVE_AMOUNT_PATTERN, 'a positive integer string')
-  }
-  const balance = account.balance
-  if (balance !== undefined && c.object(`${path}.balance`, balance)) {
-    const bp = `${path}.balance`
-    c.noExtraKeys(bp, balance, ['minimum', 'maximum', 'settleThreshold', 'settleTo'])
-    if (balance.maximum === undefined) c.fail(`${bp}.maximum`, 'required')
-    const limit = 'an integer string, "Infinity" or "-Infinity"'
-    if (balance.maximum !== undefined) c.amount(`${bp}.maximum`, balance.maximum, BALANCE_LIMIT_PATTERN, limit)
-    if (balance.minimum !== undefined) c.amount(`${bp}.minimum`, balance.minimum, BALANCE_LIMIT_PATTERN, limit)
-    if (balance.settleThreshold !== undefined) {
-      c.amount(`${bp}.settleThreshold`, balance.settleThreshold, SETTLE_THRESHOLD_PATTERN, 'an integer string or "-Infinity"')
-    }
-    if (balance.settleTo !== undefined) c.amount(`${bp}.settleTo`, balance.settleTo, SETTLE_TO_PATTERN, 'an integer string')
-    const min = limitValue(balance.minimum, -Infinity)
-    const max = limitValue(balance.maximum, Infinity)
-    if (min !== undefined && max !== undefined && min > max) {
-      c.fail(`${bp}.minimum`, `must not be greater than balance.maximum (${String(balance.minimum)} > ${String(balance.maximum)})`)
-    }
-  }
-  const throughput = account.throughput
-  if (throughput !== undefined && c.object(`${path}.throughput`, throughput)) {
-    c.noExtraKeys(`${path}.throughput`, throughput, ['refillPeriod', 'incomingAmount', 'outgoingAmount'])
-    if (throughput.refillPeriod !== undefined) c.integer(`${path}.throughput.refillPeriod`, throughput.refillPeriod, 100)
-    for (const key of ['incomingAmount', 'outgoingAmount']) {
-      if (throughput[key] !== undefined) c.amount(`${path}.throughput.${key}`, throughput[key], POSITIVE_AMOUNT_PATTERN, 'a positive integer string')
-    }
-  }
-  const rateLimit = account.rateLimit
-  if (rateLimit !== undefined && c.object(`${path}.rateLimit`, rateLimit)) {
-    c.noExtraKeys(`${path}.rateLimit`, rateLimit, ['refillPeriod', 'refillCount', 'capacity'])
-    if (rateLimit.refillPeriod !== undefined) c.integer(`${path}.rateLimit.refillPeriod`, rateLimit.refillPeriod, 100)
-    if (rateLimit.refillCount !== undefined) c.integer(`${path}.rateLimit.refillCount`, rateLimit.refillCount, 1)
-    if (rateLimit.capacity !== undefined) c.integer(`${path}.rateLimit.capacity`, rateLimit.capacity, 0)
-  }
-  const deduplicate = account.deduplicate
-  if (deduplicate !== undefined && c.object(`${path}.deduplicate`, deduplicate)) {
-    c.noExtraKeys(`${path}.deduplicate`, deduplicate, ['cleanupInterval', 'packetLifetime'])
-    if (deduplicate.cleanupInterval !== undefined) c.integer(`${path}.deduplicate.cleanupInterval`, deduplicate.cleanupInterval, 1)
-    if (deduplicate.packetLifetime !== undefined) c.integer(`${path}.deduplicate.packetLifetime`, deduplicate.packetLifetime, 1)
-  }
-}
-
-/** A balance limit as a comparable number-or-bigint, or undefined when it does not parse. */
-function limitValue (value: unknown, fallback: number): bigint | number | undefined {
-  if (value === undefined) return fallback
-  if (typeof value !== 'string' || !BALANCE_LIMIT_PATTERN.test(value)) return undefined
-  if (value === 'Infinity') return Infinity
-  if (value === '-Infinity') return -Infinity
-  return BigInt(value)
 }
 
 /** Checks one account's configuration (as `addPlugin` receives it). Throws ConfigError. */
@@ -316,7 +188,7 @@ export function validateConfig (input: unknown, options: { programmatic?: boolea
   if (isPlainObject(config.middlewares)) {
     for (const [name, entry] of Object.entries(config.middlewares)) {
       const path = `middlewares.${name}`
-      if ((BUILTIN_MIDDLEWARE_NAMES as readonly string[]).includes(name)) {
+      if (STANDARD_MIDDLEWARE_NAMES.includes(name)) {
         c.fail(path, `custom middleware has same name as built-in middleware. name=${name}`)
         continue
       }
@@ -332,7 +204,7 @@ export function validateConfig (input: unknown, options: { programmatic?: boolea
   }
   if (Array.isArray(config.disableMiddleware)) {
     config.disableMiddleware.forEach((name: unknown, i: number) => {
-      c.string(`disableMiddleware[${i}]`, name, { oneOf: BUILTIN_MIDDLEWARE_NAMES })
+      c.string(`disableMiddleware[${i}]`, name, { oneOf: STANDARD_MIDDLEWARE_NAMES })
     })
   }
   if (Array.isArray(config.legacyPlugins)) {

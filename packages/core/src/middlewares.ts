@@ -1,56 +1,26 @@
 /**
- * Which middlewares run, in which order, from which packages. The built-ins keep the reference
- * connector's order; custom ones go after them, or before/after a named one.
+ * Which middlewares run, in which order, from which packages, and whether the accounts' options fit them. The
+ * standard ones keep the reference connector's order; custom ones go after them, or before/after a named one.
+ * Each package declares the options it reads in its manifest; core checks them against those declarations and
+ * knows none of them itself.
  */
-import type { AccountConfig, BuiltinMiddlewareName, ConnectorConfig, Middleware, MiddlewareApi, MiddlewareManifest } from '@conn/types'
+import type { AccountConfig, ConnectorConfig, Middleware, MiddlewareApi, MiddlewareManifest, ServiceName } from '@conn/types'
+import { Checker, type ConfigIssue } from './checker.ts'
 import { defaultExport, LoadError } from './loader.ts'
 import { extensionManifest } from './compat/detect.ts'
 import type { ReferenceHost } from './compat/host.ts'
-
-export interface BuiltinMiddleware {
-  name: BuiltinMiddlewareName
-  package: string
-  /** The account option this middleware enforces, if any (for the "not installed" warning). */
-  accountOption?: keyof AccountConfig
-  /** What it enforces on every account even when that option is unset (for the "not installed" warning). */
-  accountDefault?: string
-  /**
-   * Why the connector must not run without it: without its package, start-up fails naming the package, unless
-   * the operator leaves it out on purpose with `disableMiddleware`.
-   */
-  requiredFor?: string
-}
-
-/** The built-in middlewares in pipeline order (outermost first), and the package each lives in. */
-export const BUILTIN_MIDDLEWARES: readonly BuiltinMiddleware[] = [
-  { name: 'errorHandler', package: '@conn/middleware-error-handler', requiredFor: 'it turns errors on the packet path into ILP rejects' },
-  {
-    name: 'rateLimit',
-    package: '@conn/middleware-rate-limit',
-    accountOption: 'rateLimit',
-    accountDefault: 'the default rate limit (10000 packets per second per account)'
-  },
-  { name: 'maxPacketAmount', package: '@conn/middleware-max-packet-amount', accountOption: 'maxPacketAmount' },
-  { name: 'throughput', package: '@conn/middleware-throughput', accountOption: 'throughput' },
-  { name: 'balance', package: '@conn/middleware-balance', accountOption: 'balance' },
-  { name: 'deduplicate', package: '@conn/middleware-deduplicate', accountOption: 'deduplicate' },
-  { name: 'echo', package: '@conn/middleware-echo' },
-  { name: 'expire', package: '@conn/middleware-expire', requiredFor: 'it rejects packets the next hop does not answer before they expire' },
-  {
-    name: 'validateFulfillment',
-    package: '@conn/middleware-validate-fulfillment',
-    requiredFor: 'it stops a wrong fulfillment from going back upstream as a Fulfill'
-  },
-  { name: 'stats', package: '@conn/middleware-stats' },
-  { name: 'alert', package: '@conn/middleware-alert' }
-]
+import { CORE_ACCOUNT_OPTIONS, ConfigError } from './config.ts'
+import { STANDARD_MIDDLEWARES, type StandardMiddleware } from './standard.ts'
 
 export type ModuleImporter = (packageName: string) => Promise<Record<string, unknown>>
 
 export interface LoadedMiddlewares {
+  /** In pipeline order, outermost first. */
   middlewares: Middleware[]
-  /** Built-ins whose package is not installed, with the account options that are therefore not enforced. */
-  missing: Array<{ name: BuiltinMiddlewareName, package: string, unenforced: string[] }>
+  /** The manifest each middleware was made from, by its name. */
+  manifests: Map<string, MiddlewareManifest>
+  /** Standard middlewares that do not run: left out by `disableMiddleware`, or their package not installed. */
+  absent: Array<{ standard: StandardMiddleware, why: 'disabled' | 'not installed' }>
 }
 
 async function loadManifest (importer: ModuleImporter, packageName: string, label: string, host: ReferenceHost): Promise<MiddlewareManifest> {
@@ -80,10 +50,11 @@ function place (list: Array<{ name: string }>, item: { name: string }, where: { 
 }
 
 /**
- * Loads and creates the middlewares for a configuration: the enabled built-ins, then the custom ones.
- * A built-in whose package is not installed is skipped (reported in `missing`); a custom one that cannot
- * be found, is neither a middleware manifest nor an ilp-connector middleware class, or fails to create is an
- * error naming it. `host` gives ilp-connector middlewares what their api has beyond conn's.
+ * Loads and creates the middlewares for a configuration: the standard ones not disabled, then the custom ones.
+ * A standard one whose package is not installed is skipped (reported in `absent`) unless it is required; a
+ * custom one that cannot be found, is neither a middleware manifest nor an ilp-connector middleware class, has
+ * options its manifest refuses, or fails to create is an error naming it. `host` gives ilp-connector
+ * middlewares what their api has beyond conn's.
  */
 export async function loadMiddlewares (
   config: ConnectorConfig,
@@ -93,38 +64,44 @@ export async function loadMiddlewares (
 ): Promise<LoadedMiddlewares> {
   const disabled = new Set<string>(config.disableMiddleware)
   const middlewares: Middleware[] = []
-  const missing: LoadedMiddlewares['missing'] = []
-  for (const builtin of BUILTIN_MIDDLEWARES) {
-    if (disabled.has(builtin.name)) continue
-    let manifest: MiddlewareManifest
-    try {
-      manifest = await loadManifest(importer, builtin.package, builtin.name, host)
-    } catch (err) {
-      if ((err as LoadError).code !== 'ERR_PACKAGE_NOT_FOUND') throw err
-      if (builtin.requiredFor !== undefined) {
-        throw new LoadError('ERR_PACKAGE_NOT_FOUND', `middleware ${builtin.name}: package "${builtin.package}" is not installed, and conn does not ` +
-          `run without it (${builtin.requiredFor}): install it (npm i ${builtin.package}), or list "${builtin.name}" in disableMiddleware ` +
-          'to run without it on purpose', { cause: err })
-      }
-      const option = builtin.accountOption
-      const unenforced = option === undefined
-        ? []
-        : Object.entries(config.accounts).filter(([, account]) => account[option] !== undefined).map(([id]) => `accounts.${id}.${option}`)
-      if (builtin.accountDefault !== undefined && Object.keys(config.accounts).length > 0) unenforced.push(builtin.accountDefault)
-      missing.push({ name: builtin.name, package: builtin.package, unenforced })
+  const manifests = new Map<string, MiddlewareManifest>()
+  const absent: LoadedMiddlewares['absent'] = []
+  for (const standard of STANDARD_MIDDLEWARES) {
+    if (disabled.has(standard.name)) {
+      absent.push({ standard, why: 'disabled' })
       continue
     }
-    middlewares.push(await create(manifest, builtin.name, {}, api))
+    let manifest: MiddlewareManifest
+    try {
+      manifest = await loadManifest(importer, standard.package, standard.name, host)
+    } catch (err) {
+      if ((err as LoadError).code !== 'ERR_PACKAGE_NOT_FOUND') throw err
+      if (standard.requiredFor !== undefined) {
+        throw new LoadError('ERR_PACKAGE_NOT_FOUND', `middleware ${standard.name}: package "${standard.package}" is not installed, and conn does not ` +
+          `run without it (${standard.requiredFor}): install it (npm i ${standard.package}), or list "${standard.name}" in disableMiddleware ` +
+          'to run without it on purpose', { cause: err })
+      }
+      absent.push({ standard, why: 'not installed' })
+      continue
+    }
+    middlewares.push(await create(manifest, standard.name, {}, api))
+    manifests.set(standard.name, manifest)
   }
   for (const [name, entry] of Object.entries(config.middlewares)) {
     const manifest = await loadManifest(importer, entry.type, name, host)
+    if (manifest.options !== undefined) {
+      const c = new Checker()
+      c.schema(`middlewares.${name}.options`, entry.options ?? {}, manifest.options)
+      if (c.issues.length > 0) throw new ConfigError(c.issues)
+    }
     const middleware = await create(manifest, name, entry.options ?? {}, api)
+    manifests.set(name, manifest)
     place(middlewares, middleware, {
       before: entry.before ?? (entry.after === undefined ? manifest.before : undefined),
       after: entry.after ?? (entry.before === undefined ? manifest.after : undefined)
     })
   }
-  return { middlewares, missing }
+  return { middlewares, manifests, absent }
 }
 
 async function create (manifest: MiddlewareManifest, name: string, options: Record<string, unknown>, api: MiddlewareApi): Promise<Middleware> {
@@ -134,7 +111,106 @@ async function create (manifest: MiddlewareManifest, name: string, options: Reco
   } catch (err) {
     throw new LoadError('ERR_PACKAGE_LOAD', `middleware ${name} failed to start: ${(err as Error).message}`, { cause: err })
   }
+  for (const service of manifest.provides ?? []) {
+    if (typeof middleware.services?.[service] !== 'object') {
+      throw new LoadError('ERR_PACKAGE_INVALID', `middleware ${name}: its manifest says it provides ${service}, but the middleware it creates has no services.${service}`)
+    }
+  }
   // Custom middlewares are known by their configured name, whatever they call themselves.
   if (middleware.name === name) return middleware
   return Object.defineProperty(Object.create(middleware) as Middleware, 'name', { value: name, enumerable: true })
+}
+
+/** The middleware that provides each service, checked to be one at most. */
+export function serviceProviders (loaded: Pick<LoadedMiddlewares, 'middlewares' | 'manifests'>): Map<ServiceName, Middleware> {
+  const providers = new Map<ServiceName, Middleware>()
+  for (const middleware of loaded.middlewares) {
+    for (const service of loaded.manifests.get(middleware.name)?.provides ?? []) {
+      const other = providers.get(service)
+      if (other !== undefined) {
+        throw new LoadError('ERR_PACKAGE_INVALID', `middlewares ${other.name} and ${middleware.name} both provide ${service}; disable one of them`)
+      }
+      providers.set(service, middleware)
+    }
+  }
+  return providers
+}
+
+/**
+ * The manifests of the middlewares a configuration names, imported but not created, to check account options
+ * before anything starts (the cli lists these problems with all others). A package that cannot be loaded is
+ * left out here: start-up reports it.
+ */
+export async function middlewareManifests (config: Pick<ConnectorConfig, 'disableMiddleware' | 'middlewares'>, importer: ModuleImporter, host: ReferenceHost): Promise<LoadedMiddlewares> {
+  const disabled = new Set<string>(Array.isArray(config.disableMiddleware) ? config.disableMiddleware : [])
+  const manifests = new Map<string, MiddlewareManifest>()
+  const absent: LoadedMiddlewares['absent'] = []
+  for (const standard of STANDARD_MIDDLEWARES) {
+    if (disabled.has(standard.name)) { absent.push({ standard, why: 'disabled' }); continue }
+    try {
+      manifests.set(standard.name, await loadManifest(importer, standard.package, standard.name, host))
+    } catch (err) {
+      if ((err as LoadError).code === 'ERR_PACKAGE_NOT_FOUND') absent.push({ standard, why: 'not installed' })
+    }
+  }
+  const custom = config.middlewares !== null && typeof config.middlewares === 'object' ? config.middlewares : {}
+  for (const [name, entry] of Object.entries(custom)) {
+    if (typeof entry?.type !== 'string') continue
+    try {
+      manifests.set(name, await loadManifest(importer, entry.type, name, host))
+    } catch {}
+  }
+  return { middlewares: [], manifests, absent }
+}
+
+export interface AccountOptionsCheck {
+  /** Options that do not fit the schema their middleware declares, or that no middleware declares. */
+  issues: ConfigIssue[]
+  /** Options (and defaults) of standard middlewares that do not run, so nothing enforces them. */
+  unenforced: Array<{ middleware: string, package: string, why: 'disabled' | 'not installed', options: string[] }>
+}
+
+/**
+ * Checks the accounts' middleware options (every key but core's own) against the schemas the running
+ * middlewares declare. A key no running middleware declares is an error naming it, unless it belongs to a
+ * standard middleware that does not run: then it is reported as not enforced.
+ */
+export function checkAccountOptions (accounts: Readonly<Record<string, AccountConfig>>, loaded: LoadedMiddlewares): AccountOptionsCheck {
+  const c = new Checker()
+  const declared = new Map<string, Array<{ middleware: string, schema: NonNullable<MiddlewareManifest['accountOptions']>[string] }>>()
+  for (const [middleware, manifest] of loaded.manifests) {
+    for (const [option, schema] of Object.entries(manifest.accountOptions ?? {})) {
+      declared.set(option, [...(declared.get(option) ?? []), { middleware, schema }])
+    }
+  }
+  const absentByOption = new Map<string, LoadedMiddlewares['absent'][number]>()
+  for (const absent of loaded.absent) for (const option of absent.standard.accountOptions ?? []) absentByOption.set(option, absent)
+  const unenforced = new Map<string, AccountOptionsCheck['unenforced'][number]>()
+  const unenforcedOf = ({ standard, why }: LoadedMiddlewares['absent'][number]): AccountOptionsCheck['unenforced'][number] => {
+    let entry = unenforced.get(standard.name)
+    if (entry === undefined) unenforced.set(standard.name, entry = { middleware: standard.name, package: standard.package, why, options: [] })
+    return entry
+  }
+  for (const [id, account] of Object.entries(accounts)) {
+    // an account that is not an object is core's to report
+    if (account === null || typeof account !== 'object' || Array.isArray(account)) continue
+    for (const [option, value] of Object.entries(account)) {
+      if (value === undefined || CORE_ACCOUNT_OPTIONS.includes(option)) continue
+      const path = `accounts.${id}.${option}`
+      const schemas = declared.get(option)
+      if (schemas !== undefined) {
+        for (const { schema } of schemas) c.schema(path, value, schema)
+        continue
+      }
+      const absent = absentByOption.get(option)
+      if (absent !== undefined) unenforcedOf(absent).options.push(path)
+      else c.fail(path, 'unknown option (no middleware that runs declares it)')
+    }
+  }
+  if (Object.keys(accounts).length > 0) {
+    for (const absent of loaded.absent) {
+      if (absent.why === 'not installed' && absent.standard.accountDefault !== undefined) unenforcedOf(absent).options.push(absent.standard.accountDefault)
+    }
+  }
+  return { issues: c.issues, unenforced: [...unenforced.values()].filter((entry) => entry.options.length > 0) }
 }

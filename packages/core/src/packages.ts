@@ -4,10 +4,12 @@
  * adapted) and created; nothing connects or listens here.
  */
 import type {
-  Backend, BackendApi, BackendManifest, ConnectorConfig, ExtensionManifest, Logger, ManifestKind, MiddlewareApi,
+  Backend, BackendApi, BackendManifest, ConnectorConfig, ExtensionManifest, Logger, ManifestKind, MiddlewareApi, OptionSchema,
   Routing, RoutingApi, RoutingManifest, Store, StoreManifest
 } from '@conn/types'
+import { Checker } from './checker.ts'
 import { extensionManifest } from './compat/detect.ts'
+import { ConfigError } from './config.ts'
 import type { ReferenceHost } from './compat/host.ts'
 import { defaultExport, importByName, LoadError } from './loader.ts'
 import { loadMiddlewares, type LoadedMiddlewares } from './middlewares.ts'
@@ -49,6 +51,7 @@ export class Packages {
       return new MemoryStore()
     }
     const manifest = await this.manifest(packageName, 'store', `store "${name}"`) as StoreManifest
+    checkOptions('storeConfig', config.storeConfig, manifest.options)
     const path = config.storePath
     logger.info({ store: name, package: packageName, path: path || undefined },
       `using the ${name} store (${packageName})${path !== '' ? ' at ' + path : ''}`)
@@ -69,6 +72,7 @@ export class Packages {
     const packageName = backendPackageName(name)
     if (packageName === undefined) return new OneToOneBackend(options, api)
     const manifest = await this.manifest(packageName, 'backend', `backend "${name}"`) as BackendManifest
+    checkOptions('backendConfig', config.backendConfig, manifest.options)
     return await manifest.create({ ...options, name }, api)
   }
 
@@ -113,4 +117,12 @@ export class Packages {
       throw err
     }
   }
+}
+
+/** Checks a package's options against the schema its manifest declares (none: not checked); throws ConfigError. */
+function checkOptions (path: string, value: unknown, schema: OptionSchema | undefined): void {
+  if (schema === undefined) return
+  const c = new Checker()
+  c.schema(path, value, schema)
+  if (c.issues.length > 0) throw new ConfigError(c.issues)
 }

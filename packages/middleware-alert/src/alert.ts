@@ -3,33 +3,25 @@
  * have gone through, so the peer's balance and ours disagree (typically it restarted, or a settlement was
  * lost). The alerts are kept in memory for the admin API; an operator deletes one once it is handled.
  */
-import { isReject, readReject, rejectCodeOf, type DataHandler, type Logger, type Middleware, type MiddlewareApi } from '@conn/types'
+import {
+  isReject, readReject, rejectCodeOf,
+  type Alert, type AlertAdmin, type DataHandler, type Logger, type Middleware, type MiddlewareApi
+} from '@conn/types'
 
 export const ALERT_CODE = 'T04'
 export const ALERT_MESSAGE = 'exceeded maximum balance.'
 /** At most this many alerts are kept; beyond it the least recently updated one is dropped. */
 export const DEFAULT_MAX_ALERTS = 1000
 
-export interface Alert {
-  id: number
-  /** The next hop that rejected. */
-  accountId: string
-  /** The `triggeredBy` of its Reject. */
-  triggeredBy: string
-  message: string
-  /** How many such Rejects were seen. */
-  count: number
-  createdAt: Date
-  updatedAt: Date
-}
-
 export interface AlertOptions {
   /** Bound on the number of alerts kept (default 1000). */
   maxAlerts?: number
 }
 
-export class AlertMiddleware implements Middleware {
+export class AlertMiddleware implements Middleware, AlertAdmin {
   readonly name = 'alert'
+  /** The admin API's /alerts, through the connector (`getService('alertAdmin')`). */
+  readonly services = { alertAdmin: this as AlertAdmin }
   /** By account, triggeredBy and message; in order of last update (oldest first). */
   private readonly alerts = new Map<string, Alert>()
   /** Accounts whose alerts were already logged at warn (the next ones go to debug, so a peer cannot flood the log). */

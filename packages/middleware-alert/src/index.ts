@@ -1,13 +1,18 @@
 import type { MiddlewareManifest } from '@conn/types'
-import { AlertMiddleware, ALERT_CODE, ALERT_MESSAGE, DEFAULT_MAX_ALERTS, type Alert, type AlertOptions } from './alert.ts'
+import { AlertMiddleware, ALERT_CODE, ALERT_MESSAGE, DEFAULT_MAX_ALERTS, type AlertOptions } from './alert.ts'
 
 export { AlertMiddleware, ALERT_CODE, ALERT_MESSAGE, DEFAULT_MAX_ALERTS }
-export type { Alert, AlertOptions }
+export type { AlertOptions }
 
 const manifest: MiddlewareManifest<AlertOptions> = {
   kind: 'middleware',
   name: 'alert',
   types: '^0.1.0',
+  options: {
+    type: 'object',
+    properties: { maxAlerts: { type: 'integer', minimum: 1, description: 'alerts kept at most (default 1000)' } }
+  },
+  provides: ['alertAdmin'],
   create: (options, api) => new AlertMiddleware(api, options)
 }
 export default manifest

@@ -9,29 +9,10 @@
  */
 import {
   InsufficientLiquidityError, isBalanceRangeError, isFulfill, isReject, rejectCodeOf,
-  type Account, type Counter, type CounterChild, type DataHandler, type Gauge, type GaugeChild, type LabelValues, type Logger,
+  type Account, type BalanceAdmin, type BalanceStatus, type Counter, type CounterChild, type DataHandler, type Gauge, type GaugeChild, type LabelValues, type Logger,
   type Middleware, type MiddlewareApi, type MoneyHandler, type NextData, type PacketContext
 } from '@conn/types'
-
-/** One tracked account as the admin API shows it: integer strings, `-Infinity`/`Infinity` for no limit. */
-export interface BalanceStatus {
-  balance: string
-  minimum: string
-  maximum: string
-}
-
-/** What the admin API (GET and POST /balance) needs from the balance middleware. */
-export interface BalanceAdmin {
-  /** Every tracked account (those with a `balance` config) by id. */
-  getBalances (): Promise<Record<string, BalanceStatus>>
-  /**
-   * Adds `amountDiff` to the balance (positive: within `maximum`; negative: within `minimum`, then settles if
-   * the balance fell below `settleThreshold`) and resolves with the new balance. Rejects with
-   * `unknown account id. accountId=<id>` for an account without a `balance` config, and with the same T04
-   * errors as packets when a limit would be crossed (nothing changed then).
-   */
-  adjustBalance (accountId: string, amountDiff: bigint): Promise<bigint>
-}
+import { balanceConfigOf } from './options.ts'
 
 /**
  * A limit no balance reaches: `minimum: 'Infinity'` (or `maximum: '-Infinity'`) refuses every change in that
@@ -76,6 +57,8 @@ const RESOLVED = Promise.resolve()
 
 export class BalanceMiddleware implements Middleware, BalanceAdmin {
   readonly name = 'balance'
+  /** The admin API's /balance, through the connector (`getService('balanceAdmin')`). */
+  readonly services = { balanceAdmin: this as BalanceAdmin }
   private readonly tracked = new Map<string, Tracked>()
   /** Accounts already warned about (no `balance` config), so a re-added account does not warn twice. */
   private readonly warnedUnlimited = new Set<string>()
@@ -100,7 +83,7 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
   // ---- accounts -----------------------------------------------------------------------------------
 
   async addAccount (account: Account): Promise<void> {
-    const config = account.config.balance
+    const config = balanceConfigOf(account.config)
     const id = account.id
     if (config === undefined) {
       if (!this.warnedUnlimited.has(id)) {

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { InsufficientLiquidityError, type Account, type BalanceConfig, type LabelValues, type PacketContext } from '@conn/types'
+import { InsufficientLiquidityError, type Account, type LabelValues, type PacketContext } from '@conn/types'
+import type { BalanceConfig } from '../src/index.ts'
 import {
   MapBalances, RecordingLogger, RecordingMetrics, deferred, fakeAccount, fakeApi, fakePlugin, fulfill, middlewareConformance,
   packetContext, reject, rejectionOf, type FakeApi, type FakePlugin

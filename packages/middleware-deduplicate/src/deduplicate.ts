@@ -6,6 +6,7 @@
  */
 import type { Account, DataHandler, Logger, Middleware, MiddlewareApi, PacketContext } from '@conn/types'
 import { SettledRing } from './settled-ring.ts'
+import { deduplicateConfigOf } from './options.ts'
 
 export const DEFAULT_CLEANUP_INTERVAL = 30_000
 export const DEFAULT_PACKET_LIFETIME = 30_000
@@ -80,7 +81,7 @@ export class Deduplicate implements Middleware {
   /** Starts the account's cleanup timer, with its `deduplicate` options (each omitted one at its default). */
   addAccount (account: Account): void {
     this.removeAccount(account)
-    const options = account.config.deduplicate
+    const options = deduplicateConfigOf(account.config)
     const cleanupInterval = options?.cleanupInterval ?? DEFAULT_CLEANUP_INTERVAL
     const packetLifetime = options?.packetLifetime ?? DEFAULT_PACKET_LIFETIME
     const timer: NodeJS.Timeout = setInterval(() => { cleanup(cache) }, cleanupInterval)

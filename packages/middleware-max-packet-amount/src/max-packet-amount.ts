@@ -27,7 +27,7 @@ export class MaxPacketAmount implements Middleware {
   }
 
   addAccount (account: Account): void {
-    const configured = account.config.maxPacketAmount
+    const configured = account.config.maxPacketAmount as string | undefined
     const maximum = configured === undefined ? NONE : BigInt(configured)
     this.maximums.set(account.id, maximum)
     if (maximum !== NONE && this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, maxPacketAmount: configured }, 'max packet amount set')

@@ -7,6 +7,7 @@ import {
   RateLimitedError, TokenBucket,
   type Account, type Counter, type CounterChild, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type MoneyHandler
 } from '@conn/types'
+import { rateLimitConfigOf } from './options.ts'
 
 /** Defaults of `accounts.<id>.rateLimit` (capacity defaults to the effective refillCount). */
 export const RATE_LIMIT_DEFAULTS = {
@@ -26,7 +27,7 @@ export interface RateLimitSettings {
 
 /** `accounts.<id>.rateLimit` with the defaults filled in; `capacity: 0` means zero (no call gets through). */
 export function rateLimitSettings (account: Account): RateLimitSettings {
-  const config = account.config.rateLimit ?? {}
+  const config = rateLimitConfigOf(account.config) ?? {}
   const refillCount = config.refillCount ?? RATE_LIMIT_DEFAULTS.refillCount
   return {
     refillPeriod: config.refillPeriod ?? RATE_LIMIT_DEFAULTS.refillPeriod,

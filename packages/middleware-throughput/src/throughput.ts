@@ -8,6 +8,7 @@ import {
   InsufficientLiquidityError, TokenBucket,
   type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi
 } from '@conn/types'
+import { throughputConfigOf } from './options.ts'
 
 export const THROUGHPUT_DEFAULTS = {
   /** ms */
@@ -25,7 +26,7 @@ export interface ThroughputSettings {
 
 /** `accounts.<id>.throughput` with its defaults filled in, amounts parsed. */
 export function throughputSettings (account: Account): ThroughputSettings {
-  const config = account.config.throughput ?? {}
+  const config = throughputConfigOf(account.config) ?? {}
   return {
     refillPeriod: config.refillPeriod ?? THROUGHPUT_DEFAULTS.refillPeriod,
     incomingAmount: config.incomingAmount === undefined ? undefined : BigInt(config.incomingAmount),
@@ -58,8 +59,9 @@ export class Throughput implements Middleware {
       incoming: bucket(settings.incomingAmount, settings.refillPeriod),
       outgoing: bucket(settings.outgoingAmount, settings.refillPeriod)
     })
-    if (account.config.throughput !== undefined && this.logger.isLevelEnabled('debug')) {
-      this.logger.debug({ account: account.id, ...account.config.throughput, refillPeriod: settings.refillPeriod }, 'throughput limit set')
+    const configured = throughputConfigOf(account.config)
+    if (configured !== undefined && this.logger.isLevelEnabled('debug')) {
+      this.logger.debug({ account: account.id, ...configured, refillPeriod: settings.refillPeriod }, 'throughput limit set')
     }
   }
 

@@ -6,17 +6,6 @@ import type { Plugin } from './plugin.ts'
 
 export type Relation = 'parent' | 'peer' | 'child'
 
-export interface BalanceConfig {
-  /** Lowest balance allowed (we owe the peer at most -minimum); `-Infinity` for no limit. Default `-Infinity`. */
-  minimum?: string
-  /** Highest balance allowed (the peer owes us at most this); `Infinity` for no limit. Required. */
-  maximum: string
-  /** Settle when the balance falls below this; unset: never settle automatically. */
-  settleThreshold?: string
-  /** Balance to settle up to. Default `0`. */
-  settleTo?: string
-}
-
 export interface AccountConfig {
   relation: Relation
   /** A package name (resolved like any package) or, when embedding, a plugin instance. */
@@ -27,13 +16,15 @@ export interface AccountConfig {
   options?: Record<string, unknown>
   /** Child address segment; default the account id. */
   ilpAddressSegment?: string
-  balance?: BalanceConfig
-  maxPacketAmount?: string
-  throughput?: { refillPeriod?: number, incomingAmount?: string, outgoingAmount?: string }
-  rateLimit?: { refillPeriod?: number, refillCount?: number, capacity?: number }
-  deduplicate?: { cleanupInterval?: number, packetLifetime?: number }
+  /** Whether route exchange sends routes to the account (default false for children, else true). */
   sendRoutes?: boolean
+  /** Whether route exchange takes routes from the account (default false for children, else true). */
   receiveRoutes?: boolean
+  /**
+   * Options of the middlewares: `balance`, `rateLimit`, `maxPacketAmount`, ... or a third party's. Each middleware
+   * declares the ones it reads in its manifest (`accountOptions`), and the connector checks them at start.
+   */
+  [option: string]: unknown
 }
 
 export interface StaticRoute {
@@ -50,10 +41,6 @@ export interface CustomMiddlewareConfig {
   /** Place it just after this middleware (by name). */
   after?: string
 }
-
-export type BuiltinMiddlewareName =
-  | 'errorHandler' | 'rateLimit' | 'maxPacketAmount' | 'throughput' | 'balance' | 'deduplicate'
-  | 'echo' | 'expire' | 'validateFulfillment' | 'stats' | 'alert'
 
 export interface ConnectorConfig {
   env: 'production' | 'test'
@@ -77,7 +64,8 @@ export interface ConnectorConfig {
   storePath: string
   storeConfig: Record<string, unknown>
   middlewares: Record<string, CustomMiddlewareConfig>
-  disableMiddleware: BuiltinMiddlewareName[]
+  /** Names of the standard middlewares to leave out (`errorHandler`, `rateLimit`, ...). */
+  disableMiddleware: string[]
   reflectPayments: boolean
   initialConnectTimeout: number
   adminApi: boolean

@@ -9,6 +9,7 @@ import type { Rate } from './backend.ts'
 import type { Logger } from './logger.ts'
 import type { Middleware } from './middleware.ts'
 import type { Routing, RoutingTableView } from './routing.ts'
+import type { ConnectorServices, ServiceName } from './services.ts'
 
 /** The connector's metrics in Prometheus form (prom-client underneath). */
 export interface MetricsExport {
@@ -30,8 +31,10 @@ export interface ConnectorHandle {
   getOwnAddress (): string
   getAccount (id: string): Account | undefined
   getAccounts (): Iterable<Account>
-  /** A running middleware by name (`balance`, `alert`, `stats`...), to use its admin methods. */
+  /** A running middleware by name (`balance`, `alert`, `stats`...). */
   getMiddleware (name: string): Middleware | undefined
+  /** A service a middleware provides (see services.ts), or undefined when none does. */
+  getService<K extends ServiceName> (name: K): ConnectorServices[K] | undefined
   /** The route-exchange package, if one runs. */
   getRouting (): Routing | undefined
   readonly routingTable: RoutingTableView

@@ -8,6 +8,8 @@ import type { Store, StoreOptions } from './store.ts'
 import type { Logger } from './logger.ts'
 import type { Routing, RoutingApi } from './routing.ts'
 import type { ConnectorHandle, Extension } from './extension.ts'
+import type { OptionSchema } from './options.ts'
+import type { ServiceName } from './services.ts'
 
 /** The version of this interfaces package; manifests name a semver range that must include it. */
 export const TYPES_VERSION = '0.1.0'
@@ -21,6 +23,15 @@ interface ManifestBase {
 export interface MiddlewareManifest<Options = Record<string, unknown>> extends ManifestBase {
   readonly kind: 'middleware'
   create (options: Options, api: MiddlewareApi): Middleware | Promise<Middleware>
+  /**
+   * The per-account options it reads (`accounts.<id>.<option>`), each with its schema. The connector checks
+   * them at start, and refuses an account option no middleware declares.
+   */
+  readonly accountOptions?: Readonly<Record<string, OptionSchema>>
+  /** The schema of its own options (`middlewares.<name>.options`, checked at start); none: not checked. */
+  readonly options?: OptionSchema
+  /** The services its instance offers on `services` (checked at start). */
+  readonly provides?: readonly ServiceName[]
   /** Where a custom middleware goes by default: before or after a named one (default: last). */
   readonly before?: string
   readonly after?: string
@@ -29,11 +40,15 @@ export interface MiddlewareManifest<Options = Record<string, unknown>> extends M
 export interface BackendManifest extends ManifestBase {
   readonly kind: 'backend'
   create (options: BackendOptions, api: BackendApi): Backend | Promise<Backend>
+  /** The schema of `backendConfig` (checked at start); none: anything goes. */
+  readonly options?: OptionSchema
 }
 
 export interface StoreManifest extends ManifestBase {
   readonly kind: 'store'
   create (options: StoreOptions, api: { logger: Logger }): Store | Promise<Store>
+  /** The schema of `storeConfig` (checked at start); none: anything goes. */
+  readonly options?: OptionSchema
 }
 
 export interface RoutingManifest extends ManifestBase {
@@ -44,6 +59,10 @@ export interface RoutingManifest extends ManifestBase {
 export interface ExtensionManifest extends ManifestBase {
   readonly kind: 'extension'
   create (options: Record<string, unknown>, connector: ConnectorHandle): Extension | Promise<Extension>
+  /** Services it cannot work without: start-up fails when no middleware provides one. */
+  readonly requires?: readonly ServiceName[]
+  /** Services it uses when a middleware provides them. */
+  readonly uses?: readonly ServiceName[]
 }
 
 export type Manifest = MiddlewareManifest<any> | BackendManifest | StoreManifest | RoutingManifest | ExtensionManifest

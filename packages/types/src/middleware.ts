@@ -9,6 +9,7 @@ import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 import type { IlpPrepare } from './packet.ts'
 import type { Store } from './store.ts'
+import type { ConnectorServices } from './services.ts'
 
 export interface PacketContext {
   /** incomingData: the account the Prepare came from; outgoingData: the next hop. */
@@ -50,6 +51,8 @@ export interface Middleware {
   addAccount? (account: Account): Promise<void> | void
   /** For each account, when it is removed or the connector shuts down. */
   removeAccount? (account: Account): Promise<void> | void
+  /** The services it offers other packages, as its manifest's `provides` declares. */
+  readonly services?: Partial<ConnectorServices>
 }
 
 /** What the connector offers a middleware when it creates it. */

@@ -40,14 +40,19 @@ const BUILTIN_ENTRIES: Record<PipelineName, ReadonlyArray<readonly [string, Cond
   teardown: [['deduplicate', always]],
   incomingData: [
     ['errorHandler', always], ['rateLimit', always], ['maxPacketAmount', (c) => c.maxPacketAmount],
-    ['throughput', (c) => c.throughput?.incomingAmount], ['balance', hasBalance], ['echo', always], ['stats', always]
+    ['throughput', (c) => throughputOf(c).incomingAmount], ['balance', hasBalance], ['echo', always], ['stats', always]
   ],
   incomingMoney: [['errorHandler', always], ['rateLimit', always], ['balance', hasBalance], ['stats', always]],
   outgoingData: [
-    ['throughput', (c) => c.throughput?.outgoingAmount], ['balance', hasBalance], ['deduplicate', always], ['expire', always],
+    ['throughput', (c) => throughputOf(c).outgoingAmount], ['balance', hasBalance], ['deduplicate', always], ['expire', always],
     ['validateFulfillment', always], ['stats', always], ['alert', always]
   ],
   outgoingMoney: [['balance', hasBalance], ['stats', always]]
+}
+
+/** The reference's `throughput` account option, as far as its pipelines depend on it. */
+function throughputOf (config: Readonly<AccountConfig>): { incomingAmount?: unknown, outgoingAmount?: unknown } {
+  return (config.throughput ?? {}) as { incomingAmount?: unknown, outgoingAmount?: unknown }
 }
 
 /** Where a method was put relative to the built-ins, for the start-up warning. */
