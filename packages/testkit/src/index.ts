@@ -12,4 +12,5 @@ export {
 export { deferred, rejectionOf, type Deferred } from './async.ts'
 export { middlewareConformance, type HandlerName, type MiddlewareConformanceOptions } from './conformance/middleware.ts'
 export { storeConformance, type StoreConformanceOptions } from './conformance/store.ts'
+export { backendConformance, type BackendConformanceOptions } from './conformance/backend.ts'
 export { freePort } from './net.ts'
