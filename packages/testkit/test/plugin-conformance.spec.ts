@@ -24,7 +24,7 @@ const TITLES = {
   handlers: 'registerDataHandler throws while one is registered; after deregisterDataHandler the old one gets nothing, a Prepare is refused, and a new one can be registered',
   money: 'sendMoney(amount) resolves once the counterparty\'s money handler got the amount, both ways; a second registerMoneyHandler throws; without a handler money is refused',
   noMoney: 'sendMoney(amount) resolves and moves nothing (the counterparty\'s money handler is not called); a second registerMoneyHandler throws',
-  disconnect: 'disconnect() resolves, emits one disconnect event and isConnected() turns false; then sendData and sendMoney reject at once; disconnect() again resolves without another event'
+  disconnect: 'disconnect() resolves, emits one disconnect event and isConnected() turns false; then sendData and sendMoney reject (within the time limit, never hangs); disconnect() again resolves without another event'
 }
 
 /** The failed tests (title: message) of the suite run by hand on a pair of FakePlugin subclasses. */
