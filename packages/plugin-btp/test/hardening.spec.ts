@@ -210,7 +210,11 @@ describe('hardening', () => {
     })
 
     it('closes a socket whose frame exceeds maxPayload (1009) before authentication', async () => {
-      const s = await session(ours)
+      // a long authTimeout: under load, sending 1 MiB and the close handshake could outlast 150 ms, and the auth
+      // timeout would then terminate the socket first (1006)
+      const s = await session((port) => new BtpPlugin({
+        listener: { port, secret: SECRET, wsOpts: { host: '127.0.0.1', port } }, authTimeout: 10_000, responseTimeout: 500
+      }))
       const raw = await RawSocket.open(s.port)
       sockets.push(raw)
       raw.send(Buffer.alloc(1024 * 1024 + 1))

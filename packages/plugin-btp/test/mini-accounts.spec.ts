@@ -311,7 +311,7 @@ describe('mini-accounts', () => {
   })
 
   it('closes a socket whose frame exceeds maxPayload (1009), before or after authentication; other clients keep working', async () => {
-    const { plugin, port } = await ours({ maxPayload: 4096 })
+    const { plugin, port } = await ours({ maxPayload: 4096, authTimeout: 10_000 }) // only maxPayload closes sockets here
     tinyConnector(plugin)
     await plugin.connect()
     const alice = client(port, 'alice')
@@ -329,7 +329,7 @@ describe('mini-accounts', () => {
   })
 
   it('closes a client that stops answering pings (half-open connection): its account goes, its pending request fails; a client that answers stays', async () => {
-    const { plugin, port } = await ours({ pingInterval: 50 })
+    const { plugin, port } = await ours({ pingInterval: 100 })
     tinyConnector(plugin)
     await plugin.connect()
     const { WebSocket } = await import('ws')
@@ -343,7 +343,7 @@ describe('mini-accounts', () => {
     const pending = rejectionOf<Error>(plugin.sendData(prepare({ destination: PREFIX + 'mallory' })))
     await waitFor(() => !plugin.getAccounts().includes('mallory'), 1000, 'mallory to be closed')
     expect((await pending).message).to.match(/^BTP connection of account mallory closed before request \d+ was answered$/)
-    await sleep(200)
+    await sleep(250) // more intervals: alice answers every ping
     expect(plugin.getAccounts()).to.deep.equal(['alice'])
     silent.terminate()
   })
