@@ -4,7 +4,8 @@ import { OneToOneBackend } from '../src/backends/one-to-one.ts'
 
 /**
  * The built-in `one-to-one` backend has no package of its own: the connector makes it as this manifest would
- * (`new OneToOneBackend({ spread, ...backendConfig }, { getInfo, logger })`, see app.ts), so the suite runs on that.
+ * (`new OneToOneBackend({ spread, ...backendConfig }, { getInfo, logger })` where it loads the backend), so the suite
+ * runs on that.
  */
 const oneToOne: BackendManifest = {
   kind: 'backend',
