@@ -9,9 +9,9 @@
  * pending requests swept by one interval, and a live session only an authenticated socket can replace.
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Plugin, PluginServices } from '@conn/types'
-import { WebSocket, WebSocketServer, type RawData, type ServerOptions } from 'ws'
+import { WebSocket, type RawData, type ServerOptions, type WebSocketServer } from 'ws'
 import {
   decode, encode, encodeEmpty, encodeError, encodeIlp, ilpOf, MIME_APPLICATION_JSON, MIME_APPLICATION_OCTET_STREAM,
   MIME_TEXT_PLAIN_UTF8, TYPE_MESSAGE, TYPE_RESPONSE, TYPE_TRANSFER, type BtpFrame, type ProtocolData
@@ -21,6 +21,7 @@ import {
   DEFAULT_RESPONSE_TIMEOUT, Link, LINK_AUTHENTICATED, LINK_AUTHENTICATING, LINK_CLOSING, LINK_NEW, closeLink,
   closeServer, makeLog, msOr, notAcceptedFields
 } from './endpoint.ts'
+import { listenWebSocket } from './listen.ts'
 import { KIND_ILP, KIND_VOID } from './pending.ts'
 import { checkBtpOptions } from './options.ts'
 
@@ -321,27 +322,15 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
 
   private async listen (listener: BtpListenerOptions): Promise<void> {
     const wsOpts = listener.wsOpts ?? {}
-    const attached = wsOpts.server !== undefined || wsOpts.noServer === true
-    const options: ServerOptions = {
-      perMessageDeflate: false,
+    const { wss, listening } = listenWebSocket({
+      port: listener.port,
+      wsOpts,
       maxPayload: this.maxPayload,
-      clientTracking: false,
-      ...(attached ? {} : { port: listener.port }),
-      ...wsOpts
-    }
-    const wss = this.wss = new WebSocketServer(options)
-    wss.on('connection', (ws, req) => { this.accept(ws, req) })
-    const httpServer = wsOpts.server as HttpServer | undefined
-    if (wsOpts.noServer !== true && !(httpServer?.listening ?? false)) {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: Error): void => { wss.off('listening', onListening); reject(err) }
-        const onListening = (): void => { wss.off('error', onError); resolve() }
-        wss.once('error', onError)
-        wss.once('listening', onListening)
-        if (httpServer !== undefined) httpServer.listen(listener.port)
-      })
-    }
-    wss.on('error', (err) => { this.log.error({ err }, 'BTP server error') })
+      onConnection: (ws, req) => { this.accept(ws, req) },
+      onError: (err) => { this.log.error({ err }, 'BTP server error') }
+    })
+    this.wss = wss
+    await listening
     this.log.info({ port: listener.port, host: wsOpts.host ?? '(all interfaces)' }, 'listening for BTP connections')
   }
 

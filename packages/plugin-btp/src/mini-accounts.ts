@@ -13,9 +13,9 @@
  * authenticate within `authTimeout` are closed, and request ids come from a counter.
  */
 import { timingSafeEqual } from 'node:crypto'
-import type { IncomingMessage, Server as HttpServer } from 'node:http'
+import type { IncomingMessage } from 'node:http'
 import type { Plugin, PluginServices, Store } from '@conn/types'
-import { WebSocketServer, type RawData, type ServerOptions, type WebSocket } from 'ws'
+import type { RawData, ServerOptions, WebSocket, WebSocketServer } from 'ws'
 import { decode, encodeEmpty, encodeError, encodeIlp, ilpOf, TYPE_MESSAGE, TYPE_RESPONSE, type BtpFrame } from './codec.ts'
 import { authToken } from './btp-plugin.ts'
 import {
@@ -27,6 +27,7 @@ import {
   fulfillmentOf, ildcpRequest, ildcpResponse, isIldcpRequest, readIldcpResponse, readPrepareHead, reject,
   serveIldcp, sha256, TYPE_FULFILL, ILDCP_DESTINATION, type IldcpInfo
 } from './ilp.ts'
+import { listenWebSocket } from './listen.ts'
 import { PendingRequest } from './pending.ts'
 import { checkMiniAccountsOptions } from './options.ts'
 
@@ -163,26 +164,15 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
       throw new Error('no request handler registered')
     }
     this.prefix = this.hostInfo.clientAddress + '.'
-    const attached = this.wsOpts.server !== undefined || this.wsOpts.noServer === true
-    const wss = this.wss = new WebSocketServer({
-      perMessageDeflate: false,
+    const { wss, listening } = listenWebSocket({
+      port: this.port,
+      wsOpts: this.wsOpts,
       maxPayload: this.maxPayload,
-      clientTracking: false,
-      ...(attached ? {} : { port: this.port }),
-      ...this.wsOpts
+      onConnection: (ws, req) => { this.accept(ws, req) },
+      onError: (err) => { this.log.error({ err }, 'mini-accounts server error') }
     })
-    wss.on('connection', (ws, req) => { this.accept(ws, req) })
-    const httpServer = this.wsOpts.server as HttpServer | undefined
-    if (this.wsOpts.noServer !== true && !(httpServer?.listening ?? false)) {
-      await new Promise<void>((resolve, reject) => {
-        const onError = (err: Error): void => { wss.off('listening', onListening); reject(err) }
-        const onListening = (): void => { wss.off('error', onError); resolve() }
-        wss.once('error', onError)
-        wss.once('listening', onListening)
-        if (httpServer !== undefined) httpServer.listen(this.port)
-      })
-    }
-    wss.on('error', (err) => { this.log.error({ err }, 'mini-accounts server error') })
+    this.wss = wss
+    await listening
     this.startTimers()
     this.log.info({ port: this.port, host: this.wsOpts.host ?? '(all interfaces)', prefix: this.prefix }, 'listening for BTP clients')
   }

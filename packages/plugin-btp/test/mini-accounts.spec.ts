@@ -280,6 +280,74 @@ describe('mini-accounts', () => {
     })
   })
 
+  it('two sockets claiming the same new username at once: exactly one gets it, and its token is the one stored (ilp-plugin-mini-accounts lets both in)', async () => {
+    /** A store whose reads take 100 ms: both sockets are checked while neither token is saved yet. */
+    class SlowStore extends MapStore {
+      override async get (key: string): Promise<string | undefined> { await sleep(100); return await super.get(key) }
+    }
+    const results: Record<string, { accepted: string[], stored: string | undefined }> = {}
+    for (const which of ['ours', 'ref'] as const) {
+      const store = new SlowStore()
+      const port = await freePort()
+      const plugin: AnyMini = which === 'ours'
+        ? new MiniAccountsPlugin({ wsOpts: { host: '127.0.0.1', port } }, { store })
+        : new RefMiniAccounts({ wsOpts: { host: '127.0.0.1', port } }, { store })
+      cleanup.push(plugin)
+      tinyConnector(plugin)
+      await plugin.connect()
+      const [first, second] = await Promise.all([RawSocket.open(port), RawSocket.open(port)])
+      sockets.push(first!, second!)
+      first!.send(authMessage('token-one', 'eve'))
+      second!.send(authMessage('token-two', 'eve'))
+      await waitFor(() => first!.received.length > 0 && second!.received.length > 0)
+      const accepted = [['token-one', first!], ['token-two', second!] as const]
+        .filter(([, raw]) => BtpPacket.deserialize((raw as RawSocket).received[0]!).type === TYPE_RESPONSE)
+        .map(([token]) => token as string)
+      results[which] = { accepted, stored: store.map.get('eve:hashed-token') }
+    }
+    expect(results.ours!.accepted).to.have.length(1)
+    expect(results.ours!.stored).to.equal(hashToken(results.ours!.accepted[0]!))
+    expect(results.ref!.accepted).to.deep.equal(['token-one', 'token-two'])
+  })
+
+  it('closes a socket whose frame exceeds maxPayload (1009), before or after authentication; other clients keep working', async () => {
+    const { plugin, port } = await ours({ maxPayload: 4096, authTimeout: 10_000 }) // only maxPayload closes sockets here
+    tinyConnector(plugin)
+    await plugin.connect()
+    const alice = client(port, 'alice')
+    await alice.connect()
+    const early = await RawSocket.open(port)
+    sockets.push(early)
+    early.send(Buffer.alloc(4097))
+    const late = await rawAuth(port, 'b-token', 'bob')
+    late.send(encodeIlp(TYPE_MESSAGE, 2, prepare({ destination: 'test.x', data: Buffer.alloc(4096) })))
+    await Promise.all([early.waitClosed(), late.waitClosed()])
+    expect([early.closeCode, late.closeCode]).to.deep.equal([1009, 1009])
+    expect(plugin.getAccounts()).to.deep.equal(['alice'])
+    const info = await ILDCP.fetch(async (data) => await alice.sendData(data))
+    expect(info.clientAddress).to.equal(PREFIX + 'alice')
+  })
+
+  it('closes a client that stops answering pings (half-open connection): its account goes, its pending request fails; a client that answers stays', async () => {
+    const { plugin, port } = await ours({ pingInterval: 100 })
+    tinyConnector(plugin)
+    await plugin.connect()
+    const { WebSocket } = await import('ws')
+    const silent = new WebSocket(`ws://127.0.0.1:${port}`, { autoPong: false })
+    silent.on('error', () => {})
+    await new Promise((resolve) => silent.once('open', resolve))
+    silent.send(authMessage('m-token', 'mallory'))
+    const alice = client(port, 'alice')
+    await alice.connect()
+    await waitFor(() => plugin.getAccounts().length === 2)
+    const pending = rejectionOf<Error>(plugin.sendData(prepare({ destination: PREFIX + 'mallory' })))
+    await waitFor(() => !plugin.getAccounts().includes('mallory'), 1000, 'mallory to be closed')
+    expect((await pending).message).to.match(/^BTP connection of account mallory closed before request \d+ was answered$/)
+    await sleep(250) // more intervals: alice answers every ping
+    expect(plugin.getAccounts()).to.deep.equal(['alice'])
+    silent.terminate()
+  })
+
   it('closes sockets that do not authenticate within authTimeout; clients keep working', async () => {
     const { plugin, port } = await ours()
     tinyConnector(plugin)

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import {
-  FakePlugin, MapBalances, MapStore, RecordingLogger, RecordingMetrics, fakeAccount, fakeApi, fakePlugin
+  FakePlugin, MapBalances, MapStore, RecordingLogger, RecordingMetrics, fakeAccount, fakeApi, fakePlugin, fakePluginPair, rejectionOf
 } from '../src/index.ts'
 
 describe('api', () => {
@@ -55,6 +55,39 @@ describe('api', () => {
       plugin.deregisterDataHandler()
       plugin.deregisterMoneyHandler()
       expect([plugin.dataHandler, plugin.moneyHandler]).to.deep.equal([undefined, undefined])
+    })
+
+    it('throws on a second handler until the first is deregistered, as LPI2 says', () => {
+      const plugin = fakePlugin()
+      plugin.registerDataHandler(async () => Buffer.alloc(0))
+      plugin.registerMoneyHandler(async () => {})
+      expect(() => { plugin.registerDataHandler(async () => Buffer.alloc(1)) }).to.throw('FakePlugin: a data handler is already registered')
+      expect(() => { plugin.registerMoneyHandler(async () => {}) }).to.throw('FakePlugin: a money handler is already registered')
+      plugin.deregisterDataHandler()
+      plugin.registerDataHandler(async () => Buffer.alloc(1))
+    })
+
+    it('rejects sendData and sendMoney while disconnected, recording them still', async () => {
+      const plugin = fakePlugin({ connected: false, sendData: async () => Buffer.alloc(0) })
+      expect((await rejectionOf(plugin.sendData(Buffer.from('x')))).message).to.equal('FakePlugin: not connected')
+      expect((await rejectionOf(plugin.sendMoney('5'))).message).to.equal('FakePlugin: not connected')
+      expect([plugin.dataSent.map(String), plugin.moneySent]).to.deep.equal([['x'], ['5']])
+    })
+
+    it('fakePluginPair(): what one sends reaches the other\'s handlers, once both are connected', async () => {
+      const [a, b] = fakePluginPair()
+      expect([a.isConnected(), b.isConnected(), a.counterparty, b.counterparty]).to.deep.equal([false, false, b, a])
+      await a.connect()
+      expect((await rejectionOf(a.sendData(Buffer.from('x')))).message).to.equal('FakePlugin: the counterparty is not connected')
+      await b.connect()
+      expect((await rejectionOf(a.sendData(Buffer.from('x')))).message).to.equal('FakePlugin: the counterparty has no data handler')
+      expect((await rejectionOf(b.sendMoney('1'))).message).to.equal('FakePlugin: the counterparty has no money handler')
+      const amounts: string[] = []
+      b.registerDataHandler(async (data) => Buffer.concat([data, Buffer.from('!')]))
+      a.registerMoneyHandler(async (amount) => { amounts.push(amount) })
+      expect(String(await a.sendData(Buffer.from('hi')))).to.equal('hi!')
+      await b.sendMoney('7')
+      expect(amounts).to.deep.equal(['7'])
     })
   })
 

@@ -5,6 +5,7 @@ import { fulfillmentOf, isFulfill, readReject } from '@conn/types'
 import {
   DEFAULT_CONDITION, DEFAULT_FULFILLMENT, condition, fakeAccount, fulfill, fulfillFor, packetContext, reject
 } from '../src/index.ts'
+import { serializePrepare } from '../src/packet.ts'
 
 const sha256 = (bytes: Buffer): Buffer => createHash('sha256').update(bytes).digest()
 
@@ -70,5 +71,18 @@ describe('packet', () => {
     expect(readReject(reject())).to.deep.equal({ code: 'F99', triggeredBy: 'test.bob', message: '', data: Buffer.alloc(0) })
     const full = { code: 'T04', triggeredBy: 'test.conn', message: 'exceeded maximum balance.', data: Buffer.from('01', 'hex') }
     expect(readReject(reject(full))).to.deep.equal(full)
+  })
+
+  it('serializePrepare (the plugin suite\'s Prepares) writes the bytes ilp-packet 3.1.3 writes', () => {
+    // ilp-packet's serializeIlpPrepare of the same fields, recorded
+    const small = serializePrepare({
+      amount: 107n, destination: 'example.alice', executionCondition: Buffer.alloc(32, 0x11), expiresAt: Date.UTC(2017, 11, 23, 1, 21, 40, 549), data: Buffer.from('hello')
+    })
+    expect(small.toString('hex')).to.equal('0c4d000000000000006b3230313731323233303132313430353439' + '11'.repeat(32) + '0d6578616d706c652e616c6963650568656c6c6f')
+    const large = serializePrepare({
+      amount: 2n ** 64n - 1n, destination: 'test.x', executionCondition: Buffer.alloc(32, 0x22), expiresAt: Date.UTC(2030, 0, 2, 3, 4, 5, 6), data: Buffer.alloc(300, 7)
+    })
+    expect(large.length).to.equal(371)
+    expect(large.subarray(0, 70).toString('hex')).to.equal('0c82016fffffffffffffffff3230333030313032303330343035303036' + '22'.repeat(32) + '06746573742e788201')
   })
 })

@@ -13,7 +13,7 @@ import { fakeAccount } from '../account.ts'
 import { fakeApi, type FakeApiOptions } from '../api.ts'
 import { fulfillFor, packetContext } from '../packet.ts'
 import { runner } from '../runner.ts'
-import { satisfies } from '../semver.ts'
+import { assertManifest } from './manifest.ts'
 
 export interface MiddlewareConformanceOptions {
   /** The options passed to `create()` (default `{}`). */
@@ -55,11 +55,7 @@ export function middlewareConformance (manifest: MiddlewareManifest<any>, confor
 
   describe(`conformance: middleware ${String(manifest?.name)}`, () => {
     it(`is a middleware manifest with a name and a types range that includes @conn/types ${TYPES_VERSION}`, () => {
-      assert.ok(manifest.kind === 'middleware', `manifest.kind is ${String(manifest.kind)}, not "middleware"`)
-      assert.ok(typeof manifest.name === 'string' && manifest.name !== '', 'manifest.name is not a non-empty string')
-      assert.ok(typeof manifest.types === 'string', 'manifest.types is not a string')
-      assert.ok(satisfies(TYPES_VERSION, manifest.types), `manifest.types "${manifest.types}" does not include ${TYPES_VERSION}`)
-      assert.ok(typeof manifest.create === 'function', 'manifest.create is not a function')
+      assertManifest(manifest, 'middleware')
     })
 
     it('create(options, api) returns a middleware with the manifest\'s name and only function handlers', async () => {
