@@ -13,6 +13,25 @@ const manifest: BackendManifest = {
   kind: 'backend',
   name: 'ecb',
   types: '^0.1.0',
+  // the known options' types; other keys are warned about and ignored, as the reference ignores them
+  options: {
+    type: 'object',
+    properties: {
+      spread: { type: 'number', minimum: 0, maximum: 0.999999 },
+      name: { type: 'string' },
+      ratesApiUrl: { type: 'string', nonEmpty: true },
+      xrpRateUrl: { type: 'string', nonEmpty: true },
+      coinmarketcapUrl: { type: 'string', nonEmpty: true },
+      refreshInterval: { type: 'integer', minimum: 0, description: 'ms between reloads; 0: load once' },
+      requestTimeout: { type: 'integer', minimum: 1, description: 'ms a request may take' },
+      mockData: {
+        type: 'object',
+        properties: { base: { type: 'string', nonEmpty: true }, rates: { type: 'object', additionalProperties: { type: 'any' } } },
+        required: ['rates']
+      }
+    },
+    additionalProperties: { type: 'any' }
+  },
   create: (options, api) => new EcbBackend(options, api)
 }
 export default manifest

@@ -8,6 +8,12 @@ const manifest: StoreManifest = {
   kind: 'store',
   name: 'leveldown',
   types: '^0.1.0',
+  // other keys are warned about and ignored
+  options: {
+    type: 'object',
+    properties: { path: { type: 'string', nonEmpty: true }, sync: { type: 'boolean', description: 'fsync every write' } },
+    additionalProperties: { type: 'any' }
+  },
   create: (options, { logger }) => new LevelStore(options as LevelStoreOptions, logger)
 }
 export default manifest
