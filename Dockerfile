@@ -44,4 +44,5 @@ USER node
 # 7768: the conventional BTP listener port (embedded default; configured listeners use their own).
 # 7780: the admin API (CONNECTOR_ADMIN_API=true). Documentation only: publish what your configuration uses.
 EXPOSE 7768 7780
-ENTRYPOINT ["node", "/app/bin/conn.js"]
+# the bin itself (its shebang starts node with the flags conn runs with)
+ENTRYPOINT ["/app/bin/conn.js"]

@@ -26,7 +26,7 @@ outside=$(find "$W/out" -type l | while read -r l; do case "$(readlink -f "$l")"
 if [ -n "$outside" ]; then echo "links leaving the tree:"; echo "$outside"; exit 1; fi
 
 cd /
-node "$W/out/bin/conn.js" --help | head -1
+"$W/out/bin/conn.js" --help | head -1
 # BTP clients from the repo's cli package (the deployed tree has no test tools).
 cat > "$W/smoke.mjs" <<'EOF'
 import { spawn } from 'node:child_process'

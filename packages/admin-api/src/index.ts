@@ -1,4 +1,5 @@
 import type { ExtensionManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { AdminApi, isLoopback, type AdminApiOptions } from './admin-api.ts'
 import { BearerToken, DEFAULT_BODY_LIMIT, HttpError } from './http.ts'
 import { AdminRoutes, JsonReply, TextReply, accountInfo, pluginName, rateToNumber, routeJson, validateBalanceUpdate } from './routes.ts'
@@ -10,7 +11,7 @@ export type { RouteDefinition, RouteJson, RouteRequest } from './routes.ts'
 const manifest: ExtensionManifest = {
   kind: 'extension',
   name: 'adminApi',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   uses: ['balanceAdmin', 'alertAdmin'],
   create: (options, connector) => new AdminApi(connector, options as AdminApiOptions)
 }

@@ -1,4 +1,5 @@
 import type { BackendManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { EcbBackend } from './ecb.ts'
 
 export {
@@ -12,7 +13,7 @@ export { parseEcbXml, parseXrpJson, parseCoinMarketCapJson, FormatError, type Pa
 const manifest: BackendManifest = {
   kind: 'backend',
   name: 'ecb',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   // the known options' types; other keys are warned about and ignored, as the reference ignores them
   options: {
     type: 'object',

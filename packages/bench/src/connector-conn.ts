@@ -12,13 +12,10 @@
  */
 import { pino } from 'pino'
 import { createApp, STANDARD_MIDDLEWARE_NAMES } from '@conn/core'
-import { capYoungGeneration } from '@conn/cli'
 import type { AccountConfig, Logger, Plugin } from '@conn/types'
 import { ACCOUNT_OPTIONS, CLI_DIR, env, loadPluginClass, pluginOptions, serveRunner } from './connector-ipc.ts'
 
 serveRunner()
-// as the conn command does (BENCH_CONN_YOUNG_CAP=0: V8's default, to see what the cap gives)
-if (process.env.BENCH_CONN_YOUNG_CAP !== '0') capYoungGeneration()
 const mode = process.env.BENCH_MODE === 'children' ? 'children' : 'pair'
 const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
 // BENCH_PLUGIN_NAME: accounts name their plugin by package, with its options, as a configuration file does

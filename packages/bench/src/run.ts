@@ -22,7 +22,7 @@ import { cpus, release, totalmem, platform } from 'node:os'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { ConnectorReport } from './connector-ipc.ts'
-import { firstAvailable, unavailable, DEFAULT_TARGETS, REFERENCE, TARGETS, type Target } from './targets.ts'
+import { CONN_NODE_FLAGS, firstAvailable, unavailable, DEFAULT_TARGETS, REFERENCE, TARGETS, type Target } from './targets.ts'
 import { markdown, summarize, type BenchResults, type ChildrenMeasurement, type Measurement, type Skipped } from './report.ts'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
@@ -76,13 +76,13 @@ for (const s of skipped) console.error(`skipping ${s.what === 'all' ? s.target :
 if (targets.length === 0) throw new Error('no target can run')
 
 
-function start (script: string, env: Record<string, string>, connector = false): ChildProcess {
+function start (script: string, env: Record<string, string>, connector = false, nodeFlags: readonly string[] = []): ChildProcess {
   // BENCH_PROFILE=<dir>: a V8 CPU profile of each connector process (node --cpu-prof), written on SIGINT
   const profile = connector && settings.profile !== undefined
     ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.profile)}`, `--cpu-prof-name=${env.BENCH_PROFILE_NAME ?? 'connector'}-${Date.now()}.cpuprofile`]
     : []
   return fork(HERE + script, [], {
-    execArgv: profile,
+    execArgv: [...profile, ...nodeFlags],
     env: { ...process.env, NODE_ENV: 'production', DEBUG: '', ...env },
     // a child's stdout goes to our stderr: stdout is for the results
     stdio: ['ignore', process.stderr, 'inherit', 'ipc']
@@ -158,6 +158,11 @@ function residentMb (pid: number): { rss: number, peak: number } | undefined {
 
 const RSS_SAMPLE_MS = 250
 
+/** A connector's node flags: its target's, else the conn bin's for conn (none for the reference). */
+function nodeFlagsOf (target: Target): readonly string[] {
+  return target.nodeFlags ?? (target.script === 'connector-conn.js' ? CONN_NODE_FLAGS : [])
+}
+
 async function measure (target: Target, inFlight: number, round: number, duration = settings.duration, sampleRss = false): Promise<Measurement> {
   const pool = Math.ceil((settings.warmup + duration) / 1000 * settings.maxRate) + 1000
   const receiver = start('receiver.js', {})
@@ -183,7 +188,7 @@ async function measure (target: Target, inFlight: number, round: number, duratio
         BENCH_ALICE_PORT: String(alicePort),
         BENCH_BOB_PORT: String(bobPort),
         BENCH_PROFILE_NAME: `${target.id}-${inFlight}-r${round}`
-      }, true)
+      }, true, nodeFlagsOf(target))
       const c = connector
       const failedEarly = exited(c).then(() => { throw new Error(`${target.id}: the connector exited (${c.signalCode ?? String(c.exitCode)})`) })
       const connected = next(sender, 'connected').then(() => performance.now() - spawned)
@@ -288,7 +293,7 @@ async function measureChildren (target: Target, transport: string, round: number
       BENCH_TRANSPORT: transport,
       BENCH_PORT: String(port),
       BENCH_PROFILE_NAME: `${target.id}-children-r${round}`
-    }, true)
+    }, true, nodeFlagsOf(target))
     const c = connector
     await withTimeout(next(c, 'ready'), 60000, `${target.id} children: start`)
     const readyMs = performance.now() - spawned

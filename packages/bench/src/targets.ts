@@ -5,7 +5,18 @@
  * multi-account listener of the memory run. A target whose transport cannot be loaded yet is skipped with a
  * note, so `@conn/plugin-btp` joins the comparison by package name as soon as it is built.
  */
-import { loadPluginClass } from './connector-ipc.ts'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { CLI_DIR, loadPluginClass } from './connector-ipc.ts'
+
+/**
+ * The node flags the `conn` bin starts with (its shebang line, `#!/usr/bin/env -S node <flags>`): conn targets
+ * run with them unless they say otherwise, so the benchmark measures the process an operator runs.
+ */
+export const CONN_NODE_FLAGS: readonly string[] = (() => {
+  const shebang = readFileSync(join(CLI_DIR, 'bin', 'conn.js'), 'utf8').split('\n')[0] ?? ''
+  return shebang.replace(/^#!\/usr\/bin\/env\s+(-S\s+)?node\s*/, '').split(/\s+/).filter((flag) => flag !== '')
+})()
 
 export interface Target {
   id: string
@@ -18,6 +29,8 @@ export interface Target {
   compare?: boolean
   /** and the issues' targets are judged for these */
   goals?: boolean
+  /** node flags for the connector process (e.g. V8 heap sizing) */
+  nodeFlags?: string[]
 }
 
 export const REFERENCE = 'reference'
@@ -58,6 +71,16 @@ export const TARGETS: Record<string, Target> = {
     script: 'connector-conn.js',
     transport: 'ilp-plugin-btp',
     childrenTransport: ['ilp-plugin-mini-accounts'],
+    compare: true
+  },
+  // diagnosis only, not in the default set: conn with V8's own heap sizing (without the bin's node flags)
+  'conn-v8-default': {
+    id: 'conn-v8-default',
+    name: 'conn (@conn/plugin-btp), V8\'s default young generation',
+    script: 'connector-conn.js',
+    transport: '@conn/plugin-btp',
+    childrenTransport: [],
+    nodeFlags: [],
     compare: true
   },
   // diagnosis only, not in the default set: how much the default middlewares cost

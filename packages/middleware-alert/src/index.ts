@@ -1,4 +1,5 @@
 import type { MiddlewareManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { AlertMiddleware, ALERT_CODE, ALERT_MESSAGE, DEFAULT_MAX_ALERTS, type AlertOptions } from './alert.ts'
 
 export { AlertMiddleware, ALERT_CODE, ALERT_MESSAGE, DEFAULT_MAX_ALERTS }
@@ -7,7 +8,7 @@ export type { AlertOptions }
 const manifest: MiddlewareManifest<AlertOptions> = {
   kind: 'middleware',
   name: 'alert',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   options: {
     type: 'object',
     properties: { maxAlerts: { type: 'integer', minimum: 1, description: 'alerts kept at most (default 1000)' } }

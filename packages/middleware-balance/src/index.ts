@@ -1,4 +1,5 @@
 import type { MiddlewareManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { BalanceMiddleware } from './balance.ts'
 import { BALANCE_OPTION, type BalanceConfig } from './options.ts'
 
@@ -8,7 +9,7 @@ export type { BalanceConfig }
 const manifest: MiddlewareManifest = {
   kind: 'middleware',
   name: 'balance',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   accountOptions: { balance: BALANCE_OPTION },
   provides: ['balanceAdmin'],
   create: (_options, api) => new BalanceMiddleware(api)

@@ -1,4 +1,5 @@
 import type { MiddlewareManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { Echo, ECHO_PREFIX, ECHO_REQUEST, ECHO_RESPONSE } from './echo.ts'
 
 export { Echo, ECHO_PREFIX, ECHO_REQUEST, ECHO_RESPONSE }
@@ -6,7 +7,7 @@ export { Echo, ECHO_PREFIX, ECHO_REQUEST, ECHO_RESPONSE }
 const manifest: MiddlewareManifest = {
   kind: 'middleware',
   name: 'echo',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   create: (_options, api) => new Echo(api)
 }
 export default manifest

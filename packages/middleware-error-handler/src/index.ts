@@ -1,4 +1,5 @@
 import type { MiddlewareManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { ErrorHandler } from './error-handler.ts'
 
 export { ErrorHandler }
@@ -6,7 +7,7 @@ export { ErrorHandler }
 const manifest: MiddlewareManifest = {
   kind: 'middleware',
   name: 'errorHandler',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   create: (_options, api) => new ErrorHandler(api)
 }
 export default manifest

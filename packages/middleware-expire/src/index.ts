@@ -1,4 +1,5 @@
 import type { MiddlewareManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { Expire } from './expire.ts'
 
 export { Expire }
@@ -6,7 +7,7 @@ export { Expire }
 const manifest: MiddlewareManifest = {
   kind: 'middleware',
   name: 'expire',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   create: () => new Expire()
 }
 export default manifest

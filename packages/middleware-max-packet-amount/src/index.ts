@@ -1,4 +1,5 @@
 import type { MiddlewareManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { MaxPacketAmount } from './max-packet-amount.ts'
 import { MAX_PACKET_AMOUNT_OPTION } from './options.ts'
 
@@ -8,7 +9,7 @@ export { MAX_PACKET_AMOUNT_OPTION }
 const manifest: MiddlewareManifest = {
   kind: 'middleware',
   name: 'maxPacketAmount',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   accountOptions: { maxPacketAmount: MAX_PACKET_AMOUNT_OPTION },
   create: (_options, api) => new MaxPacketAmount(api)
 }

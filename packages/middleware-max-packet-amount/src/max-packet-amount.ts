@@ -3,7 +3,7 @@
  * in the reject data (RFC 27), which is what lets a STREAM sender shrink its packets to fit and carry on.
  */
 import {
-  AmountTooLargeError,
+  AmountTooLargeError, PerAccount,
   type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi
 } from '@conn/types'
 
@@ -18,8 +18,13 @@ const NONE = -1n
 
 export class MaxPacketAmount implements Middleware {
   readonly name = 'maxPacketAmount'
-  /** Account id -> its maximum, or NONE; parsed once at addAccount. */
-  private readonly maximums = new Map<string, bigint>()
+  /** Each account's maximum, or NONE; parsed once from its configuration. */
+  private readonly maximums = new PerAccount((account) => {
+    const configured = account.config.maxPacketAmount as string | undefined
+    const maximum = configured === undefined ? NONE : BigInt(configured)
+    if (maximum !== NONE && this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, maxPacketAmount: configured }, 'max packet amount set')
+    return maximum
+  })
   private readonly logger: Logger
 
   constructor (api: MiddlewareApi) {
@@ -27,10 +32,7 @@ export class MaxPacketAmount implements Middleware {
   }
 
   addAccount (account: Account): void {
-    const configured = account.config.maxPacketAmount as string | undefined
-    const maximum = configured === undefined ? NONE : BigInt(configured)
-    this.maximums.set(account.id, maximum)
-    if (maximum !== NONE && this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, maxPacketAmount: configured }, 'max packet amount set')
+    this.maximums.add(account)
   }
 
   removeAccount (account: Account): void {
@@ -39,18 +41,13 @@ export class MaxPacketAmount implements Middleware {
 
   /** The maximum enforced for an account (undefined: none, or unknown account). */
   maximumOf (accountId: string): bigint | undefined {
-    const maximum = this.maximums.get(accountId)
+    const maximum = this.maximums.peek(accountId)
     return maximum === undefined || maximum === NONE ? undefined : maximum
   }
 
   // Not async: a packet that passes costs no promise of its own here, only the rest of the pipeline's.
   readonly incomingData: DataHandler = (ctx, next) => {
-    let maximum = this.maximums.get(ctx.account.id)
-    if (maximum === undefined) {
-      // An account the connector did not announce (defensive): read its configuration now.
-      this.addAccount(ctx.account)
-      maximum = this.maximums.get(ctx.account.id)!
-    }
+    const maximum = this.maximums.get(ctx.account)
     const amount = ctx.prepare.amount
     if (maximum !== NONE && amount > maximum) return Promise.reject(amountTooLarge(amount, maximum))
     return next(ctx)

@@ -1,4 +1,5 @@
 import type { MiddlewareManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { RateLimit } from './rate-limit.ts'
 import { RATE_LIMIT_OPTION, type RateLimitConfig } from './options.ts'
 
@@ -9,7 +10,7 @@ export { RateLimit, RATE_LIMIT_DEFAULTS, RATE_LIMITED_MESSAGE, rateLimitSettings
 const manifest: MiddlewareManifest = {
   kind: 'middleware',
   name: 'rateLimit',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   accountOptions: { rateLimit: RATE_LIMIT_OPTION },
   create: (_options, api) => new RateLimit(api)
 }

@@ -4,7 +4,7 @@
  * floods the connector is throttled (T05) before any other work is done for its packets.
  */
 import {
-  RateLimitedError, TokenBucket,
+  PerAccount, RateLimitedError, TokenBucket,
   type Account, type Counter, type CounterChild, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type MoneyHandler
 } from '@conn/types'
 import { rateLimitConfigOf } from './options.ts'
@@ -44,7 +44,7 @@ interface AccountLimit {
 
 export class RateLimit implements Middleware {
   readonly name = 'rateLimit'
-  private readonly limits = new Map<string, AccountLimit>()
+  private readonly limits = new PerAccount((account) => this.makeLimit(account))
   private readonly logger: Logger
   private readonly packetsCounter: Counter
   private readonly moneyCounter: Counter
@@ -64,15 +64,19 @@ export class RateLimit implements Middleware {
   }
 
   addAccount (account: Account): void {
+    this.limits.add(account)
+  }
+
+  private makeLimit (account: Account): AccountLimit {
     const settings = rateLimitSettings(account)
     const labels = { account: account.id, asset: account.assetCode, scale: account.assetScale }
-    this.limits.set(account.id, {
+    if (settings.capacity === 0) this.logger.warn({ account: account.id }, 'rateLimit.capacity is 0: every packet and money call from this account is rejected with T05')
+    else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, ...settings }, 'rate limit set')
+    return {
       bucket: new TokenBucket(BigInt(settings.capacity), BigInt(settings.refillCount), settings.refillPeriod),
       limitedPackets: this.packetsCounter.labels(labels),
       limitedMoney: this.moneyCounter.labels(labels)
-    })
-    if (settings.capacity === 0) this.logger.warn({ account: account.id }, 'rateLimit.capacity is 0: every packet and money call from this account is rejected with T05')
-    else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, ...settings }, 'rate limit set')
+    }
   }
 
   removeAccount (account: Account): void {
@@ -81,7 +85,7 @@ export class RateLimit implements Middleware {
 
   /** Current tokens of an account (undefined if it is unknown), for tests and the admin API. */
   available (accountId: string): bigint | undefined {
-    return this.limits.get(accountId)?.bucket.available()
+    return this.limits.peek(accountId)?.bucket.available()
   }
 
   // Not async: a packet that passes costs no promise of its own here, only the rest of the pipeline's.
@@ -105,11 +109,6 @@ export class RateLimit implements Middleware {
 
   /** The account's limit; made on first use if the connector did not announce the account (defensive). */
   private limitOf (account: Account): AccountLimit {
-    let limit = this.limits.get(account.id)
-    if (limit === undefined) {
-      this.addAccount(account)
-      limit = this.limits.get(account.id)!
-    }
-    return limit
+    return this.limits.get(account)
   }
 }

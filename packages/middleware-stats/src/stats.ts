@@ -5,7 +5,7 @@
  * account; a packet costs a map lookup and two increments.
  */
 import {
-  isFulfill, rejectCodeOf,
+  PerAccount, isFulfill, rejectCodeOf,
   type Account, type CounterChild, type DataHandler, type GaugeChild, type Metrics, type Middleware, type MiddlewareApi,
   type MoneyHandler
 } from '@conn/types'
@@ -166,7 +166,7 @@ interface AccountCounters {
 
 export class Stats implements Middleware {
   readonly name = 'stats'
-  private readonly accounts = new Map<string, AccountCounters>()
+  private readonly accounts = new PerAccount((account) => this.makeCounters(account))
   private readonly incomingPackets
   private readonly outgoingPackets
   private readonly incomingMoneyGauge
@@ -202,7 +202,7 @@ export class Stats implements Middleware {
   /** A plain snapshot per account, for the admin API. */
   getStats (): Record<string, AccountStats> {
     const stats: Record<string, AccountStats> = {}
-    for (const [id, counters] of this.accounts) {
+    for (const [id, counters] of this.accounts.entries()) {
       stats[id] = {
         incoming: counters.incoming.snapshot(),
         outgoing: counters.outgoing.snapshot(),
@@ -214,18 +214,17 @@ export class Stats implements Middleware {
   }
 
   private countersOf (account: Account): AccountCounters {
-    let counters = this.accounts.get(account.id)
-    if (counters === undefined) {
-      const labels: Labels = { account: account.id, asset: account.assetCode, scale: account.assetScale }
-      counters = {
-        incoming: new PacketCounters(this.incomingPackets, labels),
-        outgoing: new PacketCounters(this.outgoingPackets, labels),
-        incomingMoney: new MoneyCounters(this.incomingMoneyGauge, this.incomingMoneyTotal, labels),
-        outgoingMoney: new MoneyCounters(this.outgoingMoneyGauge, this.outgoingMoneyTotal, labels)
-      }
-      this.accounts.set(account.id, counters)
+    return this.accounts.get(account)
+  }
+
+  private makeCounters (account: Account): AccountCounters {
+    const labels: Labels = { account: account.id, asset: account.assetCode, scale: account.assetScale }
+    return {
+      incoming: new PacketCounters(this.incomingPackets, labels),
+      outgoing: new PacketCounters(this.outgoingPackets, labels),
+      incomingMoney: new MoneyCounters(this.incomingMoneyGauge, this.incomingMoneyTotal, labels),
+      outgoingMoney: new MoneyCounters(this.outgoingMoneyGauge, this.outgoingMoneyTotal, labels)
     }
-    return counters
   }
 }
 

@@ -1,4 +1,5 @@
 import type { MiddlewareManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { Throughput } from './throughput.ts'
 import { THROUGHPUT_OPTION, type ThroughputConfig } from './options.ts'
 
@@ -9,7 +10,7 @@ export { Throughput, THROUGHPUT_DEFAULTS, THROUGHPUT_MESSAGE, throughputSettings
 const manifest: MiddlewareManifest = {
   kind: 'middleware',
   name: 'throughput',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   accountOptions: { throughput: THROUGHPUT_OPTION },
   create: (_options, api) => new Throughput(api)
 }

@@ -5,7 +5,7 @@
  * packet are not given back when it is rejected later on, as in the reference.
  */
 import {
-  InsufficientLiquidityError, TokenBucket,
+  InsufficientLiquidityError, PerAccount, TokenBucket,
   type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi
 } from '@conn/types'
 import { throughputConfigOf } from './options.ts'
@@ -46,7 +46,7 @@ function bucket (amount: bigint | undefined, refillPeriod: number): TokenBucket 
 
 export class Throughput implements Middleware {
   readonly name = 'throughput'
-  private readonly buckets = new Map<string, AccountBuckets>()
+  private readonly buckets = new PerAccount((account) => this.makeBuckets(account))
   private readonly logger: Logger
 
   constructor (api: MiddlewareApi) {
@@ -54,14 +54,18 @@ export class Throughput implements Middleware {
   }
 
   addAccount (account: Account): void {
+    this.buckets.add(account)
+  }
+
+  private makeBuckets (account: Account): AccountBuckets {
     const settings = throughputSettings(account)
-    this.buckets.set(account.id, {
-      incoming: bucket(settings.incomingAmount, settings.refillPeriod),
-      outgoing: bucket(settings.outgoingAmount, settings.refillPeriod)
-    })
     const configured = throughputConfigOf(account.config)
     if (configured !== undefined && this.logger.isLevelEnabled('debug')) {
       this.logger.debug({ account: account.id, ...configured, refillPeriod: settings.refillPeriod }, 'throughput limit set')
+    }
+    return {
+      incoming: bucket(settings.incomingAmount, settings.refillPeriod),
+      outgoing: bucket(settings.outgoingAmount, settings.refillPeriod)
     }
   }
 
@@ -71,7 +75,7 @@ export class Throughput implements Middleware {
 
   /** Tokens (amount units) left in an account's bucket for one direction; undefined: no limit or unknown account. */
   available (accountId: string, direction: 'incoming' | 'outgoing'): bigint | undefined {
-    return this.buckets.get(accountId)?.[direction]?.available()
+    return this.buckets.peek(accountId)?.[direction]?.available()
   }
 
   /** Prepares from the account: limited by its incomingAmount. */
@@ -93,11 +97,6 @@ export class Throughput implements Middleware {
 
   /** The account's buckets; made on first use if the connector did not announce the account (defensive). */
   private bucketsOf (account: Account): AccountBuckets {
-    let buckets = this.buckets.get(account.id)
-    if (buckets === undefined) {
-      this.addAccount(account)
-      buckets = this.buckets.get(account.id)!
-    }
-    return buckets
+    return this.buckets.get(account)
   }
 }

@@ -1,4 +1,5 @@
 import type { MiddlewareManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { ValidateFulfillment } from './validate-fulfillment.ts'
 
 export { ValidateFulfillment }
@@ -6,7 +7,7 @@ export { ValidateFulfillment }
 const manifest: MiddlewareManifest = {
   kind: 'middleware',
   name: 'validateFulfillment',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   create: (_options, api) => new ValidateFulfillment(api.logger)
 }
 export default manifest

@@ -1,4 +1,5 @@
 import type { RoutingManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { CcpRouting, type CcpRoutingOptions } from './ccp-routing.ts'
 
 export { CcpRouting, MAX_CONTROL_RETRY_INTERVAL, MAX_CONTROL_TIMEOUT, type CcpRoutingOptions, type RouteJson, type RoutingStatus } from './ccp-routing.ts'
@@ -10,7 +11,7 @@ export { Peer, routeExchangeOf, type PeerStatus, type RouteExchange } from './pe
 const manifest: RoutingManifest = {
   kind: 'routing',
   name: 'ccp',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   create: (options, api) => new CcpRouting(api, routingOptions(options))
 }
 export default manifest

@@ -1,4 +1,5 @@
 import type { StoreManifest } from '@conn/types'
+import { TYPES_RANGE } from '@conn/types'
 import { LevelStore, type LevelStoreOptions } from './level-store.ts'
 
 export { LevelStore, LevelStoreError, type LevelStoreErrorCode, type LevelStoreOptions } from './level-store.ts'
@@ -7,7 +8,7 @@ export { LevelStore, LevelStoreError, type LevelStoreErrorCode, type LevelStoreO
 const manifest: StoreManifest = {
   kind: 'store',
   name: 'leveldown',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   // other keys are warned about and ignored
   options: {
     type: 'object',

@@ -2,6 +2,7 @@
  * A conn package default-exports a manifest: what it is, which `@conn/types` it was built against and
  * how to create it. The cli loads packages by name and checks the manifest before using it.
  */
+import { createRequire } from 'node:module'
 import type { Backend, BackendApi, BackendOptions } from './backend.ts'
 import type { Middleware, MiddlewareApi } from './middleware.ts'
 import type { Store, StoreOptions } from './store.ts'
@@ -11,8 +12,18 @@ import type { ConnectorHandle, Extension } from './extension.ts'
 import type { OptionSchema } from './options.ts'
 import type { ServiceName } from './services.ts'
 
-/** The version of this interfaces package; manifests name a semver range that must include it. */
-export const TYPES_VERSION = '0.1.0'
+/**
+ * The version of this interfaces package, read from its package.json (which changesets keeps): the one source.
+ * Manifests name a semver range that must include it.
+ */
+export const TYPES_VERSION: string = (createRequire(import.meta.url)('../package.json') as { version: string }).version
+
+/**
+ * The range conn's own manifests state: the @conn/types they were installed with and compatible later ones. A
+ * package that gets its own copy of @conn/types (another major) states that copy's version, so the connector
+ * still refuses it.
+ */
+export const TYPES_RANGE = '^' + TYPES_VERSION
 
 interface ManifestBase {
   readonly name: string

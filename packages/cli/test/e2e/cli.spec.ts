@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { createHash, randomBytes } from 'node:crypto'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { spawn } from 'node:child_process'
 import { connect } from 'node:net'
 import { freePort } from '@conn/testkit'
 import { tmpdir } from 'node:os'
@@ -8,7 +9,7 @@ import { join } from 'node:path'
 import BtpPluginModule from 'ilp-plugin-btp'
 import * as IlpPacket from 'ilp-packet'
 import * as Ildcp from 'ilp-protocol-ildcp'
-import { logLines, startConn, type ConnProcess } from '../helpers/process.ts'
+import { BIN, logLines, startConn, type ConnProcess } from '../helpers/process.ts'
 
 const BtpPlugin = BtpPluginModule.default
 type Plugin = InstanceType<typeof BtpPlugin>
@@ -158,6 +159,22 @@ describe('conn (the cli process)', function () {
     })
     expect(await conn.exited).to.equal(1)
     expect(conn.stderr()).to.include('conn: config error: accounts.alice.plugin: package "ilp-plugin-does-not-exist" is not installed')
+  })
+
+  it('runs as its own executable (as npm and pnpm link it) with V8\'s young generation capped by the node flag of its shebang', async () => {
+    const port = await freePort()
+    const child = spawn(BIN, ['--port', String(port)], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    try {
+      while (!out.includes('connector ready')) await new Promise((resolve) => setTimeout(resolve, 20))
+      const cmdline = (await readFile(`/proc/${child.pid!}/cmdline`, 'utf8')).split('\0')
+      expect(cmdline).to.include('--max-semi-space-size=4')
+      expect(cmdline.some((arg) => arg.endsWith('bin/conn.js'))).to.equal(true)
+    } finally {
+      child.kill('SIGTERM')
+      await new Promise((resolve) => child.once('exit', resolve))
+    }
   })
 
   it('needs accounts once anything is configured, and says how to get the embedded default', async () => {
