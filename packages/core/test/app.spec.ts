@@ -4,12 +4,13 @@ import { fileURLToPath } from 'node:url'
 import * as IlpPacket from 'ilp-packet'
 import * as Ildcp from 'ilp-protocol-ildcp'
 import {
-  BadRequestError, PluginOptionsError, serializeReject,
+  BadRequestError, PluginOptionsError,
   type AccountConfig, type Middleware, type MiddlewareApi, type MiddlewareManifest, type Plugin
 } from '@conn/types'
 import { createApp, ConfigError, LoadError, type Connector } from '../src/index.ts'
 import { MockPlugin } from './helpers/mock-plugin.ts'
 import { captureLogger, silentLogger } from './helpers/logger.ts'
+import { REQUIRED_STAND_INS, rejecting } from './helpers/stand-ins.ts'
 import { PEER_PROTOCOL_CONDITION } from '../src/packet.ts'
 
 const PLUGIN_APP = fileURLToPath(new URL('./fixtures/plugin-app/', import.meta.url))
@@ -22,39 +23,6 @@ function prepare (destination: string, amount = '10', condition = Buffer.alloc(3
   return IlpPacket.serializeIlpPrepare({
     amount, destination, executionCondition: condition, expiresAt: new Date(Date.now() + 5000), data: Buffer.alloc(0)
   })
-}
-
-/** A stand-in for the error-handler package, so core's tests need no other workspace package. */
-const rejecting: MiddlewareManifest = {
-  kind: 'middleware',
-  name: 'errorHandler',
-  types: '^0.1.0',
-  create: (_options, api) => ({
-    name: 'errorHandler',
-    incomingData: async (ctx, next) => {
-      try {
-        return await next(ctx)
-      } catch (err) {
-        const e = err as Error & { ilpErrorCode?: string }
-        return serializeReject({ code: e.ilpErrorCode ?? 'F00', triggeredBy: api.getOwnAddress(), message: e.message, data: Buffer.alloc(0) })
-      }
-    }
-  })
-}
-
-/** A middleware that only passes packets on, standing in for a required package under its name. */
-function passThrough (name: string): MiddlewareManifest {
-  return { kind: 'middleware', name, types: '^0.1.0', create: () => ({ name }) }
-}
-
-/**
- * Stand-ins for the middlewares conn refuses to start without, so core's tests need no other workspace package;
- * a test's own `modules` win.
- */
-const REQUIRED_STAND_INS: Record<string, unknown> = {
-  '@conn/middleware-error-handler': { default: rejecting },
-  '@conn/middleware-expire': { default: passThrough('expire') },
-  '@conn/middleware-validate-fulfillment': { default: passThrough('validateFulfillment') }
 }
 
 function createTestApp (...[config, options = {}]: Parameters<typeof createApp>): Connector {

@@ -10,6 +10,7 @@ import { checkAccountOptions, type LoadedMiddlewares } from '../src/middlewares.
 import { STANDARD_MIDDLEWARES } from '../src/standard.ts'
 import { MockPlugin } from './helpers/mock-plugin.ts'
 import { captureLogger, silentLogger } from './helpers/logger.ts'
+import { REQUIRED_STAND_INS, passThrough } from './helpers/stand-ins.ts'
 
 const BLOCKLIST: OptionSchema = { type: 'array', items: { type: 'string', nonEmpty: true } }
 
@@ -17,22 +18,11 @@ function account (extra: Record<string, unknown> = {}): AccountConfig {
   return { relation: 'child', plugin: new MockPlugin(), assetCode: 'USD', assetScale: 9, ...extra }
 }
 
-function manifest (name: string, extra: Partial<MiddlewareManifest> = {}): MiddlewareManifest {
-  return { kind: 'middleware', name, types: '^0.1.0', create: () => ({ name }), ...extra }
-}
-
 function loaded (manifests: Record<string, MiddlewareManifest>, absent: LoadedMiddlewares['absent'] = []): LoadedMiddlewares {
   return { middlewares: [], manifests: new Map(Object.entries(manifests)), absent }
 }
 
 const standard = (name: string): typeof STANDARD_MIDDLEWARES[number] => STANDARD_MIDDLEWARES.find((m) => m.name === name)!
-
-/** Stand-ins for the required standard middlewares, so these tests need no other workspace package. */
-const REQUIRED: Record<string, unknown> = {
-  '@conn/middleware-error-handler': { default: manifest('errorHandler') },
-  '@conn/middleware-expire': { default: manifest('expire') },
-  '@conn/middleware-validate-fulfillment': { default: manifest('validateFulfillment') }
-}
 
 describe('middleware options and services', () => {
   describe('checkOption (the schema vocabulary)', () => {
@@ -60,13 +50,13 @@ describe('middleware options and services', () => {
     it('checks each account option against the schema of the middleware that declares it', () => {
       const { issues } = checkAccountOptions(
         { alice: account({ blocklist: ['test.x', 7] }), bob: account({ blocklist: ['test.y'] }) },
-        loaded({ blocker: manifest('blocker', { accountOptions: { blocklist: BLOCKLIST } }) }))
+        loaded({ blocker: passThrough('blocker', { accountOptions: { blocklist: BLOCKLIST } }) }))
       expect(issues).to.deep.equal([{ path: 'accounts.alice.blocklist[1]', message: 'expected a string, got 7' }])
     })
 
     it('refuses an option no running middleware declares, naming the field (a misspelt one)', () => {
       const { issues } = checkAccountOptions({ alice: account({ blocklsit: ['test.x'] }) },
-        loaded({ blocker: manifest('blocker', { accountOptions: { blocklist: BLOCKLIST } }) }))
+        loaded({ blocker: passThrough('blocker', { accountOptions: { blocklist: BLOCKLIST } }) }))
       expect(issues).to.deep.equal([{ path: 'accounts.alice.blocklsit', message: 'unknown option (no middleware that runs declares it)' }])
     })
 
@@ -93,15 +83,15 @@ describe('middleware options and services', () => {
     afterEach(async () => { await app?.shutdown(); app = undefined })
 
     it('starts with a third-party middleware\'s account option, and refuses a misspelt one before any plugin connects', async () => {
-      const blocker = manifest('blocker', { accountOptions: { blocklist: BLOCKLIST } })
+      const blocker = passThrough('blocker', { accountOptions: { blocklist: BLOCKLIST } })
       app = createApp({ ilpAddress: 'test.conn', accounts: { alice: account({ blocklist: ['test.x'] }) }, middlewares: { blocker: { type: 'blocker' } } },
-        { logger: silentLogger, modules: { ...REQUIRED, blocker: { default: blocker } } })
+        { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, blocker: { default: blocker } } })
       await app.listen()
       await app.shutdown()
 
       const plugin = new MockPlugin()
       app = createApp({ ilpAddress: 'test.conn', accounts: { alice: { ...account({ blocklsit: ['test.x'] }), plugin } }, middlewares: { blocker: { type: 'blocker' } } },
-        { logger: silentLogger, modules: { ...REQUIRED, blocker: { default: blocker } } })
+        { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, blocker: { default: blocker } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: ConfigError) => {
         expect(err).to.be.instanceOf(ConfigError)
         expect(err.issues).to.deep.equal([{ path: 'accounts.alice.blocklsit', message: 'unknown option (no middleware that runs declares it)' }])
@@ -110,9 +100,9 @@ describe('middleware options and services', () => {
     })
 
     it('checks an account added at run time the same way', async () => {
-      const blocker = manifest('blocker', { accountOptions: { blocklist: BLOCKLIST } })
+      const blocker = passThrough('blocker', { accountOptions: { blocklist: BLOCKLIST } })
       app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { blocker: { type: 'blocker' } } },
-        { logger: silentLogger, modules: { ...REQUIRED, blocker: { default: blocker } } })
+        { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, blocker: { default: blocker } } })
       await app.listen()
       await app.addPlugin('carol', account({ blocklist: 'test.x' })).then(() => expect.fail('addPlugin should reject'), (err: ConfigError) => {
         expect(err.issues).to.deep.equal([{ path: 'accounts.carol.blocklist', message: 'expected an array, got "test.x"' }])
@@ -121,21 +111,21 @@ describe('middleware options and services', () => {
     })
 
     it('checks a custom middleware\'s options, backendConfig and storeConfig against their manifests', async () => {
-      const configurable = manifest('x', { options: { type: 'object', properties: { level: { type: 'integer', minimum: 1 } } } })
+      const configurable = passThrough('x', { options: { type: 'object', properties: { level: { type: 'integer', minimum: 1 } } } })
       app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { x: { type: 'x', options: { level: 0 } } } },
-        { logger: silentLogger, modules: { ...REQUIRED, x: { default: configurable } } })
+        { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, x: { default: configurable } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: ConfigError) => {
         expect(err.issues).to.deep.equal([{ path: 'middlewares.x.options.level', message: 'expected an integer >= 1, got 0' }])
       })
       const backend = { kind: 'backend', name: 'b', types: '^0.1.0', options: { type: 'object', properties: { url: { type: 'string' } } }, create: () => ({ getRate: () => 1 }) }
       app = createApp({ ilpAddress: 'test.conn', accounts: {}, backend: 'b', backendConfig: { ulr: 'x' } },
-        { logger: silentLogger, modules: { ...REQUIRED, b: { default: backend } } })
+        { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, b: { default: backend } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: ConfigError) => {
         expect(err.issues).to.deep.equal([{ path: 'backendConfig.ulr', message: 'unknown option' }])
       })
       const store = { kind: 'store', name: 's', types: '^0.1.0', options: { type: 'object', properties: { sync: { type: 'boolean' } } }, create: () => new Map() }
       app = createApp({ ilpAddress: 'test.conn', accounts: {}, store: 's', storeConfig: { sync: 'yes' } },
-        { logger: silentLogger, modules: { ...REQUIRED, s: { default: store } } })
+        { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, s: { default: store } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: ConfigError) => {
         expect(err.issues).to.deep.equal([{ path: 'storeConfig.sync', message: 'expected true or false, got "yes"' }])
       })
@@ -144,7 +134,7 @@ describe('middleware options and services', () => {
     it('warns at start about the options of a disabled standard middleware', async () => {
       const { logger, warnings } = captureLogger('info')
       app = createApp({ ilpAddress: 'test.conn', disableMiddleware: ['balance'], accounts: { alice: account({ balance: { maximum: '10' } }) } },
-        { logger, modules: REQUIRED })
+        { logger, modules: REQUIRED_STAND_INS })
       await app.listen()
       expect(warnings()).to.include('not enforced: accounts.alice.balance, because the balance middleware is in disableMiddleware')
     })
@@ -155,12 +145,12 @@ describe('middleware options and services', () => {
     afterEach(async () => { await app?.shutdown(); app = undefined })
 
     const provider = (name: string, service: object | undefined): MiddlewareManifest =>
-      manifest(name, { provides: ['balanceAdmin'], create: () => ({ name, ...(service === undefined ? {} : { services: { balanceAdmin: service } }) }) as never })
+      passThrough(name, { provides: ['balanceAdmin'], create: () => ({ name, ...(service === undefined ? {} : { services: { balanceAdmin: service } }) }) as never })
     const balanceAdmin = { getBalances: async () => ({}), adjustBalance: async () => 0n }
 
     it('hands out what a middleware provides, by name', async () => {
       app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { p: { type: 'p' } } },
-        { logger: silentLogger, modules: { ...REQUIRED, p: { default: provider('p', balanceAdmin) } } })
+        { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, p: { default: provider('p', balanceAdmin) } } })
       await app.listen()
       expect(app.getService('balanceAdmin')).to.equal(balanceAdmin)
       expect(app.getService('alertAdmin')).to.equal(undefined)
@@ -168,12 +158,12 @@ describe('middleware options and services', () => {
 
     it('refuses a middleware whose manifest promises a service its instance does not offer, and two providers of one', async () => {
       app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { p: { type: 'p' } } },
-        { logger: silentLogger, modules: { ...REQUIRED, p: { default: provider('p', undefined) } } })
+        { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, p: { default: provider('p', undefined) } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
         expect(err.message).to.equal('middleware p: its manifest says it provides balanceAdmin, but the middleware it creates has no services.balanceAdmin')
       })
       app = createApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { p: { type: 'p' }, q: { type: 'q' } } },
-        { logger: silentLogger, modules: { ...REQUIRED, p: { default: provider('p', balanceAdmin) }, q: { default: provider('q', balanceAdmin) } } })
+        { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, p: { default: provider('p', balanceAdmin) }, q: { default: provider('q', balanceAdmin) } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
         expect(err.message).to.equal('middlewares p and q both provide balanceAdmin; disable one of them')
       })
@@ -181,7 +171,7 @@ describe('middleware options and services', () => {
 
     it('refuses to start an extension whose required service nobody provides', async () => {
       const admin: ExtensionManifest = { kind: 'extension', name: 'a', types: '^0.1.0', requires: ['alertAdmin'], create: () => ({ start: () => {}, stop: () => {} }) }
-      app = createApp({ ilpAddress: 'test.conn', adminApi: true, accounts: {} }, { logger: silentLogger, modules: { ...REQUIRED, '@conn/admin-api': { default: admin } } })
+      app = createApp({ ilpAddress: 'test.conn', adminApi: true, accounts: {} }, { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, '@conn/admin-api': { default: admin } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
         expect(err.message).to.equal('admin API (@conn/admin-api) requires alertAdmin, which no middleware that runs provides')
       })

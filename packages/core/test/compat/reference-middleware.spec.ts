@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import { createHash } from 'node:crypto'
 import * as IlpPacket from 'ilp-packet'
 import { middlewareConformance } from '@conn/testkit'
-import { serializeReject, type AccountConfig, type MiddlewareManifest } from '@conn/types'
+import type { AccountConfig, MiddlewareManifest } from '@conn/types'
 import { createApp, type Connector } from '../../src/index.ts'
 import { extensionManifest } from '../../src/compat/detect.ts'
 import type { ReferenceHost } from '../../src/compat/host.ts'
@@ -11,6 +11,7 @@ import {
 } from '../../src/compat/reference-middleware.ts'
 import { MockPlugin } from '../helpers/mock-plugin.ts'
 import { captureLogger, silentLogger } from '../helpers/logger.ts'
+import { rejecting } from '../helpers/stand-ins.ts'
 
 const pass: ReferenceMethod<Buffer, Buffer> = async (data, next) => await next(data)
 const named = (name: string): { name: string, method: ReferenceMethod<Buffer, Buffer> } => ({ name, method: pass })
@@ -27,24 +28,6 @@ function prepare (destination: string, amount: string, condition = Buffer.alloc(
 
 const FULFILLMENT = Buffer.alloc(32, 7)
 const CONDITION = createHash('sha256').update(FULFILLMENT).digest()
-
-/** A stand-in for the error-handler package: thrown errors become Rejects. */
-const errorHandler: MiddlewareManifest = {
-  kind: 'middleware',
-  name: 'errorHandler',
-  types: '^0.1.0',
-  create: (_options, api) => ({
-    name: 'errorHandler',
-    incomingData: async (ctx, next) => {
-      try {
-        return await next(ctx)
-      } catch (err) {
-        const e = err as Error & { ilpErrorCode?: string }
-        return serializeReject({ code: e.ilpErrorCode ?? 'F00', triggeredBy: api.getOwnAddress(), message: e.message, data: Buffer.alloc(0) })
-      }
-    }
-  })
-}
 
 /** A conn middleware that records the order it runs in, to see where the reference block sits. */
 function recorder (name: string, log: string[]): MiddlewareManifest {
@@ -167,7 +150,7 @@ describe('compat: reference middleware', () => {
         middlewares: extra.middlewares ?? { ref: { type: 'ref-mw', options: { limit: '1000' } } }
       }, {
         logger: extra.logger ?? silentLogger,
-        modules: { '@conn/middleware-error-handler': { default: errorHandler }, 'ref-mw': { default: Ref }, ...extra.modules }
+        modules: { '@conn/middleware-error-handler': { default: rejecting }, 'ref-mw': { default: Ref }, ...extra.modules }
       })
       await app.listen()
       return { alice, bob }
