@@ -20,6 +20,12 @@ export interface IlpPrepare {
   raw?: Buffer
 }
 
+export interface IlpFulfillFields {
+  /** 32 bytes whose SHA-256 is the Prepare's execution condition. */
+  fulfillment: Buffer
+  data: Buffer
+}
+
 export interface IlpRejectFields {
   code: string
   triggeredBy: string

@@ -3,8 +3,10 @@ import { expect } from 'chai'
 import { serializeIlpFulfill, serializeIlpPrepare, serializeIlpReject } from 'ilp-packet'
 import { InvalidPacketError } from '@conn/types'
 import {
-  MAX_DATA_LENGTH, MAX_UINT64, parsePrepare, patchPrepare, readInterledgerTime, serializePrepare, writeInterledgerTime
-} from '../src/packet.ts'
+  IlpCodecError, MAX_DATA_LENGTH, MAX_UINT64, envelopeContentsOffset, fulfillmentOf, isFulfill, isReject, isWellFormedReply,
+  lengthPrefix, parseFulfill, parsePrepare, parseReject, patchPrepare, readInterledgerTime, readPrepareHead, rejectCodeOf,
+  serializeFulfill, serializePrepare, serializeReject, writeInterledgerTime
+} from '../src/index.ts'
 
 const CONDITION = Buffer.from('0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef', 'hex')
 const EXPIRES_AT = Date.UTC(2026, 0, 15, 12, 30, 45, 123)
@@ -65,7 +67,8 @@ function f01 (raw: Buffer, message: string | RegExp): void {
   } catch (err) {
     error = err
   }
-  expect(error, 'parsePrepare should throw').to.be.instanceOf(InvalidPacketError)
+  expect(error, 'parsePrepare should throw').to.be.instanceOf(IlpCodecError)
+  expect(error).to.be.instanceOf(InvalidPacketError)
   const err = error as InvalidPacketError
   expect(err.ilpErrorCode).to.equal('F01')
   if (typeof message === 'string') expect(err.message).to.equal(message)
@@ -306,32 +309,126 @@ describe('packet', () => {
     })
   })
 
-  describe('interledger time', () => {
-    it('writes the 17-digit UTC timestamp YYYYMMDDHHmmssSSS at an offset', () => {
-      const buf = Buffer.alloc(20, 0x2e)
-      writeInterledgerTime(buf, 2, Date.UTC(2026, 0, 5, 3, 4, 5, 6))
-      expect(buf.toString('ascii')).to.equal('..20260105030405006.')
-    })
-
-    it('round-trips times from 1970 to 9999 through write and read', () => {
-      const times = [
-        0, Date.UTC(2000, 1, 29, 0, 0, 0, 1), Date.UTC(2026, 11, 31, 23, 59, 59, 999),
-        EXPIRES_AT, Date.UTC(2028, 1, 29, 12), Date.UTC(9999, 11, 31, 23, 59, 59, 999)
-      ]
-      for (const time of times) {
-        const buf = Buffer.alloc(17)
-        writeInterledgerTime(buf, 0, time)
-        expect(readInterledgerTime(buf, 0), new Date(time).toISOString()).to.equal(time)
-      }
-    })
-
-    it('reads what ilp-packet writes', () => {
+  describe('readPrepareHead', () => {
+    it('reads destination, expiry and condition as parsePrepare does, without reading amount or data', () => {
       const raw = serialize()
-      expect(readInterledgerTime(raw, 2 + 8)).to.equal(EXPIRES_AT)
+      const head = readPrepareHead(raw)
+      expect(head).to.deep.equal({ destination: 'test.alice.bob', expiresAt: EXPIRES_AT, executionCondition: CONDITION })
+      // data that parsePrepare would refuse is not looked at
+      const bad = handmade({ afterData: Buffer.from([1]) })
+      expect(readPrepareHead(bad).destination).to.equal('test.alice.bob')
+      expect(() => parsePrepare(bad)).to.throw(IlpCodecError, 'packet has trailing bytes after its data.')
     })
 
-    it('reads an impossible timestamp as NaN', () => {
-      expect(readInterledgerTime(Buffer.from('20260230000000000'), 0)).to.be.NaN
+    it('refuses what parsePrepare refuses in the head, with the same messages', () => {
+      const raw = handmade({ destination: 'test.ai' })
+      raw[raw.indexOf(Buffer.from('test.ai', 'ascii')) + 6] = 0xe9
+      expect(() => readPrepareHead(raw)).to.throw(IlpCodecError, 'packet has an invalid destination address.')
+      expect(() => readPrepareHead(handmade({ timestamp: '20261301000000000' }))).to.throw(IlpCodecError, 'packet has an invalid expiry.')
+      expect(() => readPrepareHead(Buffer.concat([serialize(), Buffer.of(0)]))).to.throw(IlpCodecError, 'packet has trailing bytes after its envelope.')
+    })
+  })
+
+  describe('Fulfill', () => {
+    it('serializes a Fulfill whose fields read back (as views), byte for byte as ilp-packet writes it', () => {
+      const fulfillment = Buffer.alloc(32, 9)
+      const fulfill = serializeFulfill({ fulfillment, data: Buffer.from('hi') })
+      expect(fulfill.equals(serializeIlpFulfill({ fulfillment, data: Buffer.from('hi') }))).to.equal(true)
+      expect(isFulfill(fulfill)).to.equal(true)
+      expect(isReject(fulfill)).to.equal(false)
+      expect(fulfillmentOf(fulfill).equals(fulfillment)).to.equal(true)
+      const parsed = parseFulfill(fulfill)
+      expect(parsed.fulfillment.equals(fulfillment)).to.equal(true)
+      expect(parsed.data.toString()).to.equal('hi')
+      fulfill[fulfill.length - 1] = 0x6f // 'i' -> 'o' in the packet shows in the parsed data
+      expect(parsed.data.toString()).to.equal('ho')
+    })
+
+    it('refuses trailing bytes, truncation, long data and another type with F01', () => {
+      const fulfill = serializeFulfill({ fulfillment: Buffer.alloc(32), data: Buffer.from('abc') })
+      expect(() => parseFulfill(Buffer.concat([fulfill, Buffer.of(0)]))).to.throw(IlpCodecError, 'packet has trailing bytes after its envelope.')
+      const inner = Buffer.concat([Buffer.of(13, fulfill[1]! + 1), fulfill.subarray(2), Buffer.of(0)])
+      expect(() => parseFulfill(inner)).to.throw(IlpCodecError, 'packet has trailing bytes after its data.')
+      for (let n = 0; n < fulfill.length; n++) expect(() => parseFulfill(fulfill.subarray(0, n)), `${n} bytes`).to.throw(IlpCodecError)
+      const long = Buffer.concat([Buffer.of(13), lengthPrefix(32 + 3 + 32768), Buffer.alloc(32), lengthPrefix(32768), Buffer.alloc(32768)])
+      expect(() => parseFulfill(long)).to.throw(IlpCodecError, 'packet data is too long. length=32768 maximum=32767')
+      expect(() => parseFulfill(serialize())).to.throw(IlpCodecError, 'invalid packet type received. type=12')
+    })
+
+    it('refuses to serialize a fulfillment that is not 32 bytes or data over 32767 bytes (RangeError)', () => {
+      expect(() => serializeFulfill({ fulfillment: Buffer.alloc(31), data: Buffer.alloc(0) })).to.throw(RangeError)
+      expect(() => serializeFulfill({ fulfillment: Buffer.alloc(32), data: Buffer.alloc(32768) })).to.throw(RangeError)
+    })
+  })
+
+  describe('Reject', () => {
+    it('serializes a Reject that reads back field for field', () => {
+      const data = Buffer.alloc(300, 7) // long enough to need a long-form length prefix
+      const reject = serializeReject({ code: 'T04', triggeredBy: 'test.conn', message: 'exceeded maximum balance. ✓', data })
+      expect(isReject(reject)).to.equal(true)
+      expect(isFulfill(reject)).to.equal(false)
+      expect(rejectCodeOf(reject)).to.equal('T04')
+      expect(parseReject(reject)).to.deep.equal({ code: 'T04', triggeredBy: 'test.conn', message: 'exceeded maximum balance. ✓', data })
+    })
+
+    it('encodes a Reject byte for byte as ilp-packet does (its test vector)', () => {
+      const reject = serializeReject({ code: 'F99', triggeredBy: 'example.bob', message: 'Some error', data: Buffer.from('050403020100', 'hex') })
+      expect(reject.toString('hex')).to.equal('0e214639390b6578616d706c652e626f620a536f6d65206572726f7206050403020100')
+    })
+
+    it('reads an empty triggeredBy (ilp-packet allows it too)', () => {
+      expect(parseReject(serializeReject({ code: 'F02', triggeredBy: '', message: '', data: Buffer.alloc(0) })).triggeredBy).to.equal('')
+    })
+
+    it('refuses a triggeredBy with a byte of 0x80 or more, which ascii decoding would turn into a valid address', () => {
+      const reject = serializeReject({ code: 'F02', triggeredBy: 'test.ai', message: 'x', data: Buffer.alloc(0) })
+      reject[reject.indexOf(Buffer.from('test.ai')) + 6] = 0xe9
+      expect(() => parseReject(reject)).to.throw(IlpCodecError, 'packet has an invalid triggeredBy address.')
+    })
+
+    it('refuses an invalid triggeredBy, a non-ASCII code, truncation and trailing bytes with F01', () => {
+      const bad = Buffer.concat([Buffer.of(14, 3 + 5 + 1 + 1), Buffer.from('F02'), lengthPrefix(4), Buffer.from('test'), Buffer.of(0, 0)])
+      expect(() => parseReject(bad)).to.throw(IlpCodecError, 'packet has an invalid triggeredBy address.')
+      const reject = serializeReject({ code: 'F02', triggeredBy: 'test.a', message: 'x', data: Buffer.alloc(0) })
+      const code = Buffer.from(reject)
+      code[2] = 0xc6 // 'F' with the high bit set
+      expect(() => parseReject(code)).to.throw(IlpCodecError, 'packet has an invalid error code.')
+      for (let n = 0; n < reject.length; n++) expect(() => parseReject(reject.subarray(0, n)), `${n} bytes`).to.throw(IlpCodecError)
+      expect(() => parseReject(Buffer.concat([reject, Buffer.of(0)]))).to.throw(IlpCodecError, 'packet has trailing bytes after its envelope.')
+    })
+
+    it('refuses to serialize a code that is not three ASCII characters or an invalid triggeredBy (RangeError)', () => {
+      const fields = { code: 'F02', triggeredBy: 'test.a', message: '', data: Buffer.alloc(0) }
+      expect(() => serializeReject({ ...fields, code: 'F2' })).to.throw(RangeError)
+      expect(() => serializeReject({ ...fields, code: 'F0é' })).to.throw(RangeError)
+      expect(() => serializeReject({ ...fields, triggeredBy: 'test.a b' })).to.throw(RangeError)
+      expect(() => serializeReject({ ...fields, data: Buffer.alloc(32768) })).to.throw(RangeError)
+    })
+  })
+
+  describe('isWellFormedReply', () => {
+    it('accepts a Fulfill or Reject whose envelope length matches its bytes, and nothing else', () => {
+      const fulfill = serializeFulfill({ fulfillment: Buffer.alloc(32), data: Buffer.alloc(200) })
+      const reject = serializeReject({ code: 'F02', triggeredBy: 'test.a', message: 'x', data: Buffer.alloc(0) })
+      expect(isWellFormedReply(fulfill)).to.equal(true)
+      expect(isWellFormedReply(reject)).to.equal(true)
+      expect(isWellFormedReply(serialize())).to.equal(false)
+      expect(isWellFormedReply(fulfill.subarray(0, fulfill.length - 1))).to.equal(false)
+      expect(isWellFormedReply(Buffer.concat([reject, Buffer.of(0)]))).to.equal(false)
+      expect(isWellFormedReply(Buffer.of(13, 0x81, 5, 1, 2, 3, 4, 5))).to.equal(false) // non-canonical
+      expect(isWellFormedReply('a string')).to.equal(false)
+      expect(isWellFormedReply(undefined)).to.equal(false)
+    })
+  })
+
+  describe('envelopeContentsOffset', () => {
+    it('is 2 after a short length and 2 + n after a long one of n bytes', () => {
+      const short = serializeFulfill({ fulfillment: Buffer.alloc(32, 1), data: Buffer.alloc(0) })
+      const long = serializeFulfill({ fulfillment: Buffer.alloc(32, 1), data: Buffer.alloc(300) })
+      expect(envelopeContentsOffset(short)).to.equal(2)
+      expect(envelopeContentsOffset(long)).to.equal(4)
+      expect(long.subarray(envelopeContentsOffset(long), envelopeContentsOffset(long) + 32).equals(Buffer.alloc(32, 1))).to.equal(true)
+      expect(envelopeContentsOffset(Buffer.of(13, 0x82, 3, 0xe8))).to.equal(4)
     })
   })
 })
