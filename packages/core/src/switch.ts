@@ -13,13 +13,15 @@
  */
 import {
   AmountTooLargeError, BadRequestError, InvalidPacketError, PeerUnreachableError, UnreachableError,
-  isFulfill, isIlpError, serializeReject,
+  isIlpError,
   type Backend, type Logger, type Middleware, type MoneyContext, type PacketContext, type Rate
 } from '@conn/types'
 import type { ConnectorAccount } from './account.ts'
 import type { PacketReporter } from './compat/reference-backend.ts'
 import { outgoingExpiry, type ExpirySettings } from './expiry.ts'
-import { isWellFormedReply, MAX_UINT64, parsePrepare, patchPrepare, PEER_PROTOCOL_CONDITION, serializePrepare } from './packet.ts'
+import {
+  isFulfill, isWellFormedReply, MAX_UINT64, parsePrepare, patchPrepare, PEER_PROTOCOL_CONDITION, serializePrepare, serializeReject
+} from './packet.ts'
 import { compose } from './pipeline.ts'
 import { convert, rateToFraction } from './rate.ts'
 import { childAddress, type RoutingTable } from './routing.ts'

@@ -3,7 +3,8 @@
  * handler (thrown errors become Rejects with their code, F00 without one) and pass-through middlewares for the
  * other required ones. Tests hand them to createApp as `modules`.
  */
-import { serializeReject, type MiddlewareManifest } from '@conn/types'
+import { serializeReject } from '@conn/codec'
+import type { MiddlewareManifest } from '@conn/types'
 
 export const rejecting: MiddlewareManifest = {
   kind: 'middleware',
