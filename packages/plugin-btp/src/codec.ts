@@ -19,7 +19,13 @@
  * - TRANSFER (7): amount (uint64 BE), protocolData
  * protocolData: count as a length-prefixed unsigned integer (one byte saying how many bytes the count has,
  * then the count), then per entry: protocolName (var-octets, ASCII), contentType (uint8), data (var-octets).
+ *
+ * The OER primitives (length prefixes, var-octets, the count's var uint) are @conn/codec's; BTP framing is here.
  */
+import {
+  OER_INVALID, OER_NON_CANONICAL, lengthPrefixSize, readLengthPrefix, readVarUInt, varUIntSize, writeLengthPrefix,
+  writeVarUInt
+} from '@conn/codec'
 
 export const TYPE_RESPONSE = 1
 export const TYPE_ERROR = 2
@@ -74,28 +80,6 @@ const ILP_NAME = Buffer.from('ilp', 'ascii')
 
 // ---- encoding -------------------------------------------------------------------------------------
 
-/** Bytes an OER length prefix for `length` takes. */
-export function lengthPrefixSize (length: number): number {
-  return length < 0x80 ? 1 : length < 0x100 ? 2 : length < 0x10000 ? 3 : length < 0x1000000 ? 4 : 5
-}
-
-/** Writes the OER length prefix of `length` at `offset`; returns the offset after it. */
-function writeLengthPrefix (buf: Buffer, offset: number, length: number): number {
-  if (length < 0x80) {
-    buf[offset] = length
-    return offset + 1
-  }
-  const bytes = lengthPrefixSize(length) - 1
-  buf[offset] = 0x80 | bytes
-  buf.writeUIntBE(length, offset + 1, bytes)
-  return offset + 1 + bytes
-}
-
-/** Bytes btp-packet uses for a protocolData count: max(1, ceil(log2(n + 1) / 8)). */
-function countSize (count: number): number {
-  return count < 0x100 ? 1 : count < 0x10000 ? 2 : count < 0x1000000 ? 3 : 4
-}
-
 function protocolNameBytes (name: string): Buffer {
   return name === 'ilp' ? ILP_NAME : Buffer.from(name, 'ascii')
 }
@@ -111,7 +95,7 @@ export function encode (frame: BtpFrameInput): Buffer {
     throw new RangeError(`requestId must be a uint32, got ${String(requestId)}`)
   }
   const names: Buffer[] = []
-  let pdSize = 1 + countSize(protocolData.length)
+  let pdSize = varUIntSize(protocolData.length)
   for (const p of protocolData) {
     const name = protocolNameBytes(p.protocolName)
     names.push(name)
@@ -145,7 +129,7 @@ export function encode (frame: BtpFrameInput): Buffer {
   } else if (head.length > 0) {
     offset += head.copy(buf, offset)
   }
-  offset = writeCount(buf, offset, protocolData.length)
+  offset = writeVarUInt(buf, offset, protocolData.length)
   for (let i = 0; i < protocolData.length; i++) {
     const p = protocolData[i]!
     const name = names[i]!
@@ -156,13 +140,6 @@ export function encode (frame: BtpFrameInput): Buffer {
     offset += p.data.copy(buf, offset)
   }
   return buf
-}
-
-function writeCount (buf: Buffer, offset: number, count: number): number {
-  const size = countSize(count)
-  buf[offset] = size
-  buf.writeUIntBE(count, offset + 1, size)
-  return offset + 1 + size
 }
 
 /**
@@ -245,44 +222,34 @@ export function generalizedTime (date: Date): string {
 
 const GENERALIZED_TIME = /^([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2}\.[0-9]{3}Z)$/
 
-/** The length the last readLengthPrefix call read (a module variable, so readers return only an offset). */
+/** The length the last readVarOctets call read (a module variable, so readers return only an offset). */
 let lengthRead = 0
 
-/** Reads a canonical OER length prefix at `offset` (the length goes to `lengthRead`); returns the offset after it. */
-function readLengthPrefix (buf: Buffer, offset: number, end: number): number {
-  if (offset >= end) throw new BtpFormatError('truncated BTP packet: length prefix missing')
-  const first = buf[offset]!
-  if (first < 0x80) {
-    lengthRead = first
-    return offset + 1
+/** Reads a var-octet-string's canonical length (to `lengthRead`), checks its bytes are there; returns the offset of its first byte. */
+function readVarOctets (buf: Buffer, offset: number, end: number): number {
+  const length = readLengthPrefix(buf, offset, end)
+  if (length < 0) {
+    if (length === OER_NON_CANONICAL) {
+      throw new BtpFormatError(`length prefix encoding is not canonical (0x${buf.toString('hex', offset, Math.min(end, offset + 5))})`)
+    }
+    if (length === OER_INVALID) throw new BtpFormatError(`unsupported length prefix 0x${buf[offset]!.toString(16)}`)
+    throw new BtpFormatError(offset >= end ? 'truncated BTP packet: length prefix missing' : 'truncated BTP packet: length prefix cut short')
   }
-  const bytes = first & 0x7f
-  if (bytes === 0 || bytes > 4) throw new BtpFormatError(`unsupported length prefix 0x${first.toString(16)}`)
-  if (offset + 1 + bytes > end) throw new BtpFormatError('truncated BTP packet: length prefix cut short')
-  const length = buf.readUIntBE(offset + 1, bytes)
-  if (length < 0x80 || (bytes > 1 && length < 2 ** ((bytes - 1) * 8))) {
-    throw new BtpFormatError(`length prefix encoding is not canonical: ${length} encoded in ${bytes} bytes`)
+  const start = offset + lengthPrefixSize(length)
+  if (start + length > end) {
+    throw new BtpFormatError(`truncated BTP packet: ${length} bytes announced, ${end - start} left`)
   }
   lengthRead = length
-  return offset + 1 + bytes
-}
-
-/** Reads a var-octet-string's length and checks its bytes are there; returns the offset of its first byte. */
-function readVarOctets (buf: Buffer, offset: number, end: number): number {
-  const start = readLengthPrefix(buf, offset, end)
-  if (start + lengthRead > end) {
-    throw new BtpFormatError(`truncated BTP packet: ${lengthRead} bytes announced, ${end - start} left`)
-  }
   return start
 }
 
 function readProtocolData (buf: Buffer, offset: number, end: number): ProtocolData[] {
-  if (offset >= end) throw new BtpFormatError('truncated BTP packet: protocol data count missing')
-  const size = buf[offset]!
-  if (size === 0 || size > 4) throw new BtpFormatError(`invalid protocol data count length ${size}`)
-  if (offset + 1 + size > end) throw new BtpFormatError('truncated BTP packet: protocol data count cut short')
-  const count = buf.readUIntBE(offset + 1, size)
-  offset += 1 + size
+  const count = readVarUInt(buf, offset, end)
+  if (count === OER_INVALID) throw new BtpFormatError(`invalid protocol data count length ${buf[offset]!}`)
+  if (count < 0) {
+    throw new BtpFormatError(offset >= end ? 'truncated BTP packet: protocol data count missing' : 'truncated BTP packet: protocol data count cut short')
+  }
+  offset += 1 + buf[offset]!
   // every entry takes at least 3 bytes (two empty var-octet strings and the content type)
   if (count * 3 > end - offset) throw new BtpFormatError(`protocol data count ${count} exceeds the packet`)
   const protocolData: ProtocolData[] = new Array(count)

@@ -10,5 +10,5 @@ export { MiniAccountsPlugin, type MiniAccountsOptions } from './mini-accounts.ts
 export { BtpError } from './endpoint.ts'
 export { BtpFormatError } from './codec.ts'
 export { checkBtpOptions, checkMiniAccountsOptions } from './options.ts'
-export type { IldcpInfo } from './ilp.ts'
+export type { IldcpInfo } from '@conn/codec'
 export default BtpPlugin

@@ -12,9 +12,14 @@
  * from a socket of the account the request went to, usernames must be address segments, sockets that do not
  * authenticate within `authTimeout` are closed, and request ids come from a counter.
  */
-import { timingSafeEqual } from 'node:crypto'
+import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { Plugin, PluginServices, Store } from '@conn/types'
+import {
+  ILDCP_DESTINATION, envelopeContentsOffset, fulfillmentOf, isIldcpRequest, isWellFormedReply, readIldcpReply,
+  readPrepareHead, serializeIldcpRequest, serializeIldcpResponse, serializeReject, serveIldcp, type IldcpInfo,
+  type PrepareHead
+} from '@conn/codec'
+import { PacketType, type Plugin, type PluginServices, type Store } from '@conn/types'
 import type { RawData, ServerOptions, WebSocket, WebSocketServer } from 'ws'
 import { decode, encodeEmpty, encodeError, encodeIlp, ilpOf, TYPE_MESSAGE, TYPE_RESPONSE, type BtpFrame } from './codec.ts'
 import { authToken } from './btp-plugin.ts'
@@ -23,15 +28,19 @@ import {
   DEFAULT_RESPONSE_TIMEOUT, Link, LINK_AUTHENTICATED, LINK_AUTHENTICATING, LINK_CLOSING, LINK_NEW, makeLog,
   msOr, notAcceptedFields
 } from './endpoint.ts'
-import {
-  fulfillmentOf, ildcpRequest, ildcpResponse, isIldcpRequest, readIldcpResponse, readPrepareHead, reject,
-  serveIldcp, sha256, TYPE_FULFILL, ILDCP_DESTINATION, type IldcpInfo
-} from './ilp.ts'
 import { listenWebSocket } from './listen.ts'
 import { PendingRequest } from './pending.ts'
 import { checkMiniAccountsOptions } from './options.ts'
 
 const KIND_PREPARE = 2
+
+function sha256 (data: Buffer): Buffer {
+  return createHash('sha256').update(data).digest()
+}
+
+function reject (code: string, triggeredBy: string, message: string): Buffer {
+  return serializeReject({ code, triggeredBy, message, data: Buffer.alloc(0) })
+}
 /** Usernames become an address segment (RFC 15). */
 const SEGMENT = /^[a-zA-Z0-9_~-]+$/
 
@@ -159,7 +168,7 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
     if (this.debugHostIldcpInfo !== undefined) {
       this.hostInfo = this.debugHostIldcpInfo
     } else if (this.dataHandler !== undefined) {
-      this.hostInfo = readIldcpResponse(await this.dataHandler(ildcpRequest()))
+      this.hostInfo = readIldcpReply(await this.dataHandler(serializeIldcpRequest()))
     } else {
       throw new Error('no request handler registered')
     }
@@ -197,10 +206,14 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
    * the destination is not under our prefix or no client of that account is connected.
    */
   sendData (data: Buffer): Promise<Buffer> {
-    const head = Buffer.isBuffer(data) ? readPrepareHead(data) : undefined
-    if (head === undefined) return Promise.reject(new Error('can\'t route packet that\'s not a PREPARE.'))
+    let head: PrepareHead
+    try {
+      head = readPrepareHead(data)
+    } catch {
+      return Promise.reject(new Error('can\'t route packet that\'s not a PREPARE.'))
+    }
     const { destination } = head
-    if (destination === ILDCP_DESTINATION) return Promise.resolve(ildcpResponse(this.hostInfo))
+    if (destination === ILDCP_DESTINATION) return Promise.resolve(serializeIldcpResponse(this.hostInfo))
     if (!destination.startsWith(this.prefix) || this.prefix === '') {
       return Promise.reject(new Error(`can't route packet that is not meant for one of my clients. destination=${destination} prefix=${this.prefix}`))
     }
@@ -240,9 +253,10 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
   /** A client's reply to a Prepare: checked for expiry and fulfillment, as mini-accounts does. */
   protected override replyOf (request: PendingRequest, ilp: Buffer | undefined): Buffer {
     if (ilp === undefined) throw new Error('BTP response carries no ilp protocol data')
-    if (request.kind !== KIND_PREPARE || ilp[0] !== TYPE_FULFILL) return ilp
+    if (request.kind !== KIND_PREPARE || ilp[0] !== PacketType.Fulfill) return ilp
     if (Date.now() > request.expiresAt) return this.expiredReject()
-    const fulfillment = fulfillmentOf(ilp)
+    // a Fulfill cut short has no fulfillment
+    const fulfillment = isWellFormedReply(ilp) && ilp.length - envelopeContentsOffset(ilp) >= 32 ? fulfillmentOf(ilp) : undefined
     if (fulfillment === undefined || !sha256(fulfillment).equals(request.condition!)) {
       return reject('F05', this.hostInfo.clientAddress, 'condition and fulfillment don\'t match. ' +
         `condition=${request.condition!.toString('hex')} fulfillment=${fulfillment?.toString('hex') ?? ''}`)

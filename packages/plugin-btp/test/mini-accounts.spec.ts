@@ -197,6 +197,16 @@ describe('mini-accounts', () => {
       expect((await rejectionOf<Error>(plugin.sendData(fulfill(Buffer.alloc(32))))).message).to.equal('can\'t route packet that\'s not a PREPARE.')
     })
 
+    it('refuses a destination with a byte of 0x80 or more instead of reading it as a client\'s address', async () => {
+      const { plugin, bob } = await started()
+      let delivered = 0
+      bob.registerDataHandler(async () => { delivered++; return fulfill(Buffer.alloc(32)) })
+      const packet = prepare({ destination: PREFIX + 'bob' })
+      packet[packet.indexOf(Buffer.from(PREFIX + 'bob')) + PREFIX.length + 1] = 0xef // 'o' | 0x80: 'ascii' would read "bob"
+      expect((await rejectionOf<Error>(plugin.sendData(packet))).message).to.equal('can\'t route packet that\'s not a PREPARE.')
+      expect(delivered).to.equal(0)
+    })
+
     it('resolves with R00 "Packet expired" from our address when the client does not answer before expiry', async () => {
       const { plugin, bob } = await started()
       bob.registerDataHandler(async () => await new Promise<Buffer>(() => {}))
