@@ -3,6 +3,7 @@
  * the connector sends the same amount and condition back to that address as an echo response, routed like
  * any other packet. Senders use it to test a route through this connector and back (ilp-ping).
  */
+import { MAX_ADDRESS_LENGTH, OER_TRUNCATED, lengthPrefixSize, readAddress, readLengthPrefix } from '@conn/codec'
 import { InvalidPacketError, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type NextData, type PacketContext } from '@conn/types'
 
 /** The first 16 bytes of every echo packet's data (ASCII). */
@@ -15,9 +16,6 @@ const PREFIX = Buffer.from(ECHO_PREFIX, 'ascii')
 const MINIMUM_LENGTH = PREFIX.length + 1
 /** The data of every echo response: the prefix and type 1. Shared: nobody writes into it. */
 const RESPONSE_DATA = Buffer.concat([PREFIX, Buffer.of(ECHO_RESPONSE)])
-
-const ADDRESS_PATTERN = /^(g|private|example|peer|self|test[1-3]?|local)([.][a-zA-Z0-9_~-]+)+$/
-const MAX_ADDRESS_LENGTH = 1023
 
 export class Echo implements Middleware {
   readonly name = 'echo'
@@ -65,22 +63,15 @@ export class Echo implements Middleware {
 
 /** Reads the OER var-octet-string at `offset` as an ILP address; F01 when it is truncated or not an address. */
 function readSourceAddress (data: Buffer, offset: number): string {
-  const first = data[offset]
-  if (first === undefined) throw new InvalidPacketError('echo request has no source address.')
-  let length = first
-  let start = offset + 1
-  if (first >= 0x80) {
-    const lengthOfLength = first & 0x7f
-    // Addresses are at most 1023 bytes: a length needs at most two bytes.
-    if (lengthOfLength === 0 || lengthOfLength > 2 || start + lengthOfLength > data.length) {
-      throw new InvalidPacketError('echo request has an invalid source address length.')
-    }
-    length = data.readUIntBE(start, lengthOfLength)
-    start += lengthOfLength
-  }
+  if (offset >= data.length) throw new InvalidPacketError('echo request has no source address.')
+  // Addresses are at most 1023 bytes: a length needs at most two bytes.
+  const length = readLengthPrefix(data, offset, data.length, 2)
+  if (length === OER_TRUNCATED) throw new InvalidPacketError('echo request source address is truncated.')
+  if (length < 0) throw new InvalidPacketError('echo request has an invalid source address length.')
+  const start = offset + lengthPrefixSize(length)
   if (start + length > data.length) throw new InvalidPacketError('echo request source address is truncated.')
   if (length > MAX_ADDRESS_LENGTH) throw new InvalidPacketError('echo request source address is too long. length=' + length)
-  const address = data.toString('latin1', start, start + length)
-  if (!ADDRESS_PATTERN.test(address)) throw new InvalidPacketError('echo request source address is not a valid ILP address.')
+  const address = readAddress(data, start, start + length)
+  if (address === undefined) throw new InvalidPacketError('echo request source address is not a valid ILP address.')
   return address
 }

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { InvalidPacketError, oerLengthPrefix, type NextData, type PacketContext } from '@conn/types'
+import { lengthPrefix } from '@conn/codec'
+import { InvalidPacketError, type NextData, type PacketContext } from '@conn/types'
 import { fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, rejectionOf } from '@conn/testkit'
 import manifest, { ECHO_PREFIX, Echo } from '../src/index.ts'
 
@@ -15,7 +16,7 @@ function makeCtx (destination: string, data: Buffer): PacketContext {
 
 function echoRequest (sourceAddress: string): Buffer {
   const address = Buffer.from(sourceAddress, 'ascii')
-  return Buffer.concat([Buffer.from(ECHO_PREFIX, 'ascii'), Buffer.of(0), oerLengthPrefix(address.length), address])
+  return Buffer.concat([Buffer.from(ECHO_PREFIX, 'ascii'), Buffer.of(0), lengthPrefix(address.length), address])
 }
 
 const FULFILL = fulfill(Buffer.alloc(32, 2))
@@ -138,6 +139,20 @@ describe('echo', () => {
         expect(err.ilpErrorCode).to.equal('F01')
         expect(err.message).to.equal('echo request has an invalid source address length.')
       }
+    })
+
+    it('rejects a non-canonical length (5 written as 0x81 0x05) with F01, as the codec reads every length', async () => {
+      const data = Buffer.concat([Buffer.from(ECHO_PREFIX), Buffer.of(0, 0x81, 5), Buffer.from('test.x')])
+      const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
+      expect(err.message).to.equal('echo request has an invalid source address length.')
+    })
+
+    it('rejects a source address with a byte of 0x80 or more (it is not read as ASCII) with F01', async () => {
+      const data = echoRequest('test.conn.alice')
+      data[data.length - 1] = 0xe5 // 'e' | 0x80
+      const err = await rejectionOf<InvalidPacketError>(echo.incomingData(makeCtx(OWN_ADDRESS, data), next))
+      expect(err.message).to.equal('echo request source address is not a valid ILP address.')
+      expect(next.callCount).to.equal(0)
     })
 
     it('rejects a source address that is not an ILP address with F01, and one over 1023 bytes', async () => {
