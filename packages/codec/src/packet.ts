@@ -214,13 +214,14 @@ export function parseReject (raw: Buffer): IlpRejectFields {
 }
 
 /**
- * Serializes a Reject. RangeError unless the code is three ASCII characters, `triggeredBy` is empty or an ILP
- * address and the data is at most 32767 bytes. The message is written as UTF-8.
+ * Serializes a Reject. RangeError unless the code is three ASCII characters and the data at most 32767 bytes.
+ * The message is written as UTF-8; `triggeredBy` as given, one byte per character (as ilp-packet writes it): a
+ * connector that has not learned its address yet answers from `unknown`, as the reference does, and the error
+ * handler must never fail to write a Reject. (parseReject, like ilp-packet, refuses one that is not an address.)
  */
 export function serializeReject (reject: IlpRejectFields): Buffer {
   const { code, triggeredBy, message, data } = reject
   if (code.length !== CODE_LENGTH || !/^[\x00-\x7f]{3}$/.test(code)) throw new RangeError('code must be three ASCII characters')
-  if (triggeredBy !== '' && !isValidIlpAddress(triggeredBy)) throw new RangeError('triggeredBy is not a valid ILP address')
   if (data.length > MAX_DATA_LENGTH) throw new RangeError('data is longer than ' + MAX_DATA_LENGTH + ' bytes')
   const messageLength = Buffer.byteLength(message, 'utf8')
   const length = CODE_LENGTH + varOctetsSize(triggeredBy.length) + varOctetsSize(messageLength) + varOctetsSize(data.length)
