@@ -3,10 +3,8 @@
  * have gone through, so the peer's balance and ours disagree (typically it restarted, or a settlement was
  * lost). The alerts are kept in memory for the admin API; an operator deletes one once it is handled.
  */
-import {
-  isReject, readReject, rejectCodeOf,
-  type Alert, type AlertAdmin, type DataHandler, type Logger, type Middleware, type MiddlewareApi
-} from '@conn/types'
+import { isReject, parseReject, rejectCodeOf } from '@conn/codec'
+import type { Alert, AlertAdmin, DataHandler, Logger, Middleware, MiddlewareApi } from '@conn/types'
 
 export const ALERT_CODE = 'T04'
 export const ALERT_MESSAGE = 'exceeded maximum balance.'
@@ -64,9 +62,9 @@ export class AlertMiddleware implements Middleware, AlertAdmin {
   private check (accountId: string, reply: Buffer): void {
     let reject
     try {
-      reject = readReject(reply)
+      reject = parseReject(reply)
     } catch {
-      return // a truncated Reject is not ours to judge here
+      return // a malformed Reject is not ours to judge here
     }
     if (reject.message !== ALERT_MESSAGE) return
     const { triggeredBy, message } = reject

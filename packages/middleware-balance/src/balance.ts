@@ -7,8 +7,9 @@
  * conn never owes a peer more than it allows (the reference debits after the Fulfill, when it can only
  * reject upstream with the money already owed downstream).
  */
+import { isFulfill, isReject, rejectCodeOf } from '@conn/codec'
 import {
-  InsufficientLiquidityError, isBalanceRangeError, isFulfill, isReject, rejectCodeOf,
+  InsufficientLiquidityError, isBalanceRangeError,
   type Account, type BalanceAdmin, type BalanceStatus, type Counter, type CounterChild, type DataHandler, type Gauge, type GaugeChild, type LabelValues, type Logger,
   type Middleware, type MiddlewareApi, type MoneyHandler, type NextData, type PacketContext
 } from '@conn/types'

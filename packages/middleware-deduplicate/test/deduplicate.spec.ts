@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { TransferTimedOutError, oerLengthPrefix, type NextData } from '@conn/types'
+import { lengthPrefix } from '@conn/codec'
+import { TransferTimedOutError, type NextData } from '@conn/types'
 import { deferred, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { Deduplicate } from '../src/index.ts'
 import { MAX_SETTLED, keyOf } from '../src/deduplicate.ts'
@@ -12,7 +13,7 @@ const realSetImmediate = globalThis.setImmediate
 
 /** OER var-octet-string. */
 function varOctets (bytes: Buffer): Buffer {
-  return Buffer.concat([oerLengthPrefix(bytes.length), bytes])
+  return Buffer.concat([lengthPrefix(bytes.length), bytes])
 }
 
 /** A serialized Prepare as the reference encodes it (amount and expiry are arbitrary bytes here). */

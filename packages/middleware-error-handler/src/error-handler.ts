@@ -5,15 +5,12 @@
  * T00 with a generic message, and the detail goes to our log. It is the outermost middleware, so rejects from
  * every other one pass through it.
  */
-import {
-  serializeReject,
-  type DataHandler, type IlpErrorLike, type Middleware, type MiddlewareApi, type MoneyHandler, type PacketContext
-} from '@conn/types'
+import { MAX_DATA_LENGTH, serializeReject } from '@conn/codec'
+import type { DataHandler, IlpErrorLike, Middleware, MiddlewareApi, MoneyHandler, PacketContext } from '@conn/types'
 
 const CODE_PATTERN = /^[FTR][0-9A-Z]{2}$/
 /** What a peer is told about an error that is not an ILP error (the reference sends F00 with the internal message). */
 export const INTERNAL_ERROR_MESSAGE = 'internal error.'
-const MAX_DATA_LENGTH = 32767
 /** Unexpected (non-ILP) errors are logged at warn once per message, then only at debug, to keep floods quiet. */
 const MAX_REMEMBERED_MESSAGES = 100
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
+import { parseReject } from '@conn/codec'
 import {
-  InsufficientLiquidityError, PeerUnreachableError, UnreachableError, readReject,
+  InsufficientLiquidityError, PeerUnreachableError, UnreachableError,
   type MoneyContext, type NextData
 } from '@conn/types'
 import { RecordingLogger, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
@@ -31,7 +32,7 @@ describe('error-handler', () => {
     it('turns a thrown IlpError into a Reject with its code, message, data and triggeredBy = our address', async () => {
       const data = Buffer.from('details')
       const reply = await run(new ErrorHandler(fakeApi()), throwing(new InsufficientLiquidityError('exceeded maximum balance.', { data })))
-      expect(readReject(reply)).to.deep.equal({
+      expect(parseReject(reply)).to.deep.equal({
         code: 'T04', triggeredBy: OWN_ADDRESS, message: 'exceeded maximum balance.', data
       })
     })
@@ -42,18 +43,18 @@ describe('error-handler', () => {
       const handler = new ErrorHandler(api)
       address = 'test.learned'
       const reply = await run(handler, throwing(new UnreachableError('no route found.')))
-      expect(readReject(reply).triggeredBy).to.equal('test.learned')
+      expect(parseReject(reply).triggeredBy).to.equal('test.learned')
     })
 
     it('keeps the triggeredBy an error carries', async () => {
       const err = new PeerUnreachableError('no connection to account. account=bob', { triggeredBy: 'test.other' })
       const reply = await run(new ErrorHandler(fakeApi()), throwing(err))
-      expect(readReject(reply)).to.include({ code: 'T01', triggeredBy: 'test.other' })
+      expect(parseReject(reply)).to.include({ code: 'T01', triggeredBy: 'test.other' })
     })
 
     it('turns a plain Error into T00 with a generic message: the peer never sees the internal detail', async () => {
       const reply = await run(new ErrorHandler(fakeApi()), throwing(new Error('failed to send packet: ECONNRESET 10.0.0.7:7768')))
-      expect(readReject(reply)).to.deep.equal({
+      expect(parseReject(reply)).to.deep.equal({
         code: 'T00', triggeredBy: OWN_ADDRESS, message: 'internal error.', data: Buffer.alloc(0)
       })
     })
@@ -61,7 +62,7 @@ describe('error-handler', () => {
     it('turns a non-object throw into the same generic T00', async () => {
       const handler = new ErrorHandler(fakeApi())
       for (const value of ['oops', 42, null, undefined]) {
-        expect(readReject(await run(handler, throwing(value)))).to.include({ code: 'T00', message: 'internal error.' })
+        expect(parseReject(await run(handler, throwing(value)))).to.include({ code: 'T00', message: 'internal error.' })
       }
     })
 
@@ -69,7 +70,7 @@ describe('error-handler', () => {
       const handler = new ErrorHandler(fakeApi())
       for (const value of [undefined, 'a string', new Uint8Array([13, 0])]) {
         const reply = await run(handler, async () => value as unknown as Buffer)
-        expect(readReject(reply)).to.deep.equal({
+        expect(parseReject(reply)).to.deep.equal({
           code: 'T00', triggeredBy: OWN_ADDRESS, message: 'internal error.', data: Buffer.alloc(0)
         })
       }
@@ -79,7 +80,7 @@ describe('error-handler', () => {
       const ilpErrorData = Buffer.from('0102', 'hex')
       const reply = await run(new ErrorHandler(fakeApi()),
         throwing({ ilpErrorCode: 'T04', message: 'exceeded money bandwidth, throttling.', ilpErrorData }))
-      expect(readReject(reply)).to.deep.equal({
+      expect(parseReject(reply)).to.deep.equal({
         code: 'T04', triggeredBy: OWN_ADDRESS, message: 'exceeded money bandwidth, throttling.', data: ilpErrorData
       })
     })
@@ -87,16 +88,16 @@ describe('error-handler', () => {
     it('treats an error with an invalid code (X99) as not an ILP error: the generic T00, not its message', async () => {
       const err = Object.assign(new Error('bad code'), { ilpErrorCode: 'X99' })
       const reply = await run(new ErrorHandler(fakeApi()), throwing(err))
-      expect(readReject(reply)).to.include({ code: 'T00', message: 'internal error.' })
+      expect(parseReject(reply)).to.include({ code: 'T00', message: 'internal error.' })
     })
 
     it('drops data over 32767 bytes and keeps data of exactly 32767 bytes', async () => {
       const handler = new ErrorHandler(fakeApi())
       const tooBig = await run(handler, throwing(new InsufficientLiquidityError('big', { data: Buffer.alloc(32768, 7) })))
-      expect(readReject(tooBig)).to.include({ code: 'T04', message: 'big' })
-      expect(readReject(tooBig).data.length).to.equal(0)
+      expect(parseReject(tooBig)).to.include({ code: 'T04', message: 'big' })
+      expect(parseReject(tooBig).data.length).to.equal(0)
       const max = await run(handler, throwing(new InsufficientLiquidityError('max', { data: Buffer.alloc(32767, 7) })))
-      expect(readReject(max).data).to.deep.equal(Buffer.alloc(32767, 7))
+      expect(parseReject(max).data).to.deep.equal(Buffer.alloc(32767, 7))
     })
 
     it('passes a Fulfill from next through unchanged (the same Buffer)', async () => {
@@ -163,7 +164,7 @@ describe('error-handler', () => {
       const logger = new RecordingLogger({ level: 'info' })
       const handler = new ErrorHandler(fakeApi({ logger }))
       const reply = await run(handler, throwing(new UnreachableError('no route found.')))
-      expect(readReject(reply).code).to.equal('F02')
+      expect(parseReject(reply).code).to.equal('F02')
       expect(logger.at('debug').length).to.equal(0)
     })
   })

@@ -4,8 +4,9 @@
  * labels are the reference connector's, so its dashboards keep working. Label children are bound once per
  * account; a packet costs a map lookup and two increments.
  */
+import { isFulfill, rejectCodeOf } from '@conn/codec'
 import {
-  PerAccount, isFulfill, rejectCodeOf,
+  PerAccount,
   type Account, type CounterChild, type DataHandler, type GaugeChild, type Metrics, type Middleware, type MiddlewareApi,
   type MoneyHandler
 } from '@conn/types'

@@ -4,8 +4,9 @@
  * sender's side would refuse while we have already paid the next hop.
  */
 import { hash } from 'node:crypto'
+import { fulfillmentOf, isFulfill } from '@conn/codec'
 import {
-  WrongConditionError, fulfillmentOf, isFulfill,
+  WrongConditionError,
   type Account, type DataHandler, type Logger, type Middleware
 } from '@conn/types'
 

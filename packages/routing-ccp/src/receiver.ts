@@ -4,7 +4,8 @@
  * peer stops talking. Where the reference ignores a gap in the epochs, this receiver asks for a resync;
  * where it keeps routes forever, this one drops them after the peer's hold-down time without an update.
  */
-import { isFulfill, isReject, readReject, type Logger, type RoutingTableView } from '@conn/types'
+import { isFulfill, isReject, parseReject } from '@conn/codec'
+import type { Logger, RoutingTableView } from '@conn/types'
 import { MODE_SYNC, serializeControl, type CcpRouteUpdateRequest } from './vendor/ccp.ts'
 import { describeReply, FailureLog, withTimeout } from './util.ts'
 
@@ -106,7 +107,7 @@ export class CcpReceiver {
     withTimeout(this.deps.send(prepare), this.deps.controlTimeout, 'route control message timed out.')
       .then((reply) => {
         if (isFulfill(reply)) return
-        throw new Error(isReject(reply) ? 'route control message rejected. ' + describeReply(readReject(reply)) : 'route control message got an invalid reply.')
+        throw new Error(isReject(reply) ? 'route control message rejected. ' + describeReply(parseReject(reply)) : 'route control message got an invalid reply.')
       })
       .then(() => {
         this.controlInFlight = false

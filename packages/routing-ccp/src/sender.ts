@@ -5,7 +5,8 @@
  * empty heartbeat every routeBroadcastInterval. Unlike the reference, a failed or rejected update is
  * retried one interval later instead of ending the broadcast to that peer.
  */
-import { isFulfill, isReject, readReject, type Logger } from '@conn/types'
+import { isFulfill, isReject, parseReject } from '@conn/codec'
+import type { Logger } from '@conn/types'
 import type { ForwardingTable, RouteRelation } from './forwarding-table.ts'
 import { MODE_IDLE, MODE_SYNC, modeName, serializeUpdate, type CcpRoute, type CcpRouteControlRequest, type Mode } from './vendor/ccp.ts'
 import { describeReply, FailureLog, withTimeout } from './util.ts'
@@ -144,7 +145,7 @@ export class CcpSender {
     try {
       const reply = await withTimeout(this.deps.send(prepare), this.deps.routeBroadcastInterval, 'route update timed out.')
       if (!isFulfill(reply)) {
-        throw new Error(isReject(reply) ? 'route update rejected. ' + describeReply(readReject(reply)) : 'route update got an invalid reply.')
+        throw new Error(isReject(reply) ? 'route update rejected. ' + describeReply(parseReject(reply)) : 'route update got an invalid reply.')
       }
     } catch (err) {
       // Unless a control message moved it meanwhile, the peer still has what it had.

@@ -1,10 +1,11 @@
 /**
  * Packets for tests: a PacketContext with a Prepare, and Fulfills and Rejects serialized with the helpers of
- * @conn/types, as the next hop's bytes would arrive. Conditions made here (and the default one) remember their
+ * @conn/codec, as the next hop's bytes would arrive. Conditions made here (and the default one) remember their
  * fulfillment, so `fulfillFor(prepare)` can answer a Prepare with the Fulfill that matches it.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { PacketType, oerLengthPrefix, serializeFulfill, serializeReject, type Account, type IlpPrepare, type PacketContext } from '@conn/types'
+import { serializePrepare as encodePrepare, serializeFulfill, serializeReject } from '@conn/codec'
+import type { Account, IlpPrepare, PacketContext } from '@conn/types'
 import { fakeAccount } from './account.ts'
 
 /** Fulfillments by the hex of their condition. */
@@ -92,18 +93,13 @@ export function reject (options: RejectOptions = {}): Buffer {
 /**
  * A serialized ILP Prepare (RFC 27), for the plugin suite to send: amount (default 100), expiry (default 30 s
  * from now), condition (default DEFAULT_CONDITION), destination (default `test.bob`), data (default empty).
- * Only what the suite needs: @conn/types reads and writes replies, not Prepares.
  */
 export function serializePrepare (fields: Partial<Omit<IlpPrepare, 'raw'>> = {}): Buffer {
-  const amount = Buffer.alloc(8)
-  amount.writeBigUInt64BE(fields.amount ?? 100n)
-  // YYYYMMDDHHmmssfff in UTC
-  const expiresAt = Buffer.from(new Date(fields.expiresAt ?? Date.now() + 30_000).toISOString().replace(/\D/g, ''), 'ascii')
-  const destination = Buffer.from(fields.destination ?? 'test.bob', 'ascii')
-  const data = fields.data ?? Buffer.alloc(0)
-  const body = Buffer.concat([
-    amount, expiresAt, fields.executionCondition ?? DEFAULT_CONDITION,
-    oerLengthPrefix(destination.length), destination, oerLengthPrefix(data.length), data
-  ])
-  return Buffer.concat([Buffer.of(PacketType.Prepare), oerLengthPrefix(body.length), body])
+  return encodePrepare({
+    amount: fields.amount ?? 100n,
+    expiresAt: fields.expiresAt ?? Date.now() + 30_000,
+    executionCondition: fields.executionCondition ?? DEFAULT_CONDITION,
+    destination: fields.destination ?? 'test.bob',
+    data: fields.data ?? Buffer.alloc(0)
+  })
 }

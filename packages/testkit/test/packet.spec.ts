@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { fulfillmentOf, isFulfill, readReject } from '@conn/types'
+import { fulfillmentOf, isFulfill, parseReject } from '@conn/codec'
 import {
   DEFAULT_CONDITION, DEFAULT_FULFILLMENT, condition, fakeAccount, fulfill, fulfillFor, packetContext, reject
 } from '../src/index.ts'
@@ -68,9 +68,9 @@ describe('packet', () => {
   })
 
   it('reject() serializes a Reject that reads back field for field (default F99 from test.bob, empty message and data)', () => {
-    expect(readReject(reject())).to.deep.equal({ code: 'F99', triggeredBy: 'test.bob', message: '', data: Buffer.alloc(0) })
+    expect(parseReject(reject())).to.deep.equal({ code: 'F99', triggeredBy: 'test.bob', message: '', data: Buffer.alloc(0) })
     const full = { code: 'T04', triggeredBy: 'test.conn', message: 'exceeded maximum balance.', data: Buffer.from('01', 'hex') }
-    expect(readReject(reject(full))).to.deep.equal(full)
+    expect(parseReject(reject(full))).to.deep.equal(full)
   })
 
   it('serializePrepare (the plugin suite\'s Prepares) writes the bytes ilp-packet 3.1.3 writes', () => {
