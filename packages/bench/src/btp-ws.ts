@@ -11,6 +11,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto'
 import { connect as netConnect, type Socket } from 'node:net'
+import { lengthPrefix, lengthPrefixSize, readLengthPrefix, readVarUInt } from '@conn/codec'
 
 export const BTP_RESPONSE = 1
 export const BTP_ERROR = 2
@@ -22,16 +23,8 @@ const OP_CLOSE = 0x8
 const OP_PING = 0x9
 const WS_GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11'
 
-/** OER length prefix of `length` bytes. */
-function lengthPrefix (length: number): number[] {
-  if (length < 0x80) return [length]
-  const bytes: number[] = []
-  for (let n = length; n > 0; n = Math.floor(n / 256)) bytes.unshift(n & 0xff)
-  return [0x80 | bytes.length, ...bytes]
-}
-
 function varOctetString (data: Buffer): Buffer {
-  return Buffer.concat([Buffer.from(lengthPrefix(data.length)), data])
+  return Buffer.concat([lengthPrefix(data.length), data])
 }
 
 export interface ProtocolData { name: string, contentType: number, data: Buffer }
@@ -66,14 +59,11 @@ export function encodeFrame (payload: Buffer): Buffer {
   return Buffer.concat([head, payload])
 }
 
-/** Reads an OER length prefix at `offset`: [length, offset of the contents]. */
+/** Reads an OER length prefix at `offset` (@conn/codec's reader): [length, offset of the contents]. */
 export function readLength (buf: Buffer, offset: number): [number, number] {
-  const first = buf[offset]!
-  if (first < 0x80) return [first, offset + 1]
-  const size = first & 0x7f
-  let length = 0
-  for (let i = 1; i <= size; i++) length = length * 256 + buf[offset + i]!
-  return [length, offset + 1 + size]
+  const length = readLengthPrefix(buf, offset, buf.length)
+  if (length < 0) throw new Error(`malformed OER length prefix at ${offset} (${length})`)
+  return [length, offset + lengthPrefixSize(length)]
 }
 
 /**
@@ -82,10 +72,9 @@ export function readLength (buf: Buffer, offset: number): [number, number] {
  */
 export function findIlp (btp: Buffer): [number, number] | undefined {
   const [, contentsStart] = readLength(btp, 5)
-  const countSize = btp[contentsStart]!
-  let count = 0
-  for (let i = 1; i <= countSize; i++) count = count * 256 + btp[contentsStart + i]!
-  let offset = contentsStart + 1 + countSize
+  const count = readVarUInt(btp, contentsStart, btp.length)
+  if (count < 0) return undefined
+  let offset = contentsStart + 1 + btp[contentsStart]!
   for (let i = 0; i < count; i++) {
     const [nameLength, nameStart] = readLength(btp, offset)
     const isIlp = nameLength === 3 && btp[nameStart] === 0x69 && btp[nameStart + 1] === 0x6c && btp[nameStart + 2] === 0x70

@@ -80,7 +80,7 @@ function outcome (btp: Buffer, id: number): string {
   if (btp[start] === 13) {
     return btp.compare(frames, id * FRAME + FULFILLMENT, id * FRAME + FRAME, contents, contents + 32) === 0 ? 'F' : 'wrong fulfillment'
   }
-  if (btp[start] === 14) return btp.toString('ascii', contents, contents + 3)
+  if (btp[start] === 14) return btp.toString('latin1', contents, contents + 3)
   return `ILP type ${btp[start]}`
 }
 
