@@ -60,11 +60,34 @@ export function readInterledgerTime (buf: Uint8Array, offset: number): number {
   return daysFromCivil(year, month, day) * MS_PER_DAY + ((hour * 60 + minute) * 60 + second) * 1000 + ms
 }
 
-function writeDigits (buf: Uint8Array, offset: number, value: number, width: number): void {
-  for (let i = offset + width - 1; i >= offset; i--) {
-    buf[i] = 48 + (value % 10)
-    value = Math.floor(value / 10)
-  }
+// The date digits of the last day written: expiries written one after another are mostly on the same day.
+let cachedDay = NaN
+const cachedDate = new Uint8Array(8)
+
+function cacheDate (days: number): void {
+  // civil_from_days (H. Hinnant)
+  const z = days + 719468
+  const era = Math.floor(z / 146097)
+  const dayOfEra = z - era * 146097
+  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365)
+  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100))
+  const mp = Math.floor((5 * dayOfYear + 2) / 153)
+  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1
+  const month = mp < 10 ? mp + 3 : mp - 9
+  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+  const hi = (year / 100) | 0
+  writeTwo(cachedDate, 0, hi)
+  writeTwo(cachedDate, 2, year - hi * 100)
+  writeTwo(cachedDate, 4, month)
+  writeTwo(cachedDate, 6, day)
+  cachedDay = days
+}
+
+/** Two digits of `value` (0..99) at `offset`. */
+function writeTwo (buf: Uint8Array, offset: number, value: number): void {
+  const tens = (value / 10) | 0
+  buf[offset] = 48 + tens
+  buf[offset + 1] = 48 + value - tens * 10
 }
 
 /**
@@ -76,27 +99,18 @@ export function writeInterledgerTime (buf: Uint8Array, offset: number, time: num
     throw new RangeError(`time has no Interledger time form (years 0000-9999, whole ms): ${time}`)
   }
   const days = Math.floor(time / MS_PER_DAY)
-  let rest = time - days * MS_PER_DAY
-  // civil_from_days (H. Hinnant)
-  const z = days + 719468
-  const era = Math.floor(z / 146097)
-  const dayOfEra = z - era * 146097
-  const yearOfEra = Math.floor((dayOfEra - Math.floor(dayOfEra / 1460) + Math.floor(dayOfEra / 36524) - Math.floor(dayOfEra / 146096)) / 365)
-  const dayOfYear = dayOfEra - (365 * yearOfEra + Math.floor(yearOfEra / 4) - Math.floor(yearOfEra / 100))
-  const mp = Math.floor((5 * dayOfYear + 2) / 153)
-  const day = dayOfYear - Math.floor((153 * mp + 2) / 5) + 1
-  const month = mp < 10 ? mp + 3 : mp - 9
-  const year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
-  writeDigits(buf, offset, year, 4)
-  writeDigits(buf, offset + 4, month, 2)
-  writeDigits(buf, offset + 6, day, 2)
+  if (days !== cachedDay) cacheDate(days)
+  for (let i = 0; i < 8; i++) buf[offset + i] = cachedDate[i]!
+  let rest = time - days * MS_PER_DAY // 0 .. 86,399,999: small integer arithmetic from here
   const ms = rest % 1000
   rest = (rest - ms) / 1000
   const second = rest % 60
   rest = (rest - second) / 60
-  writeDigits(buf, offset + 8, Math.floor(rest / 60), 2)
-  writeDigits(buf, offset + 10, rest % 60, 2)
-  writeDigits(buf, offset + 12, second, 2)
-  writeDigits(buf, offset + 14, ms, 3)
+  const minute = rest % 60
+  writeTwo(buf, offset + 8, (rest - minute) / 60)
+  writeTwo(buf, offset + 10, minute)
+  writeTwo(buf, offset + 12, second)
+  const hundreds = (ms / 100) | 0
+  buf[offset + 14] = 48 + hundreds
+  writeTwo(buf, offset + 15, ms - hundreds * 100)
 }
-

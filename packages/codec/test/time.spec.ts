@@ -63,6 +63,15 @@ describe('interledger time', () => {
     }), { numRuns: 2000 })
   })
 
+  it('property: times written one after another, on the same day or not, are each written right (the date is cached per day)', () => {
+    const day = 86_400_000
+    const times = fc.integer({ min: MIN_INTERLEDGER_TIME, max: MAX_INTERLEDGER_TIME - day }).chain((t) =>
+      fc.array(fc.oneof(fc.integer({ min: t, max: t + day }), fc.integer({ min: MIN_INTERLEDGER_TIME, max: MAX_INTERLEDGER_TIME })), { minLength: 2, maxLength: 20 }))
+    fc.assert(fc.property(times, (list) => {
+      for (const time of list) expect(write(time), String(time)).to.equal(digitsOf(time))
+    }), { numRuns: 300 })
+  })
+
   it('property: 17 bytes either read as NaN or as a time that writes back the same 17 bytes', () => {
     // valid timestamps with up to three bytes replaced by digits or their neighbours '/' and ':', or any byte
     const near = fc.tuple(
