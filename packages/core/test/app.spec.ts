@@ -3,7 +3,6 @@ import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import * as IlpPacket from 'ilp-packet'
 import * as Ildcp from 'ilp-protocol-ildcp'
-import { serializeReject } from '@conn/codec'
 import {
   BadRequestError, PluginOptionsError,
   type AccountConfig, type Middleware, type MiddlewareApi, type MiddlewareManifest, type Plugin
