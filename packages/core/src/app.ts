@@ -27,7 +27,7 @@ import { Packages } from './packages.ts'
 import { PacketSwitch, type PeerProtocolHandler } from './switch.ts'
 import { buildLocalRoutes, RoutingTable } from './routing.ts'
 import { MemoryStore } from './stores/memory.ts'
-import { fetchIldcp } from './vendor/ildcp.ts'
+import { fetchIldcp } from '@conn/codec'
 
 export interface AppOptions {
   /** Root logger; default a pino logger at `info`. */

@@ -20,12 +20,12 @@ import type { ConnectorAccount } from './account.ts'
 import type { PacketReporter } from './compat/reference-backend.ts'
 import { outgoingExpiry, type ExpirySettings } from './expiry.ts'
 import {
-  isFulfill, isWellFormedReply, MAX_UINT64, parsePrepare, patchPrepare, PEER_PROTOCOL_CONDITION, serializePrepare, serializeReject
-} from './packet.ts'
+  isFulfill, isWellFormedReply, MAX_UINT64, parsePrepare, patchPrepare, PEER_PROTOCOL_CONDITION, serializePrepare, serializeReject,
+  serveIldcp
+} from '@conn/codec'
 import { compose } from './pipeline.ts'
 import { convert, rateToFraction } from './rate.ts'
 import { childAddress, type RoutingTable } from './routing.ts'
-import { serveIldcp } from './vendor/ildcp.ts'
 
 /** Answers a peer protocol request (`peer.route.control`, ...) arriving from an account. */
 export type PeerProtocolHandler = (ctx: PacketContext) => Promise<Buffer>
@@ -195,15 +195,7 @@ export class PacketSwitch {
     const ownAddress = this.deps.getOwnAddress()
     const raw = ctx.prepare.raw
     if (raw === undefined) throw new BadRequestError('ILDCP request must be the packet as received')
-    return await serveIldcp({
-      requestPacket: raw,
-      serverAddress: ownAddress,
-      handler: async () => ({
-        clientAddress: childAddress(ownAddress, account),
-        assetScale: account.assetScale,
-        assetCode: account.assetCode
-      })
-    })
+    return serveIldcp(raw, { clientAddress: childAddress(ownAddress, account), assetScale: account.assetScale, assetCode: account.assetCode }, ownAddress)
   }
 
   // ---- 4. and 5. out to the next hop ------------------------------------------------------------------

@@ -11,7 +11,7 @@ import { createApp, ConfigError, LoadError, type Connector } from '../src/index.
 import { MockPlugin } from './helpers/mock-plugin.ts'
 import { captureLogger, silentLogger } from './helpers/logger.ts'
 import { REQUIRED_STAND_INS, rejecting } from './helpers/stand-ins.ts'
-import { PEER_PROTOCOL_CONDITION } from '../src/packet.ts'
+import { PEER_PROTOCOL_CONDITION } from '@conn/codec'
 
 const PLUGIN_APP = fileURLToPath(new URL('./fixtures/plugin-app/', import.meta.url))
 

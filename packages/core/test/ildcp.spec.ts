@@ -1,11 +1,16 @@
 import { expect } from 'chai'
 import * as Ildcp from 'ilp-protocol-ildcp'
 import * as IlpPacket from 'ilp-packet'
-import { fetchIldcp, serveIldcp } from '../src/vendor/ildcp.ts'
+import { fetchIldcp, serveIldcp as serveIldcpPacket } from '@conn/codec'
+
+/** ilp-protocol-ildcp's `serve`, in the codec's terms (core answers with info it has, no handler can fail). */
+async function serveIldcp (params: { requestPacket: Buffer, serverAddress: string, handler: () => Promise<typeof INFO> }): Promise<Buffer> {
+  return serveIldcpPacket(params.requestPacket, await params.handler(), params.serverAddress)
+}
 
 const INFO = { clientAddress: 'test.conn.kid', assetScale: 6, assetCode: 'EUR' }
 
-describe('ildcp (on @conn/codec, as ilp-protocol-ildcp served it)', () => {
+describe('ildcp (the codec\'s, as core uses it, against ilp-protocol-ildcp)', () => {
   it('answers a request with the bytes ilp-protocol-ildcp would', async () => {
     const request = Ildcp.serializeIldcpRequest({})
     const ours = await serveIldcp({ requestPacket: request, serverAddress: 'test.conn', handler: async () => INFO })
@@ -14,12 +19,9 @@ describe('ildcp (on @conn/codec, as ilp-protocol-ildcp served it)', () => {
     expect(Ildcp.deserializeIldcpResponse(ours)).to.deep.equal(INFO)
   })
 
-  it('answers an expired request and a failing handler with the F00 Reject ilp-protocol-ildcp sends', async () => {
+  it('answers an expired request with the F00 Reject ilp-protocol-ildcp sends', async () => {
     const expired = Ildcp.serializeIldcpRequest({ expiresAt: new Date(Date.now() - 1000) })
-    for (const [request, handler] of [
-      [expired, async () => INFO],
-      [Ildcp.serializeIldcpRequest({}), async () => { throw new Error('no address for you') }]
-    ] as const) {
+    for (const [request, handler] of [[expired, async () => INFO]] as const) {
       const ours = IlpPacket.deserializeIlpReject(await serveIldcp({ requestPacket: request, serverAddress: 'test.conn', handler }))
       const theirs = IlpPacket.deserializeIlpReject(await Ildcp.serve({ requestPacket: request, serverAddress: 'test.conn', handler }))
       expect(ours).to.deep.equal(theirs)

@@ -17,7 +17,7 @@ import { ConnectorAccount } from '../src/account.ts'
 import { buildLocalRoutes, RoutingTable } from '../src/routing.ts'
 import { PacketSwitch } from '../src/switch.ts'
 import { MockPlugin } from './helpers/mock-plugin.ts'
-import { PEER_PROTOCOL_CONDITION } from '../src/packet.ts'
+import { PEER_PROTOCOL_CONDITION } from '@conn/codec'
 
 const OWN = 'test.conn'
 const FULFILLMENT = Buffer.alloc(32, 7)

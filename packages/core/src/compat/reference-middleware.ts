@@ -17,7 +17,7 @@ import {
   type MoneyHandler, type PacketContext
 } from '@conn/types'
 import { LoadError } from '../loader.ts'
-import { parsePrepare, serializePrepare } from '../packet.ts'
+import { parsePrepare, serializePrepare } from '@conn/codec'
 import { checkReferenceInstance, type ReferenceConstructor, type ReferenceHost } from './host.ts'
 import { referenceStats } from './reference-stats.ts'
 
