@@ -1,5 +1,6 @@
 /** An account: its validated configuration, its plugin, and the two handlers registered on that plugin. */
 import type { Account, AccountConfig, Plugin, Relation } from '@conn/types'
+import type { InFlight } from './switch.ts'
 
 export class ConnectorAccount implements Account {
   readonly relation: Relation
@@ -7,6 +8,8 @@ export class ConnectorAccount implements Account {
   readonly assetScale: number
   /** `connect`/`disconnect` listeners we put on the plugin, to take off again on removal. */
   readonly listeners: Array<[event: 'connect' | 'disconnect', listener: () => void]> = []
+  /** The switch's count of this account's Prepares not answered yet (made by the switch on the first one). */
+  inFlight: InFlight | undefined = undefined
 
   constructor (
     readonly id: string,

@@ -72,6 +72,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
   private routing: Routing | undefined
   private readonly extensions: Extension[] = []
   private lifecycle: ConnectorState = 'new'
+  private stopping: Promise<void> | undefined
 
   constructor (config: ConnectorConfig, options: AppOptions = {}) {
     super()
@@ -208,15 +209,32 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     await account.plugin.disconnect().catch((err: Error) => this.logger.warn({ err, account: id }, 'plugin failed to disconnect'))
   }
 
-  /** Disconnects every plugin, runs the middlewares' teardown, closes backend and store. */
+  /**
+   * Shuts down gracefully: new Prepares get T03 at once while the ones in flight are answered (for at most
+   * `shutdownTimeout`); our routes are withdrawn from route-exchange peers; then extensions stop, plugins
+   * disconnect, middlewares stop, the backend disconnects, and balances reach the store before it closes. A second
+   * call waits for the first.
+   */
   async shutdown (): Promise<void> {
-    if (this.lifecycle === 'stopping' || this.lifecycle === 'stopped') return
+    this.stopping ??= this.stop()
+    await this.stopping
+  }
+
+  private async stop (): Promise<void> {
     const wasStarted = this.lifecycle !== 'new'
     this.lifecycle = 'stopping'
+    if (wasStarted) {
+      const inFlight = this.packetPath.packetsInFlight
+      if (inFlight > 0) this.logger.info({ inFlight, timeout: this.config.shutdownTimeout }, 'shutting down: answering the packets in flight first')
+      if (!await this.packetPath.drain(this.config.shutdownTimeout)) {
+        this.logger.warn({ inFlight: this.packetPath.packetsInFlight, timeout: this.config.shutdownTimeout },
+          'shutdownTimeout passed with packets still in flight; disconnecting anyway')
+      }
+    }
+    await Promise.resolve(this.routing?.stop()).catch((err: Error) => this.logger.warn({ err }, 'route exchange failed to stop'))
     for (const extension of this.extensions.splice(0).reverse()) {
       await Promise.resolve(extension.stop()).catch((err: Error) => this.logger.warn({ err }, 'extension failed to stop'))
     }
-    await Promise.resolve(this.routing?.stop()).catch((err: Error) => this.logger.warn({ err }, 'route exchange failed to stop'))
     const results = await Promise.allSettled([...this.accounts.values()].map(async (account) => {
       if (wasStarted) await this.accounts.detach(account, this.middlewares)
       await account.plugin.disconnect()
@@ -228,6 +246,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       await Promise.resolve(middleware.stop?.()).catch((err: Error) => this.logger.warn({ err, middleware: middleware.name }, 'middleware failed to stop'))
     }
     await this.backend?.disconnect?.().catch((err: Error) => this.logger.warn({ err }, 'backend failed to disconnect'))
+    await this.storeBalances.flush()
     await this.store.close?.().catch((err: Error) => this.logger.warn({ err }, 'store failed to close'))
     this.lifecycle = 'stopped'
     this.logger.info('connector stopped')

@@ -26,6 +26,11 @@ export class StoreBalances implements Balances {
     this.atomic = isAtomic(store) ? store : undefined
   }
 
+  /** Resolves once every committed change made so far has reached the store (at shutdown, before it closes). */
+  async flush (): Promise<void> {
+    await Promise.all([...this.writes.values()].map(async (w) => await (w.waiting ?? w.running).catch(() => {})))
+  }
+
   async get (accountId: string): Promise<bigint> {
     const key = KEY_PREFIX + accountId
     if (this.atomic !== undefined) return await this.atomic.getBalance(key)

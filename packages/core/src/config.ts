@@ -47,7 +47,9 @@ export const OPTIONS: { [K in keyof ConnectorConfig]: { type: OptionType, defaul
   adminApiHost: { type: 'string', default: '127.0.0.1' },
   adminApiToken: { type: 'string', default: '' },
   collectDefaultMetrics: { type: 'boolean', default: false },
-  legacyPlugins: { type: 'array', default: [] }
+  legacyPlugins: { type: 'array', default: [] },
+  maxPacketsInFlight: { type: 'integer', default: 10000 },
+  shutdownTimeout: { type: 'integer', default: 30000 }
 }
 
 
@@ -58,7 +60,8 @@ const ACCOUNT_ID_PATTERN = /^[A-Za-z0-9_\-~.]+$/
  * the middlewares declare once they are loaded (see middleware-options.ts).
  */
 export const CORE_ACCOUNT_OPTIONS: readonly string[] = [
-  'relation', 'plugin', 'assetCode', 'assetScale', 'options', 'ilpAddressSegment', 'sendRoutes', 'receiveRoutes'
+  'relation', 'plugin', 'assetCode', 'assetScale', 'options', 'ilpAddressSegment', 'sendRoutes', 'receiveRoutes',
+  'maxPacketsInFlight'
 ]
 
 export function isPluginInstance (value: unknown): value is Plugin {
@@ -91,6 +94,7 @@ function checkAccount (c: Checker, id: string, account: unknown, programmatic: b
   }
   if (account.sendRoutes !== undefined) c.boolean(`${path}.sendRoutes`, account.sendRoutes)
   if (account.receiveRoutes !== undefined) c.boolean(`${path}.receiveRoutes`, account.receiveRoutes)
+  if (account.maxPacketsInFlight !== undefined) c.integer(`${path}.maxPacketsInFlight`, account.maxPacketsInFlight, 1)
 }
 
 /** Checks one account's configuration (as `addPlugin` receives it). Throws ConfigError. */
@@ -144,6 +148,7 @@ export function validateConfig (input: unknown, options: { programmatic?: boolea
     c.fail('spread', `expected a fraction 0 <= spread < 1, got ${config.spread}`)
   }
   if (typeof config.adminApiPort === 'number') c.integer('adminApiPort', config.adminApiPort, 0, 65535)
+  if (typeof config.maxPacketsInFlight === 'number') c.integer('maxPacketsInFlight', config.maxPacketsInFlight, 1)
 
   const accounts = config.accounts
   if (accounts === undefined) {

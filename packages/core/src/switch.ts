@@ -32,6 +32,19 @@ export type PeerProtocolHandler = (ctx: PacketContext) => Promise<Buffer>
 
 export interface SwitchSettings extends ExpirySettings {
   reflectPayments: boolean
+  /** Most Prepares from one account in flight at once; more get T03 (an account's `maxPacketsInFlight` wins). */
+  maxPacketsInFlight: number
+}
+
+/**
+ * One account's Prepares in flight, and the callbacks that count them down when they are answered: made once
+ * per account, so counting costs no closure per packet.
+ */
+export class InFlight {
+  count = 0
+  constructor (private readonly all: PacketSwitch, readonly maximum: number) {}
+  readonly answered = (reply: Buffer): Buffer => { this.count--; this.all.answered(); return reply }
+  readonly failed = (err: unknown): never => { this.count--; this.all.answered(); throw err }
 }
 
 export interface SwitchDeps {
@@ -53,8 +66,38 @@ export class PacketSwitch {
   private outgoingData: Pipeline<PacketContext, Buffer> = notStarted
   private incomingMoney: Pipeline<MoneyContext, void> = notStarted
   private outgoingMoney: Pipeline<MoneyContext, void> = notStarted
+  /** Prepares from every account in flight (answered or not, each is counted until its reply goes back). */
+  private inFlight = 0
+  /** Set by drain(): new Prepares get T03 at once, and `idle` resolves when the last one in flight is answered. */
+  private draining = false
+  private idle: (() => void) | undefined
 
   constructor (private readonly deps: SwitchDeps) {}
+
+  /** How many Prepares are in flight (for the drain, the admin API and tests). */
+  get packetsInFlight (): number { return this.inFlight }
+
+  /**
+   * Stops taking new Prepares (each gets T03 at once) and resolves when every Prepare in flight has been
+   * answered, or after `timeout` ms: true if all were answered.
+   */
+  async drain (timeout: number): Promise<boolean> {
+    this.draining = true
+    if (this.inFlight === 0) return true
+    let timer: NodeJS.Timeout | undefined
+    const answered = await Promise.race([
+      new Promise<true>((resolve) => { this.idle = () => resolve(true) }),
+      new Promise<false>((resolve) => { timer = setTimeout(() => resolve(false), timeout) })
+    ])
+    clearTimeout(timer)
+    this.idle = undefined
+    return answered
+  }
+
+  /** Called by InFlight when one of its Prepares is answered. */
+  answered (): void {
+    if (--this.inFlight === 0 && this.idle !== undefined) this.idle()
+  }
 
   /** Composes the four pipelines from the middlewares (outermost first), once. */
   compose (middlewares: readonly Middleware[]): void {
@@ -70,18 +113,33 @@ export class PacketSwitch {
 
   // ---- 1. bytes in ------------------------------------------------------------------------------------
 
-  /** A Prepare from an account's plugin: parsed once, then the incoming pipeline. Never throws. */
+  /**
+   * A Prepare from an account's plugin: parsed once, counted while in flight, then the incoming pipeline. Never
+   * throws. While the connector drains, or when the account has too many Prepares in flight, it is answered at
+   * once with T03 (a temporary reject: the sender may retry, here later or elsewhere).
+   */
   readonly handleData = (account: ConnectorAccount, data: Buffer): Promise<Buffer> => {
+    if (this.draining) return Promise.resolve(this.reject('T03', 'connector is shutting down.'))
     let prepare
     try {
       prepare = parsePrepare(data)
     } catch (err) {
       const { logger } = this.deps
       if (logger.isLevelEnabled('debug')) logger.debug({ account: account.id, reason: (err as Error).message }, 'malformed packet rejected')
-      return Promise.resolve(serializeReject({ code: 'F01', triggeredBy: this.deps.getOwnAddress(), message: (err as Error).message, data: Buffer.alloc(0) }))
+      return Promise.resolve(this.reject('F01', (err as Error).message))
     }
+    const inFlight = account.inFlight ??= new InFlight(this, maxInFlightOf(account, this.deps.settings))
+    if (inFlight.count >= inFlight.maximum) {
+      return Promise.resolve(this.reject('T03', 'too many packets in flight from this account. account=' + account.id + ' maximum=' + inFlight.maximum))
+    }
+    inFlight.count++
+    this.inFlight++
     // not async: the composed pipeline already returns a promise and never throws
-    return this.incomingData({ account, prepare, incoming: undefined })
+    return this.incomingData({ account, prepare, incoming: undefined }).then(inFlight.answered, inFlight.failed)
+  }
+
+  private reject (code: string, message: string): Buffer {
+    return serializeReject({ code, triggeredBy: this.deps.getOwnAddress(), message, data: Buffer.alloc(0) })
   }
 
   /** Money an account's plugin says the counterparty sent us: the incoming money pipeline. */
@@ -222,7 +280,7 @@ function sendData (ctx: PacketContext): Promise<Buffer> {
   try {
     sent = ctx.account.plugin.sendData(packet)
   } catch (err) {
-    throw sendFailed(err, ctx.account.id)
+    throw sendFailed(err, ctx.account as ConnectorAccount)
   }
   if (!(sent instanceof Promise)) sent = Promise.resolve(sent)
   return sent.then((reply) => {
@@ -230,15 +288,18 @@ function sendData (ctx: PacketContext): Promise<Buffer> {
       throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + ctx.account.id)
     }
     return reply
-  }, (err: unknown) => { throw sendFailed(err, ctx.account.id) })
+  }, (err: unknown) => { throw sendFailed(err, ctx.account as ConnectorAccount) })
 }
 
 /**
- * A plugin that could not send: its own ILP error (code and message meant for the peer) stands; anything else is
- * internal, so the error handler answers T00 and logs this error, with the account, for the operator.
+ * A plugin that could not send: its own ILP error (code and message meant for the peer) stands; a next hop whose
+ * connection is gone (its plugin fails what was in flight when the link drops) is T01, which tells the sender to
+ * retry; anything else is internal, so the error handler answers T00 and logs this error for the operator.
  */
-function sendFailed (err: unknown, accountId: string): Error {
+function sendFailed (err: unknown, account: ConnectorAccount): Error {
   if (isIlpError(err)) return err
+  if (!account.isConnected()) return new PeerUnreachableError('no connection to account. account=' + account.id)
+  const accountId = account.id
   const reason = err instanceof Error ? err.message : String(err)
   return new Error(`failed to send packet: ${reason} (account ${accountId})`, { cause: err })
 }
@@ -246,6 +307,12 @@ function sendFailed (err: unknown, accountId: string): Error {
 /** Terminal of the outgoing money pipeline. */
 async function sendMoney (ctx: MoneyContext): Promise<void> {
   await ctx.account.plugin.sendMoney(ctx.amount.toString())
+}
+
+/** The account's cap on Prepares in flight: its own `maxPacketsInFlight`, else the connector's. */
+function maxInFlightOf (account: ConnectorAccount, settings: SwitchSettings): number {
+  const own = account.config.maxPacketsInFlight
+  return typeof own === 'number' ? own : settings.maxPacketsInFlight
 }
 
 async function notStarted (): Promise<never> {

@@ -81,7 +81,9 @@ describe('config', () => {
         adminApiHost: '127.0.0.1',
         adminApiToken: '',
         collectDefaultMetrics: false,
-        legacyPlugins: []
+        legacyPlugins: [],
+        maxPacketsInFlight: 10000,
+        shutdownTimeout: 30000
       })
     })
 

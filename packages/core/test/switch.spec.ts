@@ -39,6 +39,7 @@ function setup (options: {
   accounts?: Record<string, Partial<AccountConfig>>
   middlewares?: Middleware[]
   submitPayment?: boolean
+  maxPacketsInFlight?: number
 } = {}): Setup {
   const accountConfigs = options.accounts ?? { alice: { relation: 'child' }, bob: { relation: 'child' } }
   const accounts = new Map<string, ConnectorAccount>()
@@ -60,7 +61,7 @@ function setup (options: {
   const logLines: Setup['logLines'] = []
   const logger = pino({ level: 'info' }, { write: (line: string) => { logLines.push(JSON.parse(line)) } }) as unknown as Logger
   const sw = new PacketSwitch({
-    settings: { minMessageWindow: 1000, maxHoldTime: 30000, reflectPayments: options.reflectPayments ?? true },
+    settings: { minMessageWindow: 1000, maxHoldTime: 30000, reflectPayments: options.reflectPayments ?? true, maxPacketsInFlight: options.maxPacketsInFlight ?? 10000 },
     routingTable: table,
     getAccount: (id) => accounts.get(id),
     getOwnAddress: () => OWN,
@@ -267,6 +268,70 @@ describe('switch', () => {
       const result = await send(s, 'alice', prepare({ destination: 'test.conn.bob' }))
       expect(isIlpError(result)).to.equal(false)
       expect((result as Error).message).to.equal('failed to send packet: socket hang up (account bob)')
+    })
+  })
+
+  describe('packets in flight', () => {
+    /** A next hop that answers only when told. */
+    function holding (plugin: MockPlugin): Array<() => void> {
+      const release: Array<() => void> = []
+      plugin.onSendData = async () => await new Promise<Buffer>((resolve) => release.push(() => resolve(fulfill())))
+      return release
+    }
+
+    it('counts them until answered, and T03s an account over its maxPacketsInFlight (its own option wins)', async () => {
+      const s = setup({ maxPacketsInFlight: 2, accounts: { alice: { relation: 'child' }, bob: { relation: 'child' }, carol: { relation: 'child', maxPacketsInFlight: 3 } } })
+      const release = holding(s.plugins.bob!)
+      const first = [send(s, 'alice', prepare({ destination: 'test.conn.bob' })), send(s, 'alice', prepare({ destination: 'test.conn.bob' }))]
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(s.sw.packetsInFlight).to.equal(2)
+      const over = IlpPacket.deserializeIlpReject(await send(s, 'alice', prepare({ destination: 'test.conn.bob' })) as Buffer)
+      expect(over).to.include({ code: 'T03', triggeredBy: OWN, message: 'too many packets in flight from this account. account=alice maximum=2' })
+      // another account has its own count, and carol her own maximum
+      const fromCarol = [1, 2, 3].map(async () => await send(s, 'carol', prepare({ destination: 'test.conn.bob' })))
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(s.sw.packetsInFlight).to.equal(5)
+      for (const r of release.splice(0)) r()
+      await Promise.all([...first, ...fromCarol])
+      expect(s.sw.packetsInFlight).to.equal(0)
+      s.plugins.bob!.onSendData = async () => fulfill()
+      expect((await send(s, 'alice', prepare({ destination: 'test.conn.bob' })) as Buffer)[0]).to.equal(13)
+    })
+
+    it('drains: new Prepares get T03 at once, the ones in flight are answered, and drain() resolves when the last is', async () => {
+      const s = setup()
+      const release = holding(s.plugins.bob!)
+      const inFlight = send(s, 'alice', prepare({ destination: 'test.conn.bob' }))
+      await new Promise((resolve) => setImmediate(resolve))
+      let drained: boolean | undefined
+      const draining = s.sw.drain(10000).then((all) => { drained = all })
+      const late = IlpPacket.deserializeIlpReject(await send(s, 'alice', prepare({ destination: 'test.conn.bob' })) as Buffer)
+      expect(late).to.include({ code: 'T03', message: 'connector is shutting down.' })
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(drained).to.equal(undefined)
+      release[0]!()
+      expect(Buffer.isBuffer(await inFlight) && (await inFlight as Buffer)[0]).to.equal(13)
+      await draining
+      expect(drained).to.equal(true)
+      expect(s.plugins.bob!.sentData).to.have.length(1)
+    })
+
+    it('drain() gives up after its timeout with packets still in flight', async () => {
+      const s = setup()
+      holding(s.plugins.bob!)
+      void send(s, 'alice', prepare({ destination: 'test.conn.bob' }))
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(await s.sw.drain(30)).to.equal(false)
+      expect(s.sw.packetsInFlight).to.equal(1)
+    })
+
+    it('T01 for packets in flight to a next hop whose link drops (its plugin fails them), at once', async () => {
+      const s = setup()
+      s.plugins.bob!.onSendData = async () => {
+        s.plugins.bob!.connected = false
+        throw new Error('BTP connection closed before request 7 was answered')
+      }
+      expectIlpError(await send(s, 'alice', prepare({ destination: 'test.conn.bob' })), 'T01', 'no connection to account. account=bob')
     })
   })
 

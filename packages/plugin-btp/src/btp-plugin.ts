@@ -19,7 +19,7 @@ import {
 import {
   BtpEndpoint, btpPluginErrorFields, DEFAULT_AUTH_TIMEOUT, DEFAULT_MAX_PAYLOAD, DEFAULT_PING_INTERVAL,
   DEFAULT_RESPONSE_TIMEOUT, Link, LINK_AUTHENTICATED, LINK_AUTHENTICATING, LINK_CLOSING, LINK_NEW, closeLink,
-  closeServer, makeLog, msOr, notAcceptedFields
+  closeServer, DEFAULT_MAX_UNAUTHENTICATED, makeLog, msOr, notAcceptedFields
 } from './endpoint.ts'
 import { listenWebSocket } from './listen.ts'
 import { KIND_ILP, KIND_VOID } from './pending.ts'
@@ -63,6 +63,8 @@ export interface BtpPluginOptions {
   pingInterval?: number
   /** Largest BTP frame accepted (bytes); `listener.wsOpts.maxPayload` wins in server mode. */
   maxPayload?: number
+  /** Sockets waiting to authenticate at once (default 100); more are closed at once (1013). */
+  maxUnauthenticated?: number
   /** Move money with BTP TRANSFER frames (sendMoney sends one; incoming ones reach the money handler). */
   transfers?: boolean
   /** conn and ilp-connector pass the account's store and logger here too. */
@@ -119,6 +121,9 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
   private wss: WebSocketServer | undefined = undefined
   /** Server mode: every socket, authenticated or not. */
   private readonly links = new Set<Link>()
+  /** Sockets not authenticated yet, capped at maxUnauthenticated so a connect flood cannot pile them up. */
+  private readonly unauthenticated = new Set<Link>()
+  private readonly maxUnauthenticated: number
 
   /** The authenticated session; only it carries packets, and only its coming and going are events. */
   private live: Link | undefined = undefined
@@ -138,6 +143,7 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
     this.sweepInterval = Math.max(5, Math.min(1000, Math.floor(responseTimeout / 10)))
     this.authTimeout = msOr(options.authTimeout, DEFAULT_AUTH_TIMEOUT)
     this.maxPayload = msOr(options.maxPayload, DEFAULT_MAX_PAYLOAD)
+    this.maxUnauthenticated = msOr(options.maxUnauthenticated, DEFAULT_MAX_UNAUTHENTICATED)
     this.transfers = options.transfers === true
     this.reconnectIntervals = options.reconnectIntervals ??
       (options.reconnectInterval !== undefined ? [options.reconnectInterval] : DEFAULT_RECONNECT_INTERVALS)
@@ -289,6 +295,7 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
   /** `link` authenticated: it becomes the session; 'connect' if there was none. */
   private goLive (link: Link): void {
     link.state = LINK_AUTHENTICATED
+    this.unauthenticated.delete(link)
     const previous = this.live
     this.live = link
     if (previous !== undefined) {
@@ -341,6 +348,12 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
       return
     }
     const link = new Link(ws, `${req.socket.remoteAddress ?? ''}:${String(req.socket.remotePort ?? '')}`)
+    if (this.unauthenticated.size >= this.maxUnauthenticated) {
+      if (this.log.debugEnabled) this.log.debug({ remote: link.remote, waiting: this.unauthenticated.size }, 'too many sockets waiting to authenticate; closing this one')
+      ws.close(1013, 'too many unauthenticated connections')
+      return
+    }
+    this.unauthenticated.add(link)
     this.links.add(link)
     this.watch(link)
     ws.on('message', (data: RawData) => {
@@ -349,6 +362,7 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
     })
     ws.on('close', () => {
       this.links.delete(link)
+      this.unauthenticated.delete(link)
       this.lost(link)
     })
     if (this.authTimeout > 0) {

@@ -14,6 +14,8 @@ import { KIND_VOID, PendingRequest, PendingRequests } from './pending.ts'
 
 export const DEFAULT_RESPONSE_TIMEOUT = 35_000
 export const DEFAULT_AUTH_TIMEOUT = 10_000
+/** Sockets a listener keeps waiting for authentication at once; more are closed at once (1013). */
+export const DEFAULT_MAX_UNAUTHENTICATED = 100
 export const DEFAULT_PING_INTERVAL = 20_000
 /** ILP packets are at most ~32 KiB; 1 MiB leaves room for any sub-protocol while refusing memory bombs. */
 export const DEFAULT_MAX_PAYLOAD = 1024 * 1024

@@ -25,7 +25,7 @@ import { decode, encodeEmpty, encodeError, encodeIlp, ilpOf, TYPE_MESSAGE, TYPE_
 import { authToken } from './btp-plugin.ts'
 import {
   BtpEndpoint, closeLink, closeServer, DEFAULT_AUTH_TIMEOUT, DEFAULT_MAX_PAYLOAD, DEFAULT_PING_INTERVAL,
-  DEFAULT_RESPONSE_TIMEOUT, Link, LINK_AUTHENTICATED, LINK_AUTHENTICATING, LINK_CLOSING, LINK_NEW, makeLog,
+  DEFAULT_MAX_UNAUTHENTICATED, DEFAULT_RESPONSE_TIMEOUT, Link, LINK_AUTHENTICATED, LINK_AUTHENTICATING, LINK_CLOSING, LINK_NEW, makeLog,
   msOr, notAcceptedFields
 } from './endpoint.ts'
 import { listenWebSocket } from './listen.ts'
@@ -68,6 +68,8 @@ export interface MiniAccountsOptions {
   pingInterval?: number
   /** Largest BTP frame accepted (bytes) unless `wsOpts.maxPayload` says otherwise. */
   maxPayload?: number
+  /** Sockets waiting to authenticate at once (default 100); more are closed at once (1013). */
+  maxUnauthenticated?: number
 }
 
 const enum AccountMode {
@@ -107,6 +109,9 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
   private prefix = ''
   /** Every socket, authenticated or not. */
   private readonly links = new Set<Link>()
+  /** Sockets not authenticated yet, capped at maxUnauthenticated so a connect flood cannot pile them up. */
+  private readonly unauthenticated = new Set<Link>()
+  private readonly maxUnauthenticated: number
   /** Authenticated sockets by account. */
   private readonly connections = new Map<string, Set<Link>>()
   /** Hashed tokens by account: a cache of the store, and what makes check-and-save atomic. */
@@ -132,6 +137,7 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
     if (options.generateAccount === false) this.accountMode = AccountMode.Username
     this.authTimeout = msOr(options.authTimeout, DEFAULT_AUTH_TIMEOUT)
     this.maxPayload = msOr(options.maxPayload, DEFAULT_MAX_PAYLOAD)
+    this.maxUnauthenticated = msOr(options.maxUnauthenticated, DEFAULT_MAX_UNAUTHENTICATED)
   }
 
   /** Listening: clients may connect. (mini-accounts says the same.) */
@@ -302,14 +308,20 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
       ws.close()
       return
     }
+    if (this.unauthenticated.size >= this.maxUnauthenticated) {
+      if (this.log.debugEnabled) this.log.debug({ remote, waiting: this.unauthenticated.size }, 'too many sockets waiting to authenticate; closing this one')
+      ws.close(1013, 'too many unauthenticated connections')
+      return
+    }
     const link = new Link(ws, remote)
+    this.unauthenticated.add(link)
     this.links.add(link)
     this.watch(link)
     ws.on('message', (data: RawData) => {
       if (link.state === LINK_AUTHENTICATED) this.receive(link, data as Buffer)
       else if (link.state === LINK_NEW) void this.authenticate(link, data as Buffer)
     })
-    ws.on('close', () => { this.closed(link) })
+    ws.on('close', () => { this.unauthenticated.delete(link); this.closed(link) })
     if (this.authTimeout > 0) {
       link.authTimer = setTimeout(() => {
         if (link.state !== LINK_NEW && link.state !== LINK_AUTHENTICATING) return
@@ -359,6 +371,7 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
     if (link.state !== LINK_AUTHENTICATING) return // timed out or closed meanwhile
     clearTimeout(link.authTimer)
     link.state = LINK_AUTHENTICATED
+    this.unauthenticated.delete(link)
     link.account = account
     link.owner = account
     let links = this.connections.get(account)

@@ -16,14 +16,16 @@ const WS_SERVER_OPTIONS = new Set([
 const CONNECTOR_OPTIONS = ['_store', '_log']
 /** Options conn's transport adds to both plugins (none of them changes the wire). */
 const HARDENING_OPTIONS = ['responseTimeout', 'authTimeout', 'pingInterval', 'maxPayload']
+/** A count, not a time: at least one socket must be able to authenticate. */
+const MAX_UNAUTHENTICATED = 'maxUnauthenticated'
 
 const BTP_OPTIONS = new Set([
   'server', 'listener', 'btpAccount', 'btpToken', 'btpAuthFlags', 'reconnectInterval', 'reconnectIntervals',
-  'reconnectClearTryTimeout', 'transfers', ...HARDENING_OPTIONS, ...CONNECTOR_OPTIONS
+  'reconnectClearTryTimeout', 'transfers', MAX_UNAUTHENTICATED, ...HARDENING_OPTIONS, ...CONNECTOR_OPTIONS
 ])
 const LISTENER_OPTIONS = new Set(['port', 'secret', 'wsOpts'])
 const MINI_ACCOUNTS_OPTIONS = new Set([
-  'port', 'wsOpts', 'currencyScale', 'debugHostIldcpInfo', 'allowedOrigins', 'generateAccount',
+  'port', 'wsOpts', 'currencyScale', 'debugHostIldcpInfo', 'allowedOrigins', 'generateAccount', MAX_UNAUTHENTICATED,
   ...HARDENING_OPTIONS, ...CONNECTOR_OPTIONS
 ])
 
@@ -48,6 +50,11 @@ class Checker {
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
       this.fail(option, `expected a number of milliseconds >= 0, got ${describe(value)}`)
     }
+  }
+
+  count (option: string, value: unknown): void {
+    if (value === undefined) return
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) this.fail(option, `expected an integer >= 1, got ${describe(value)}`)
   }
 
   port (option: string, value: unknown): void {
@@ -139,6 +146,7 @@ export function checkBtpOptions (options: Record<string, unknown>): string[] {
   }
   c.milliseconds('reconnectClearTryTimeout', options.reconnectClearTryTimeout)
   for (const option of HARDENING_OPTIONS) c.milliseconds(option, options[option])
+  c.count(MAX_UNAUTHENTICATED, options[MAX_UNAUTHENTICATED])
   c.boolean('transfers', options.transfers)
   return c.done()
 }
@@ -174,6 +182,7 @@ export function checkMiniAccountsOptions (options: Record<string, unknown>, hasS
   c.boolean('generateAccount', options.generateAccount)
   if (options.generateAccount === false && !hasStore) c.fail('generateAccount', '_store is required when generateAccount is false')
   for (const option of HARDENING_OPTIONS) c.milliseconds(option, options[option])
+  c.count(MAX_UNAUTHENTICATED, options[MAX_UNAUTHENTICATED])
   return c.done()
 }
 

@@ -223,6 +223,46 @@ describe('hardening', () => {
       expect(await s.roundTrip()).to.equal('ok')
     })
 
+    it('refuses an oversized frame from its header (1009), before the body is sent, let alone buffered', async () => {
+      const s = await session((port) => new BtpPlugin({
+        listener: { port, secret: SECRET, wsOpts: { host: '127.0.0.1', port } }, authTimeout: 10_000, responseTimeout: 500
+      }))
+      const raw = await RawSocket.open(s.port)
+      sockets.push(raw)
+      // a masked binary frame whose header announces 64 MiB; only its first 16 bytes ever follow
+      const header = Buffer.alloc(14)
+      header[0] = 0x82
+      header[1] = 0x80 | 127
+      header.writeBigUInt64BE(64n * 1024n * 1024n, 2)
+      ;(raw.ws as unknown as { _socket: { write: (b: Buffer) => void } })._socket.write(Buffer.concat([header, Buffer.alloc(16)]))
+      await raw.waitClosed(1000)
+      expect(raw.closeCode).to.equal(1009)
+      expect(await s.roundTrip()).to.equal('ok')
+    })
+
+    it('closes sockets beyond maxUnauthenticated at once (1013); the session and sockets admitted later are unaffected', async () => {
+      const s = await session((port) => new BtpPlugin({
+        listener: { port, secret: SECRET, wsOpts: { host: '127.0.0.1', port } }, authTimeout: 10_000, responseTimeout: 500, maxUnauthenticated: 3
+      }))
+      const waiting = await Promise.all([1, 2, 3].map(async () => await RawSocket.open(s.port)))
+      sockets.push(...waiting)
+      const fourth = await RawSocket.open(s.port)
+      sockets.push(fourth)
+      await fourth.waitClosed(1000)
+      expect(fourth.closeCode).to.equal(1013)
+      expect(waiting.map((r) => r.closed)).to.deep.equal([false, false, false])
+      waiting[0]!.destroy()
+      await waitFor(() => waiting[0]!.closed)
+      await sleep(50)
+      const later = await RawSocket.open(s.port)
+      sockets.push(later)
+      // admitted and read (a wrong secret, so it does not replace the session): it gets its answer, not a 1013
+      later.send(authMessage('not-the-secret'))
+      await waitFor(() => later.received.length > 0)
+      expect(decode(later.received[0]!).type).to.equal(TYPE_ERROR)
+      expect(await s.roundTrip()).to.equal('ok')
+    })
+
     it('a malformed MESSAGE from the authenticated peer gets F01 InvalidFieldsError and the session goes on', async () => {
       const port = await freePort()
       const server = ours(port)

@@ -139,6 +139,28 @@ describe('mini-accounts', () => {
     expect(BtpPacket.deserialize(raw.received[0]!).data).to.include({ data: 'incorrect token for account. account=dave' })
   })
 
+  it('closes sockets beyond maxUnauthenticated at once (1013) while clients already in keep paying', async () => {
+    const { plugin, port } = await ours({ maxUnauthenticated: 2, authTimeout: 10_000 })
+    tinyConnector(plugin)
+    await plugin.connect()
+    const alice = client(port, 'alice')
+    await alice.connect()
+    const waiting = await Promise.all([1, 2].map(async () => await RawSocket.open(port)))
+    sockets.push(...waiting)
+    const third = await RawSocket.open(port)
+    sockets.push(third)
+    await third.waitClosed(1000)
+    expect(third.closeCode).to.equal(1013)
+    expect(waiting.map((r) => r.closed)).to.deep.equal([false, false])
+    // an authenticated client is not counted: bob still gets in once a waiting socket goes
+    waiting[0]!.destroy()
+    await waitFor(() => waiting[0]!.closed)
+    await sleep(50)
+    const bob = client(port, 'bob')
+    await bob.connect()
+    expect(plugin.getAccounts().sort()).to.deep.equal(['alice', 'bob'])
+  })
+
   it('without a username the account is the base64url sha256 of the token', async () => {
     const { plugin, port } = await ours()
     tinyConnector(plugin)

@@ -34,11 +34,12 @@ describe('options', () => {
         responseTimeout: 'soon',
         reconnectIntervals: [],
         transfers: 'yes',
-        btpAuthFlags: 'x'
+        btpAuthFlags: 'x',
+        maxUnauthenticated: 0
       }))
       expect(err.issues.map((i) => i.option)).to.have.members([
         'listener.port', 'listener.secret', 'listener.wsOpts.port', 'listener.wsOpts.host', 'responseTimeout',
-        'reconnectIntervals', 'transfers', 'btpAuthFlags'
+        'reconnectIntervals', 'transfers', 'btpAuthFlags', 'maxUnauthenticated'
       ])
       expect(err.issues.find((i) => i.option === 'listener.secret')!.message).to.equal('an empty secret lets any client in; conn\'s transport refuses it')
       expect(err.issues.find((i) => i.option === 'listener.port')!.message).to.equal('expected a port number 0..65535, got "7770"')

@@ -18,6 +18,9 @@ import {
 /** The reference retries a failed route control message after 30 s; conn's back-off never waits longer than that. */
 export const MAX_CONTROL_RETRY_INTERVAL = 30_000
 
+/** At shutdown, how long the withdrawal of our routes may take to reach the peers (ms). */
+export const WITHDRAW_TIMEOUT = 2000
+
 /**
  * How long a route control message may go unanswered before it counts as lost and is retried (capped by
  * routeBroadcastInterval). A peer answers it at once, without forwarding anything; waiting a whole
@@ -97,12 +100,20 @@ export class CcpRouting implements Routing {
     this.log.info({ routingTableId: this.forwarding.routingTableId }, 'route exchange (CCP) started')
   }
 
-  stop (): void {
+  /**
+   * Stops: our routes are withdrawn and the withdrawal sent to every peer that syncs from us (for at most
+   * WITHDRAW_TIMEOUT, so shutdown never hangs on a peer), then every peer is dropped with what it taught us.
+   */
+  async stop (): Promise<void> {
     if (!this.running) return
     this.running = false
     this.unsubscribe?.()
     for (const [event, listener] of this.listeners) this.api.off(event, listener)
     clearInterval(this.cleanupTimer)
+    if (this.forwarding.withdrawAll()) {
+      const deadline = Date.now() + WITHDRAW_TIMEOUT
+      await Promise.allSettled([...this.peers.values()].map(async (peer) => await peer.sender?.catchUp(deadline)))
+    }
     for (const id of [...this.peers.keys()]) this.remove(id)
   }
 

@@ -82,6 +82,23 @@ export class ForwardingTable {
     return true
   }
 
+  /**
+   * Withdraws every route we advertise, each as a new epoch (at shutdown: peers that sync the log stop sending
+   * us packets for them). Returns true if anything was withdrawn.
+   */
+  withdrawAll (): boolean {
+    let changed = false
+    for (const [prefix, current] of this.current) {
+      if (current.route === undefined) continue
+      const update: RouteUpdate = { prefix, route: undefined, epoch: this.currentEpoch++ }
+      this.log[current.epoch] = null
+      this.log[update.epoch] = update
+      this.current.set(prefix, update)
+      changed = true
+    }
+    return changed
+  }
+
   /** Re-derives every prefix, shortest first (e.g. at start, or after our address changed). */
   refreshAll (): boolean {
     const prefixes = new Set([...this.current.keys(), ...this.deps.table.entries().map(([prefix]) => prefix)])

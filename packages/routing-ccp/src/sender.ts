@@ -103,10 +103,28 @@ export class CcpSender {
   }
 
   /**
+   * Sends the peer, now, what it has not had of our log, update after update, until it has all of it or the
+   * deadline (ms since the epoch) passes; a failed send ends it. For shutdown: the withdrawals reach the peer
+   * before the link goes. The peer must have asked for updates (SYNC).
+   */
+  async catchUp (deadline: number): Promise<void> {
+    this.cancel()
+    while (!this.stopped && this.mode === MODE_SYNC && this.lastKnownEpoch < this.deps.forwarding.currentEpoch) {
+      const left = deadline - Date.now()
+      if (left <= 0) return
+      try {
+        await this.sendUpdate(left)
+      } catch {
+        return
+      }
+    }
+  }
+
+  /**
    * Sends one update now, from the peer's last known epoch. Resolves once the peer fulfilled it; throws
    * (with the peer's epoch left where it was) when the send failed, timed out or was rejected.
    */
-  async sendUpdate (): Promise<void> {
+  async sendUpdate (timeout = this.deps.routeBroadcastInterval): Promise<void> {
     this.lastUpdate = Date.now()
     const { forwarding, peerId, relationOf, logger } = this.deps
     if (!this.deps.isConnected()) {
@@ -143,7 +161,7 @@ export class CcpSender {
     }
     this.lastKnownEpoch = to
     try {
-      const reply = await withTimeout(this.deps.send(prepare), this.deps.routeBroadcastInterval, 'route update timed out.')
+      const reply = await withTimeout(this.deps.send(prepare), timeout, 'route update timed out.')
       if (!isFulfill(reply)) {
         throw new Error(isReject(reply) ? 'route update rejected. ' + describeReply(parseReject(reply)) : 'route update got an invalid reply.')
       }

@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import sinon from 'sinon'
 import { reject, rejectionOf } from '@conn/testkit'
 import type { IlpError } from '@conn/types'
-import { CcpRouting } from '../src/ccp-routing.ts'
+import { CcpRouting, WITHDRAW_TIMEOUT } from '../src/ccp-routing.ts'
 import {
   CCP_FULFILL, OTHER_TABLE_ID, ZERO_TABLE_ID, ccp, ccpContext, controlData, fakeRouting, replyOf, updateData,
   type FakeRouting
@@ -178,7 +178,7 @@ describe('ccp-routing', () => {
       fake.emit('account-disconnect', 'bob')
       await clock.tickAsync(10 * INTERVAL)
       expect(sentAt(fake, 'bob')).to.deep.equal([0, 100])
-      routing.stop()
+      await routing.stop()
       expect(clock.countTimers()).to.equal(0)
       const before = fake.sent.length
       await clock.tickAsync(10 * INTERVAL)
@@ -357,12 +357,39 @@ describe('ccp-routing', () => {
       expect(JSON.parse(JSON.stringify(status))).to.deep.equal(status)
     })
 
+    it('stop() sends peers the withdrawal of every route we advertised, before it drops them', async () => {
+      const { fake, routing } = started()
+      await control(fake, 'bob')
+      await update(fake, 'carl', { newRoutes: [{ prefix: 'test.carl', path: ['test.carl'] }] })
+      await clock.tickAsync(150)
+      expect(fake.updates('bob').flatMap((u) => u.newRoutes.map((r) => r.prefix))).to.include('test.carl')
+      const before = fake.updates('bob').length
+      await routing.stop()
+      const last = fake.updates('bob').slice(before)
+      expect(last).to.have.length(1)
+      expect(last[0]!.withdrawnRoutes).to.include('test.carl')
+      expect(last[0]!.newRoutes).to.deep.equal([])
+      expect(routing.getStatus().peers).to.deep.equal({})
+    })
+
+    it('stop() gives up on a peer that does not answer the withdrawal within its time', async () => {
+      const { fake, routing } = started()
+      await control(fake, 'bob')
+      await update(fake, 'carl', { newRoutes: [{ prefix: 'test.carl', path: ['test.carl'] }] })
+      await clock.tickAsync(150)
+      fake.respond = async () => await new Promise(() => {})
+      const stopping = routing.stop()
+      await clock.tickAsync(WITHDRAW_TIMEOUT + 10)
+      await stopping
+      expect(routing.getStatus().peers).to.deep.equal({})
+    })
+
     it('stop() withdraws learned routes, stops sending and ignores connector events', async () => {
       const { fake, routing } = started()
       await control(fake, 'bob')
       await update(fake, 'carl', { newRoutes: [{ prefix: 'test.carl', path: ['test.carl'] }] })
       await clock.tickAsync(150)
-      routing.stop()
+      await routing.stop()
       const sent = fake.sent.length
       expect(fake.table.get('test.carl')).to.equal(undefined)
       fake.emit('account-connect', 'bob')

@@ -20,6 +20,8 @@ export interface AccountConfig {
   sendRoutes?: boolean
   /** Whether route exchange takes routes from the account (default false for children, else true). */
   receiveRoutes?: boolean
+  /** Most Prepares from the account in flight at once; more get T03. Default: the connector's `maxPacketsInFlight`. */
+  maxPacketsInFlight?: number
   /**
    * Options of the middlewares: `balance`, `rateLimit`, `maxPacketAmount`, ... or a third party's. Each middleware
    * declares the ones it reads in its manifest (`accountOptions`), and the connector checks them at start.
@@ -78,4 +80,8 @@ export interface ConnectorConfig {
    * they name rather than conn's wire-compatible transport. Default `[]`: conn's transport for all of them.
    */
   legacyPlugins: string[]
+  /** Most Prepares from one account in flight at once (more get T03, a temporary reject). Default 10000. */
+  maxPacketsInFlight: number
+  /** On shutdown, how long (ms) packets in flight may take to be answered before plugins disconnect. Default 30000. */
+  shutdownTimeout: number
 }

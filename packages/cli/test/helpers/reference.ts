@@ -33,7 +33,7 @@ export interface Reference {
   app: ReferenceApp
   /** GET /routing on its admin API; only with `adminApi: true`. */
   routing: () => Promise<ReferenceRouting>
-  /** Shuts it down and closes its admin API, which its own shutdown leaves listening. */
+  /** Shuts it down, closes its admin API and disconnects its plugins, which its own shutdown may leave listening. */
   close: () => Promise<void>
 }
 
@@ -70,6 +70,9 @@ export async function createReference (options: ReferenceOptions): Promise<Refer
     close: async () => {
       await app.shutdown()
       admin.server?.close()
+      // its shutdown disconnects only the plugins it sees connected: a listener whose client already left (or that
+      // it saw disconnect, e.g. after a peer withdrew its routes and went) would keep its port
+      await Promise.all(Object.values(options.accounts).map(async ({ plugin }) => await plugin.disconnect().catch(() => {})))
     }
   }
 }
