@@ -102,7 +102,11 @@ export function fakeBalanceMiddleware (): Middleware & {
 export interface FakeAlert { id: number, accountId: string, triggeredBy: string, message: string, count: number, createdAt: Date, updatedAt: Date }
 
 /** An alert middleware's admin side, as @conn/middleware-alert has it. */
-export function fakeAlertMiddleware (alerts: FakeAlert[]): Middleware & { getAlerts: () => FakeAlert[], deleteAlert: sinon.SinonSpy<[number], boolean> } {
+export function fakeAlertMiddleware (alerts: FakeAlert[]): Middleware & {
+  getAlerts: () => FakeAlert[]
+  deleteAlert: sinon.SinonSpy<[number], boolean>
+  raiseAlert: (fields: { accountId: string, triggeredBy: string, message: string }) => FakeAlert
+} {
   const alert = {
     name: 'alert',
     getAlerts: () => [...alerts],
@@ -111,7 +115,12 @@ export function fakeAlertMiddleware (alerts: FakeAlert[]): Middleware & { getAle
       if (index < 0) return false
       alerts.splice(index, 1)
       return true
-    })
+    }),
+    raiseAlert: (fields: { accountId: string, triggeredBy: string, message: string }): FakeAlert => {
+      const raised = { id: alerts.length + 1, ...fields, count: 1, createdAt: new Date(), updatedAt: new Date() }
+      alerts.push(raised)
+      return raised
+    }
   }
   return Object.assign(alert, { services: { alertAdmin: alert } })
 }
