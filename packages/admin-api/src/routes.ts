@@ -1,11 +1,16 @@
 /**
  * The admin API's routes: the reference connector's (same paths, request and response shapes), plus removing
- * an account. Each handler reads the connector through its ConnectorHandle and returns a JSON-ready value
- * (200), `undefined` (204) or a text reply (/metrics); it throws HttpError for a request it refuses. What it
- * needs from the balance and alert middlewares are services (`balanceAdmin`, `alertAdmin` in @conn/types) the
- * connector hands out, so this package needs nothing but @conn/types.
+ * an account and resolving unsettled settlements. Each handler reads the connector through its ConnectorHandle
+ * and returns a JSON-ready value (200), `undefined` (204) or a text reply (/metrics); it throws HttpError for a
+ * request it refuses. What it needs from the balance and alert middlewares are services (`balanceAdmin`,
+ * `settlementAdmin`, `alertAdmin` in @conn/types) the connector hands out, so this package needs nothing but
+ * @conn/types.
  */
-import type { Account, AccountConfig, AlertAdmin, BalanceAdmin, BalanceStatus, ConnectorHandle, Rate, Route } from '@conn/types'
+import {
+  isSettlementAdminError,
+  type Account, type AccountConfig, type AlertAdmin, type BalanceAdmin, type BalanceStatus, type ConnectorHandle, type Rate, type Route,
+  type SettlementAdmin, type SettlementOutcome, type SettlementResolution, type UnsettledSettlement
+} from '@conn/types'
 import { HttpError } from './http.ts'
 
 /** What a route resolves with: a JSON value (200), `undefined` (204), or text with its content type (200). */
@@ -106,6 +111,8 @@ export class AdminRoutes {
       { method: 'POST', path: /^\/balance$/, handler: async ({ body }) => await this.postBalance(body) },
       { method: 'GET', path: /^\/rates$/, handler: async () => await this.getRates() },
       { method: 'GET', path: /^\/stats$/, handler: async () => await this.connector.metricsExport.json() },
+      { method: 'GET', path: /^\/settlements$/, handler: async () => this.getSettlements() },
+      { method: 'POST', path: /^\/settlements\/([^/]*)$/, handler: async ({ params, body }) => await this.resolveSettlement(params[0]!, body) },
       { method: 'GET', path: /^\/alerts$/, handler: async () => this.getAlerts() },
       { method: 'DELETE', path: /^\/alerts\/([^/]*)$/, handler: async ({ params }) => this.deleteAlert(params[0]!) },
       { method: 'GET', path: /^\/metrics$/, handler: async () => await this.getMetrics() },
@@ -252,6 +259,44 @@ export class AdminRoutes {
     return undefined
   }
 
+  // ---- /settlements ------------------------------------------------------------------------------------
+
+  private settlementAdmin (): SettlementAdmin | undefined {
+    return this.connector.getService('settlementAdmin')
+  }
+
+  /**
+   * `{settlements: [...]}`: the settlements whose outcome is unknown (oldest first), each with the account's asset
+   * when the account is still there; `[]` when the balance middleware does not run.
+   */
+  getSettlements (): { settlements: Array<UnsettledSettlement & { assetCode?: string, assetScale?: number }> } {
+    const unsettled = this.settlementAdmin()?.getUnsettled() ?? []
+    return {
+      settlements: unsettled.map((settlement) => {
+        const account = this.connector.getAccount(settlement.accountId)
+        return account === undefined ? settlement : { ...settlement, assetCode: account.assetCode, assetScale: account.assetScale }
+      })
+    }
+  }
+
+  /** Resolves an account's unsettled settlement with what the operator found out: `paid` or `not-paid`. */
+  async resolveSettlement (accountId: string, body: unknown): Promise<SettlementResolution> {
+    if (!ACCOUNT_ID.test(accountId)) throw new HttpError(400, 'invalid account.')
+    const { outcome, id } = validateSettlementResolution(body)
+    const admin = this.settlementAdmin()
+    if (admin === undefined) throw new HttpError(409, 'the balance middleware is not running (disableMiddleware); settlements are not tracked')
+    let resolution: SettlementResolution
+    try {
+      resolution = await admin.resolveSettlement(accountId, outcome, id)
+    } catch (err) {
+      if (isSettlementAdminError(err)) throw new HttpError(err.code === 'ERR_SETTLEMENT_NOT_FOUND' ? 404 : 409, err.message)
+      throw err
+    }
+    this.connector.logger.info({ account: accountId, settlement: resolution.settlement.id, amount: resolution.settlement.amount, outcome },
+      'unsettled settlement resolved through the admin API')
+    return resolution
+  }
+
   // ---- /rates, /metrics ----------------------------------------------------------------------------------
 
   /** `{src: {dst: rate}}` for every ordered pair of distinct accounts; a pair whose rate fails is left out. */
@@ -367,4 +412,18 @@ export function validateBalanceUpdate (body: unknown): { accountId: string, amou
     throw invalid(`amountDiff must be a string holding a signed integer (e.g. "12" or "-34"), got ${JSON.stringify(amountDiff)}`)
   }
   return { accountId, amountDiff: BigInt(amountDiff) }
+}
+
+/** `POST /settlements/:account`'s body: `{"outcome": "paid" | "not-paid", "id"?: "<the settlement's id>"}`. */
+export function validateSettlementResolution (body: unknown): { outcome: SettlementOutcome, id?: string } {
+  const invalid = (reason: string): HttpError => new HttpError(400, `invalid settlement resolution: ${reason}`)
+  const shape = 'expected {"outcome": "paid" | "not-paid", "id": "<settlement id, optional>"}'
+  if (body === undefined) throw invalid(`no JSON body; ${shape}`)
+  if (!isObject(body)) throw invalid(shape)
+  const extra = Object.keys(body).filter((key) => key !== 'outcome' && key !== 'id')
+  if (extra.length > 0) throw invalid(`unknown properties: ${extra.join(', ')}`)
+  const { outcome, id } = body
+  if (outcome !== 'paid' && outcome !== 'not-paid') throw invalid(`outcome must be "paid" or "not-paid", got ${JSON.stringify(outcome) ?? 'nothing'}`)
+  if (id !== undefined && (typeof id !== 'string' || id === '')) throw invalid(`id must be a non-empty string, got ${JSON.stringify(id)}`)
+  return id === undefined ? { outcome } : { outcome, id }
 }

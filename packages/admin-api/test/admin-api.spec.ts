@@ -5,7 +5,7 @@ import { fakePlugin } from '@conn/testkit'
 import { InsufficientLiquidityError } from '@conn/types'
 import manifest, { AdminApi, AdminRoutes, isLoopback, rateToNumber, type AdminApiOptions } from '../src/index.ts'
 import {
-  METRICS_CONTENT_TYPE, METRICS_JSON, METRICS_TEXT, fakeAlertMiddleware, fakeBalanceMiddleware, fakeConnector,
+  METRICS_CONTENT_TYPE, METRICS_JSON, METRICS_TEXT, fakeAlertMiddleware, fakeBalanceMiddleware, fakeConnector, fakeSettlementMiddleware,
   type FakeConnector
 } from './fake-connector.ts'
 
@@ -412,6 +412,82 @@ describe('admin-api', () => {
     it('/metrics is the Prometheus text with its content type', async () => {
       const res = await call('GET', '/metrics')
       expect([res.status, res.type, res.text]).to.deep.equal([200, METRICS_CONTENT_TYPE, METRICS_TEXT])
+    })
+  })
+
+  describe('/settlements', () => {
+    const date = new Date('2024-01-02T03:04:05.000Z')
+    const ID = '0b9a3c52-8d5e-4f0e-9f55-3f0e8f1e2a11'
+    let settlement: ReturnType<typeof fakeSettlementMiddleware>
+    let balances: Map<string, bigint>
+    beforeEach(() => {
+      balances = new Map([['bob', -2700n]])
+      settlement = fakeSettlementMiddleware([
+        { id: ID, accountId: 'bob', amount: '1500', createdAt: date, reason: '7 timed out' },
+        { id: 'x', accountId: 'gone', amount: '3', createdAt: date, reason: 'the connector stopped while sending it' }
+      ], balances)
+      connector.middlewares.set('balance', settlement)
+    })
+
+    it('GET lists the unsettled settlements, with the asset of accounts still there and dates as ISO strings', async () => {
+      expect((await call('GET', '/settlements')).json()).to.deep.equal({
+        settlements: [
+          { id: ID, accountId: 'bob', amount: '1500', createdAt: date.toISOString(), reason: '7 timed out', assetCode: 'EUR', assetScale: 6 },
+          { id: 'x', accountId: 'gone', amount: '3', createdAt: date.toISOString(), reason: 'the connector stopped while sending it' }
+        ]
+      })
+    })
+
+    it('GET gives an empty list when the balance middleware does not run', async () => {
+      connector.middlewares.delete('balance')
+      expect((await call('GET', '/settlements')).json()).to.deep.equal({ settlements: [] })
+    })
+
+    it('POST /settlements/bob {"outcome":"paid","id"} resolves it: 200 with the settlement, outcome and new balance; then it is no longer listed', async () => {
+      const answer = await call('POST', '/settlements/bob', { outcome: 'paid', id: ID })
+      expect(answer.status).to.equal(200)
+      expect(answer.json()).to.deep.equal({
+        settlement: { id: ID, accountId: 'bob', amount: '1500', createdAt: date.toISOString(), reason: '7 timed out' },
+        outcome: 'paid',
+        balance: '-1200',
+        resolvedBy: 'operator'
+      })
+      expect(settlement.resolutions).to.deep.equal([['bob', 'paid', ID]])
+      expect((await call('GET', '/settlements')).json().settlements.map((s: { accountId: string }) => s.accountId)).to.deep.equal(['gone'])
+      expect(connector.logger.at('info').find((r) => r.msg === 'unsettled settlement resolved through the admin API')?.obj)
+        .to.deep.equal({ account: 'bob', settlement: ID, amount: '1500', outcome: 'paid' })
+    })
+
+    it('POST {"outcome":"not-paid"} (no id) resolves it and leaves the balance', async () => {
+      expect((await call('POST', '/settlements/bob', { outcome: 'not-paid' })).json()).to.deep.include({ outcome: 'not-paid', balance: '-2700' })
+      expect(settlement.resolutions).to.deep.equal([['bob', 'not-paid', undefined]])
+    })
+
+    it('POST answers 400 for a bad body or account id, without resolving anything', async () => {
+      const cases: Array<[string, unknown, string]> = [
+        ['/settlements/bob', undefined, 'invalid settlement resolution: no JSON body; expected {"outcome": "paid" | "not-paid", "id": "<settlement id, optional>"}'],
+        ['/settlements/bob', [1], 'invalid settlement resolution: expected {"outcome": "paid" | "not-paid", "id": "<settlement id, optional>"}'],
+        ['/settlements/bob', { outcome: 'yes' }, 'invalid settlement resolution: outcome must be "paid" or "not-paid", got "yes"'],
+        ['/settlements/bob', {}, 'invalid settlement resolution: outcome must be "paid" or "not-paid", got nothing'],
+        ['/settlements/bob', { outcome: 'paid', id: 7 }, 'invalid settlement resolution: id must be a non-empty string, got 7'],
+        ['/settlements/bob', { outcome: 'paid', amount: '1' }, 'invalid settlement resolution: unknown properties: amount'],
+        ['/settlements/b%20b', { outcome: 'paid' }, 'invalid account.']
+      ]
+      for (const [path, body, message] of cases) {
+        expect(await call('POST', path, body).then((r) => [r.status, r.text])).to.deep.equal([400, 'Error: ' + message])
+      }
+      expect(settlement.resolutions).to.deep.equal([])
+    })
+
+    it('POST answers 404 when the account has no unsettled settlement, 409 for another id, 409 without the balance middleware', async () => {
+      expect(await call('POST', '/settlements/alice', { outcome: 'paid' }).then((r) => [r.status, r.text]))
+        .to.deep.equal([404, 'Error: no unsettled settlement for account alice'])
+      expect(await call('POST', '/settlements/bob', { outcome: 'paid', id: 'other' }).then((r) => [r.status, r.text]))
+        .to.deep.equal([409, `Error: the unsettled settlement of account bob is ${ID} (1500), not other`])
+      expect(balances.get('bob')).to.equal(-2700n)
+      connector.middlewares.delete('balance')
+      expect(await call('POST', '/settlements/bob', { outcome: 'paid' }).then((r) => [r.status, r.text]))
+        .to.deep.equal([409, 'Error: the balance middleware is not running (disableMiddleware); settlements are not tracked'])
     })
   })
 

@@ -4,8 +4,11 @@
  */
 import sinon from 'sinon'
 import { MapBalances, RecordingLogger, fakeAccount, type FakeAccountOptions } from '@conn/testkit'
-import type {
-  Account, AccountConfig, ConnectorConfig, ConnectorHandle, Middleware, MetricsExport, Rate, Route, Routing, RoutingTableView, ConnectorState } from '@conn/types'
+import {
+  SettlementAdminError,
+  type Account, type AccountConfig, type ConnectorConfig, type ConnectorHandle, type Middleware, type MetricsExport, type Rate, type Route, type Routing,
+  type RoutingTableView, type ConnectorState, type SettlementAdmin, type SettlementOutcome, type SettlementResolution, type UnsettledSettlement
+} from '@conn/types'
 
 export interface FakeConnector extends ConnectorHandle {
   readonly logger: RecordingLogger
@@ -99,7 +102,11 @@ export function fakeBalanceMiddleware (): Middleware & {
 export interface FakeAlert { id: number, accountId: string, triggeredBy: string, message: string, count: number, createdAt: Date, updatedAt: Date }
 
 /** An alert middleware's admin side, as @conn/middleware-alert has it. */
-export function fakeAlertMiddleware (alerts: FakeAlert[]): Middleware & { getAlerts: () => FakeAlert[], deleteAlert: sinon.SinonSpy<[number], boolean> } {
+export function fakeAlertMiddleware (alerts: FakeAlert[]): Middleware & {
+  getAlerts: () => FakeAlert[]
+  deleteAlert: sinon.SinonSpy<[number], boolean>
+  raiseAlert: (fields: { accountId: string, triggeredBy: string, message: string }) => FakeAlert
+} {
   const alert = {
     name: 'alert',
     getAlerts: () => [...alerts],
@@ -108,7 +115,41 @@ export function fakeAlertMiddleware (alerts: FakeAlert[]): Middleware & { getAle
       if (index < 0) return false
       alerts.splice(index, 1)
       return true
-    })
+    }),
+    raiseAlert: (fields: { accountId: string, triggeredBy: string, message: string }): FakeAlert => {
+      const raised = { id: alerts.length + 1, ...fields, count: 1, createdAt: new Date(), updatedAt: new Date() }
+      alerts.push(raised)
+      return raised
+    }
   }
   return Object.assign(alert, { services: { alertAdmin: alert } })
+}
+
+/**
+ * A balance middleware's settlement side, as @conn/middleware-balance has it: unsettled settlements in memory,
+ * resolved with its errors; `paid` adds the amount to `balances` (what the real one books).
+ */
+export function fakeSettlementMiddleware (unsettled: UnsettledSettlement[], balances: Map<string, bigint> = new Map()): Middleware & SettlementAdmin & {
+  resolutions: Array<[string, SettlementOutcome, string | undefined]>
+} {
+  const resolutions: Array<[string, SettlementOutcome, string | undefined]> = []
+  const settlement = {
+    name: 'balance',
+    resolutions,
+    getUnsettled: () => unsettled.map((u) => ({ ...u })),
+    resolveSettlement: async (accountId: string, outcome: SettlementOutcome, id?: string): Promise<SettlementResolution> => {
+      resolutions.push([accountId, outcome, id])
+      const index = unsettled.findIndex((u) => u.accountId === accountId)
+      const found = unsettled[index]
+      if (found === undefined) throw new SettlementAdminError('ERR_SETTLEMENT_NOT_FOUND', `no unsettled settlement for account ${accountId}`)
+      if (id !== undefined && id !== found.id) {
+        throw new SettlementAdminError('ERR_SETTLEMENT_MISMATCH', `the unsettled settlement of account ${accountId} is ${found.id} (${found.amount}), not ${id}`)
+      }
+      unsettled.splice(index, 1)
+      const balance = (balances.get(accountId) ?? 0n) + (outcome === 'paid' ? BigInt(found.amount) : 0n)
+      balances.set(accountId, balance)
+      return { settlement: found, outcome, balance: String(balance), resolvedBy: 'operator' }
+    }
+  }
+  return Object.assign(settlement, { services: { settlementAdmin: settlement } })
 }

@@ -324,7 +324,8 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       getAccounts: () => this.accounts.values(),
       sendMoney: async (id, amount) => await this.sendMoney(id, amount),
       balances: this.storeBalances,
-      metrics: this.metrics
+      metrics: this.metrics,
+      getService: (name) => this.getService(name)
     }
   }
 

@@ -1,7 +1,9 @@
 /**
  * Records when a next hop rejects with T04 "exceeded maximum balance.": by our own books the packet should
  * have gone through, so the peer's balance and ours disagree (typically it restarted, or a settlement was
- * lost). The alerts are kept in memory for the admin API; an operator deletes one once it is handled.
+ * lost). Other middlewares raise alerts of their own through `raiseAlert` (the balance middleware: a settlement
+ * whose outcome is unknown). The alerts are kept in memory for the admin API; an operator deletes one once it
+ * is handled.
  */
 import { isReject, parseReject, rejectCodeOf } from '@conn/codec'
 import type { Alert, AlertAdmin, DataHandler, Logger, Middleware, MiddlewareApi } from '@conn/types'
@@ -22,6 +24,8 @@ export class AlertMiddleware implements Middleware, AlertAdmin {
   readonly services = { alertAdmin: this as AlertAdmin }
   /** By account, triggeredBy and message; in order of last update (oldest first). */
   private readonly alerts = new Map<string, Alert>()
+  /** Keys of the alerts other middlewares raised: never dropped to make room (their raiser bounds them). */
+  private readonly raised = new Set<string>()
   /** Accounts whose alerts were already logged at warn (the next ones go to debug, so a peer cannot flood the log). */
   private readonly warned = new Set<string>()
   private nextId = Date.now()
@@ -52,11 +56,23 @@ export class AlertMiddleware implements Middleware, AlertAdmin {
     for (const [key, alert] of this.alerts) {
       if (alert.id === id) {
         this.alerts.delete(key)
+        if (this.raised.delete(key)) return true
         this.warned.delete(alert.accountId)
         return true
       }
     }
     return false
+  }
+
+  /**
+   * An alert another middleware raises (it logs it itself): recorded like a Reject's, counted up when the same
+   * account, triggeredBy and message come again, and never dropped to make room. Resolves a copy.
+   */
+  raiseAlert (fields: { accountId: string, triggeredBy: string, message: string }): Alert {
+    const key = keyOf(fields.accountId, fields.triggeredBy, fields.message)
+    this.raised.add(key)
+    const alert = this.record(key, fields.accountId, fields.triggeredBy, fields.message)
+    return { ...alert, createdAt: new Date(alert.createdAt), updatedAt: new Date(alert.updatedAt) }
   }
 
   private check (accountId: string, reply: Buffer): void {
@@ -68,19 +84,10 @@ export class AlertMiddleware implements Middleware, AlertAdmin {
     }
     if (reject.message !== ALERT_MESSAGE) return
     const { triggeredBy, message } = reject
-    const key = accountId + '\n' + triggeredBy + '\n' + message
-    const now = new Date()
-    const alert = this.alerts.get(key)
-    if (alert !== undefined) {
-      alert.count++
-      alert.updatedAt = now
-      // Move it to the end: the map stays in order of last update, so the oldest is dropped first.
-      this.alerts.delete(key)
-      this.alerts.set(key, alert)
-      return
-    }
-    const id = this.nextId++
-    this.alerts.set(key, { id, accountId, triggeredBy, message, count: 1, createdAt: now, updatedAt: now })
+    const key = keyOf(accountId, triggeredBy, message)
+    const alert = this.record(key, accountId, triggeredBy, message)
+    if (alert.count > 1) return
+    const id = alert.id
     if (!this.warned.has(accountId)) {
       this.warned.add(accountId)
       this.logger.warn({ account: accountId, triggeredBy, alert: id },
@@ -88,9 +95,33 @@ export class AlertMiddleware implements Middleware, AlertAdmin {
     } else if (this.logger.isLevelEnabled('debug')) {
       this.logger.debug({ account: accountId, triggeredBy, alert: id }, 'alert recorded')
     }
-    if (this.alerts.size > this.maxAlerts) {
-      const oldest = this.alerts.keys().next().value as string
-      this.alerts.delete(oldest)
-    }
   }
+
+  /** Counts the alert up, or adds it (dropping the least recently updated Reject alert beyond `maxAlerts`). */
+  private record (key: string, accountId: string, triggeredBy: string, message: string): Alert {
+    const now = new Date()
+    const existing = this.alerts.get(key)
+    if (existing !== undefined) {
+      existing.count++
+      existing.updatedAt = now
+      // Move it to the end: the map stays in order of last update, so the oldest is dropped first.
+      this.alerts.delete(key)
+      this.alerts.set(key, existing)
+      return existing
+    }
+    const alert: Alert = { id: this.nextId++, accountId, triggeredBy, message, count: 1, createdAt: now, updatedAt: now }
+    this.alerts.set(key, alert)
+    if (this.alerts.size > this.maxAlerts) {
+      for (const oldest of this.alerts.keys()) {
+        if (this.raised.has(oldest)) continue
+        this.alerts.delete(oldest)
+        break
+      }
+    }
+    return alert
+  }
+}
+
+function keyOf (accountId: string, triggeredBy: string, message: string): string {
+  return accountId + '\n' + triggeredBy + '\n' + message
 }

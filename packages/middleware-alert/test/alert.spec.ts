@@ -137,5 +137,40 @@ describe('alert', () => {
     await send(bob, T04)
     expect(logger.at('warn').length).to.equal(3)
   })
+
+  describe('raiseAlert (alerts of other middlewares)', () => {
+    const UNSETTLED = { accountId: 'bob', triggeredBy: 'test.conn', message: 'settlement of 1500 to bob has an unknown outcome' }
+
+    it('records the alert, listed by getAlerts with the next id, without logging it (the raiser does)', async () => {
+      await send(carl, T04)
+      clock.tick(10)
+      const raised = alert.raiseAlert(UNSETTLED)
+      expect(raised).to.deep.equal({ id: NOW + 1, ...UNSETTLED, count: 1, createdAt: new Date(NOW + 10), updatedAt: new Date(NOW + 10) })
+      expect(alert.getAlerts().map((a) => [a.id, a.accountId, a.message])).to.deep.equal([
+        [NOW, 'carl', 'exceeded maximum balance.'],
+        [NOW + 1, 'bob', UNSETTLED.message]
+      ])
+      expect(logger.at('warn').map((r) => r.obj.account)).to.deep.equal(['carl'])
+    })
+
+    it('counts the same alert raised again up, and deleteAlert removes it', () => {
+      alert.raiseAlert(UNSETTLED)
+      clock.tick(5)
+      expect(alert.raiseAlert(UNSETTLED)).to.deep.include({ id: NOW, count: 2, updatedAt: new Date(NOW + 5) })
+      expect(alert.deleteAlert(NOW)).to.equal(true)
+      expect(alert.getAlerts()).to.deep.equal([])
+    })
+
+    it('never drops a raised alert to make room: the oldest Reject alert goes instead', async () => {
+      const small = new AlertMiddleware(fakeApi(), { maxAlerts: 2 })
+      const next = (triggeredBy: string): NextData => async () => reject({ code: 'T04', message: 'exceeded maximum balance.', triggeredBy })
+      small.raiseAlert(UNSETTLED)
+      await small.outgoingData(packetContext({ account: bob }), next('test.a'))
+      await small.outgoingData(packetContext({ account: bob }), next('test.b'))
+      await small.outgoingData(packetContext({ account: bob }), next('test.c'))
+      expect(small.getAlerts().map((a) => a.triggeredBy)).to.deep.equal(['test.conn', 'test.c'])
+    })
+  })
+
   middlewareConformance(manifest, { handlers: ['outgoingData'] })
 })

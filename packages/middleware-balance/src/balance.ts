@@ -6,14 +6,29 @@
  * store keeps it across restarts. Outgoing packets reserve against `minimum` BEFORE they are forwarded, so
  * conn never owes a peer more than it allows (the reference debits after the Fulfill, when it can only
  * reject upstream with the money already owed downstream).
+ *
+ * Settlement never pays twice: one `sendMoney` per account at a time, recorded in the store before it starts, and
+ * booked to the balance only once the plugin says the money went out. A failure that says nothing was sent
+ * (`settlement: 'not-sent'`) is retried with back-off; any other failure may have paid, so it is kept as
+ * unsettled (alert, metric, admin API) and the account settles no more until the operator or the plugin
+ * resolves it.
  */
+import { randomUUID } from 'node:crypto'
 import { isFulfill, isReject, rejectCodeOf } from '@conn/codec'
 import {
-  InsufficientLiquidityError, isBalanceRangeError,
+  InsufficientLiquidityError, MoneyNotSentError, SettlementAdminError, isBalanceRangeError, isMoneyNotSent, lateOutcomeOf,
   type Account, type BalanceAdmin, type BalanceStatus, type Counter, type CounterChild, type DataHandler, type Gauge, type GaugeChild, type LabelValues, type Logger,
-  type Middleware, type MiddlewareApi, type MoneyHandler, type NextData, type PacketContext
+  type Middleware, type MiddlewareApi, type MoneyContext, type MoneyHandler, type NextData, type NextMoney, type PacketContext,
+  type SettlementAdmin, type SettlementOutcome, type SettlementResolution, type UnsettledSettlement
 } from '@conn/types'
 import { balanceConfigOf } from './options.ts'
+import {
+  DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY, INTERRUPTED, decodeRecord, encodeRecord, publicRecord, retryDelay, settlementKey,
+  type RetryOptions, type SettlementRecord
+} from './settlement.ts'
+
+/** `create()` options (the built-in middleware is created with none). */
+export type BalanceOptions = RetryOptions
 
 /**
  * A limit no balance reaches: `minimum: 'Infinity'` (or `maximum: '-Infinity'`) refuses every change in that
@@ -46,32 +61,68 @@ interface Tracked {
   readonly gauge: GaugeChild
   readonly incomingValue: PacketValue
   readonly outgoingValue: PacketValue
-  /** Settles (if needed) whenever the plugin (re)connects. */
+  /** `ilp_connector_unsettled_amount` of the account. */
+  readonly unsettledGauge: GaugeChild
+  /** `ilp_connector_settlements` of the account, by result. */
+  readonly settlements: { readonly sent: CounterChild, readonly notSent: CounterChild, readonly unknown: CounterChild }
+  /** Settles (if needed) whenever the plugin (re)connects, without waiting for a retry timer. */
   readonly onConnect: () => void
   /** The settlement loop running now, if any. */
   settlement: Promise<void> | undefined
   /** A trigger arrived while `settlement` was running: check again before it ends. */
   settleAgain: boolean
+  /** A settlement was not sent: no new one before this timer fires (or the plugin reconnects). */
+  retryTimer: NodeJS.Timeout | undefined
+  /** Settlements not sent in a row: the back-off exponent. */
+  retryAttempt: number
+}
+
+/** A settlement whose outcome is unknown: it holds its account's settlement until resolved. */
+interface Unsettled {
+  readonly record: SettlementRecord
+  /** `ilp_connector_unsettled_amount` of the account (kept if the account is removed meanwhile). */
+  readonly gauge: GaugeChild
+  /** The alert raised for it, if the alert middleware runs. */
+  alertId: number | undefined
+  /** A resolution is being booked: a second one is refused. */
+  resolving: boolean
 }
 
 const RESOLVED = Promise.resolve()
 
-export class BalanceMiddleware implements Middleware, BalanceAdmin {
+export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAdmin {
   readonly name = 'balance'
-  /** The admin API's /balance, through the connector (`getService('balanceAdmin')`). */
-  readonly services = { balanceAdmin: this as BalanceAdmin }
+  /** The admin API's /balance and /settlements, through the connector (`getService(...)`). */
+  readonly services = { balanceAdmin: this as BalanceAdmin, settlementAdmin: this as SettlementAdmin }
   private readonly tracked = new Map<string, Tracked>()
+  /** Per account: the settlement whose `sendMoney` is running (one at most). */
+  private readonly sending = new Map<string, SettlementRecord>()
+  /** Per account: the settlement whose outcome is unknown (one at most), also for accounts removed since. */
+  private readonly unsettled = new Map<string, Unsettled>()
+  private readonly retryFirstDelay: number
+  private readonly retryMaxDelay: number
+  private stopped = false
   /** Accounts already warned about (no `balance` config), so a re-added account does not warn twice. */
   private readonly warnedUnlimited = new Set<string>()
   private readonly log: Logger
   private readonly balanceGauge: Gauge
   private readonly incomingValueCounter: Counter
   private readonly outgoingValueCounter: Counter
+  private readonly unsettledGauge: Gauge
+  private readonly settlementCounter: Counter
 
-  constructor (private readonly api: MiddlewareApi) {
+  constructor (private readonly api: MiddlewareApi, options: BalanceOptions = {}) {
     this.log = api.logger.child({ middleware: 'balance' })
+    this.retryFirstDelay = options.settleRetryDelay ?? DEFAULT_RETRY_DELAY
+    this.retryMaxDelay = Math.max(this.retryFirstDelay, options.settleRetryMaxDelay ?? DEFAULT_RETRY_MAX_DELAY)
     const labelNames = ['account', 'asset', 'scale']
     this.balanceGauge = api.metrics.gauge({ name: 'ilp_connector_balance', help: 'Balances on peer account', labelNames })
+    this.unsettledGauge = api.metrics.gauge({
+      name: 'ilp_connector_unsettled_amount', help: 'Amount of the settlement whose outcome is unknown (0: none)', labelNames
+    })
+    this.settlementCounter = api.metrics.counter({
+      name: 'ilp_connector_settlements', help: 'Settlements (sendMoney calls) by result: sent, not_sent, unknown', labelNames: [...labelNames, 'result']
+    })
     const valueLabels = [...labelNames, 'result', 'code']
     this.incomingValueCounter = api.metrics.counter({
       name: 'ilp_connector_incoming_ilp_packet_value', help: 'Total value of incoming ILP packets', labelNames: valueLabels
@@ -110,11 +161,34 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
       gauge: this.balanceGauge.labels(labels),
       incomingValue: packetValue(this.incomingValueCounter, labels),
       outgoingValue: packetValue(this.outgoingValueCounter, labels),
-      onConnect: () => { void this.maybeSettle(tracked) },
+      unsettledGauge: this.unsettledGauge.labels(labels),
+      settlements: {
+        sent: this.settlementCounter.labels({ ...labels, result: 'sent' }),
+        notSent: this.settlementCounter.labels({ ...labels, result: 'not_sent' }),
+        unknown: this.settlementCounter.labels({ ...labels, result: 'unknown' })
+      },
+      onConnect: () => { this.settleNow(tracked) },
       settlement: undefined,
-      settleAgain: false
+      settleAgain: false,
+      retryTimer: undefined,
+      retryAttempt: 0
     }
     tracked.gauge.set(Number(await this.api.balances.get(id)))
+    // A settlement recorded before a restart (or a crash) whose outcome nobody booked: unsettled, it holds the
+    // account's settlement as it did before.
+    const held = this.unsettled.get(id)
+    if (held === undefined && !this.sending.has(id)) {
+      const text = await this.api.store.get(settlementKey(id))
+      if (text !== undefined) {
+        const record = decodeRecord(id, text)
+        await this.hold(record, record.state === 'sending' ? INTERRUPTED : record.reason, tracked.unsettledGauge, undefined,
+          'found in the store at start-up')
+      } else {
+        tracked.unsettledGauge.set(0)
+      }
+    } else {
+      tracked.unsettledGauge.set(held === undefined ? 0 : Number(held.record.amount))
+    }
     this.tracked.set(id, tracked)
     // Start-up settlement (a persisted balance may already be below the threshold) once the plugin can
     // send money, and again after every reconnect.
@@ -127,6 +201,17 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
     if (tracked === undefined) return
     this.tracked.delete(account.id)
     account.plugin.removeListener('connect', tracked.onConnect)
+    clearTimeout(tracked.retryTimer)
+    tracked.retryTimer = undefined
+  }
+
+  /** No more retries or late outcomes (the accounts were removed before; their timers are cleared). */
+  stop (): void {
+    this.stopped = true
+    for (const tracked of this.tracked.values()) {
+      clearTimeout(tracked.retryTimer)
+      tracked.retryTimer = undefined
+    }
   }
 
   // ---- packets ------------------------------------------------------------------------------------
@@ -190,16 +275,112 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
     await next(ctx)
   }
 
-  /** We pay the peer (settlement): credited before the plugin sends, rolled back if it fails. */
+  /**
+   * We pay the peer (settlement). One payment per account at a time, none while one is unsettled, each recorded
+   * in the store before the plugin is called; the balance is credited only once the plugin says the money went
+   * out. A failure that says nothing was sent leaves the balance as it was; any other failure makes the payment
+   * unsettled (see `hold`). Either way the plugin's error is rethrown.
+   */
   readonly outgoingMoney: MoneyHandler = async (ctx, next) => {
     const tracked = this.tracked.get(ctx.account.id)
     if (tracked === undefined) return await next(ctx)
-    tracked.gauge.set(Number(await this.api.balances.adjust(tracked.id, ctx.amount)))
+    await this.pay(tracked, ctx, next)
+  }
+
+  private async pay (tracked: Tracked, ctx: MoneyContext, next: NextMoney): Promise<void> {
+    const id = tracked.id
+    const amount = ctx.amount
+    const held = this.unsettled.get(id)
+    if (held !== undefined) {
+      throw new MoneyNotSentError(`not sending ${amount} to ${id}: the settlement of ${held.record.amount} to ${id} ` +
+        `(${held.record.id}) has an unknown outcome and must be resolved first`)
+    }
+    if (this.sending.has(id)) throw new MoneyNotSentError(`not sending ${amount} to ${id}: another settlement to ${id} is in flight`)
+    const record: SettlementRecord = { id: randomUUID(), accountId: id, amount, createdAt: new Date(), state: 'sending', reason: '' }
+    this.sending.set(id, record)
     try {
-      await next(ctx)
+      try {
+        await this.api.store.put(settlementKey(id), encodeRecord(record))
+      } catch (err) {
+        throw new MoneyNotSentError(`not sending ${amount} to ${id}: recording the settlement in the store failed: ${messageOf(err)}`, { cause: err })
+      }
+      try {
+        await next(ctx)
+      } catch (err) {
+        if (isMoneyNotSent(err)) {
+          tracked.settlements.notSent.inc()
+          await this.forget(record)
+        } else {
+          tracked.settlements.unknown.inc()
+          await this.hold(record, messageOf(err), tracked.unsettledGauge, err, 'sendMoney failed')
+          const late = lateOutcomeOf(err)
+          if (late !== undefined) this.awaitLateOutcome(record, late)
+        }
+        throw err
+      }
+      tracked.settlements.sent.inc()
+      let balance: bigint
+      try {
+        balance = await this.api.balances.adjust(id, amount)
+      } catch (err) {
+        // Paid, but not booked: kept as unsettled, so that resolving it as paid books it.
+        await this.hold(record, `the plugin sent it, but crediting the balance failed (${messageOf(err)}); resolve it as paid`,
+          tracked.unsettledGauge, err, 'crediting a sent settlement failed')
+        return
+      }
+      tracked.gauge.set(Number(balance))
+      await this.forget(record)
+    } finally {
+      // After `hold` (if any) made it unsettled: no moment in which the account has neither.
+      this.sending.delete(id)
+    }
+  }
+
+  /**
+   * The settlement's outcome is unknown: kept as unsettled (in memory at once, then in the store), with an alert,
+   * a metric and a warning naming the account and amount. It is not retried, and the account settles no more
+   * until it is resolved.
+   */
+  private async hold (record: SettlementRecord, reason: string, gauge: GaugeChild, err: unknown, why: string): Promise<void> {
+    const accountId = record.accountId
+    record.state = 'unsettled'
+    record.reason = reason
+    const entry: Unsettled = { record, gauge, alertId: undefined, resolving: false }
+    this.unsettled.set(accountId, entry)
+    gauge.set(Number(record.amount))
+    const message = `settlement of ${record.amount} to ${accountId} has an unknown outcome: ${reason}. It is not retried, and ` +
+      `${accountId} settles no more until it is resolved: POST /settlements/${accountId} {"outcome":"paid"} or {"outcome":"not-paid"}`
+    this.log.warn({ account: accountId, amount: String(record.amount), settlement: record.id, err }, `${why}; ${message}`)
+    try {
+      entry.alertId = this.api.getService('alertAdmin')?.raiseAlert({ accountId, triggeredBy: this.api.getOwnAddress(), message }).id
+    } catch (alertErr) {
+      this.log.error({ account: accountId, err: alertErr }, 'raising the alert of an unsettled settlement failed')
+    }
+    try {
+      await this.api.store.put(settlementKey(accountId), encodeRecord(record))
+    } catch (storeErr) {
+      // The record written before sending is still there, and reads back as unsettled too.
+      this.log.error({ account: accountId, settlement: record.id, err: storeErr }, 'updating the unsettled settlement in the store failed')
+    }
+  }
+
+  /** The plugin may learn the outcome later: resolve with it, unless the operator was first. */
+  private awaitLateOutcome (record: SettlementRecord, late: PromiseLike<SettlementOutcome>): void {
+    Promise.resolve(late).then(async (outcome) => {
+      if (this.stopped || this.unsettled.get(record.accountId)?.record !== record) return
+      await this.resolve(record.accountId, outcome, record.id, 'plugin')
+    }).catch((err: unknown) => {
+      this.log.warn({ account: record.accountId, settlement: record.id, err }, 'the plugin could not tell the outcome of the unsettled settlement; it stays unsettled')
+    })
+  }
+
+  /** The settlement's outcome is booked: its record goes. A store failure is logged (it would read back as unsettled). */
+  private async forget (record: SettlementRecord): Promise<void> {
+    try {
+      await this.api.store.del(settlementKey(record.accountId))
     } catch (err) {
-      await this.restore(tracked, -ctx.amount, 'sending money failed')
-      throw err
+      this.log.error({ account: record.accountId, amount: String(record.amount), settlement: record.id, err },
+        `deleting the record of a booked settlement failed; after a restart it shows as unsettled: resolve it as not-paid then (it is already booked)`)
     }
   }
 
@@ -207,7 +388,8 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
 
   /**
    * Settles the account if its balance is below `settleThreshold`, one settlement at a time: a trigger
-   * while one is in flight makes it check again when it is done. Never rejects (failures are logged).
+   * while one is in flight makes it check again when it is done. Nothing starts while a settlement is unsettled
+   * or a retry is waiting for its timer. Never rejects (failures are logged).
    * `hint`: the balance the caller just saw; at or above the threshold, no settlement is started.
    */
   private maybeSettle (tracked: Tracked, hint?: bigint): Promise<void> {
@@ -217,35 +399,66 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
       tracked.settleAgain = true
       return tracked.settlement
     }
+    if (tracked.retryTimer !== undefined || this.unsettled.has(tracked.id)) return RESOLVED
     if (hint !== undefined && hint >= threshold) return RESOLVED
     tracked.settlement = this.settleLoop(tracked, threshold)
     return tracked.settlement
   }
 
+  /** A reconnect: a retry waiting for its timer goes now. */
+  private settleNow (tracked: Tracked): void {
+    if (tracked.retryTimer !== undefined) {
+      clearTimeout(tracked.retryTimer)
+      tracked.retryTimer = undefined
+    }
+    void this.maybeSettle(tracked)
+  }
+
   private async settleLoop (tracked: Tracked, threshold: bigint): Promise<void> {
     try {
+      let again: boolean
       do {
         tracked.settleAgain = false
-        await this.settleOnce(tracked, threshold)
-      } while (tracked.settleAgain && this.tracked.get(tracked.id) === tracked)
+        again = await this.settleOnce(tracked, threshold)
+      } while (again && tracked.settleAgain && this.tracked.get(tracked.id) === tracked)
     } finally {
       // Same tick as the last settleAgain check (no await in between), so no trigger is lost.
       tracked.settlement = undefined
     }
   }
 
-  private async settleOnce (tracked: Tracked, threshold: bigint): Promise<void> {
+  /** One settlement if needed; false when the loop must stop (held, or waiting to retry). */
+  private async settleOnce (tracked: Tracked, threshold: bigint): Promise<boolean> {
     let amount = 0n
     try {
       const balance = await this.api.balances.get(tracked.id)
-      if (balance >= threshold) return
+      if (balance >= threshold) {
+        tracked.retryAttempt = 0
+        return true
+      }
       amount = tracked.settleTo - balance
-      if (amount <= 0n) return
+      if (amount <= 0n) return true
       this.log.debug({ account: tracked.id, balance: String(balance), amount: String(amount) }, 'settlement triggered')
       await this.api.sendMoney(tracked.id, amount)
+      tracked.retryAttempt = 0
       this.log.debug({ account: tracked.id, amount: String(amount) }, 'settlement sent')
+      return true
     } catch (err) {
-      this.log.warn({ account: tracked.id, amount: String(amount), err }, 'settlement failed')
+      // Unknown outcome: `hold` has logged and alerted; nothing more until it is resolved.
+      if (this.unsettled.has(tracked.id)) return false
+      // Otherwise nothing was sent (or the pay step was never reached): try again after a back-off.
+      if (this.stopped || this.tracked.get(tracked.id) !== tracked) return false
+      const attempt = tracked.retryAttempt++
+      const delay = retryDelay(attempt, this.retryFirstDelay, this.retryMaxDelay)
+      this.log.warn({ account: tracked.id, amount: String(amount), attempt: attempt + 1, retryIn: delay, err },
+        `settlement of ${amount} to ${tracked.id} was not sent (${messageOf(err)}); retrying in ${delay} ms`)
+      const timer = setTimeout(() => {
+        tracked.retryTimer = undefined
+        void this.maybeSettle(tracked)
+      }, delay)
+      timer.unref()
+      tracked.retryTimer = timer
+      return false
     }
   }
 
@@ -259,6 +472,59 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
       if (settlement === undefined) return
       await settlement
     }
+  }
+
+  // ---- unsettled settlements (SettlementAdmin) ------------------------------------------------------
+
+  getUnsettled (): UnsettledSettlement[] {
+    return [...this.unsettled.values()]
+      .map((entry) => publicRecord(entry.record))
+      .sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())
+  }
+
+  async resolveSettlement (accountId: string, outcome: SettlementOutcome, id?: string): Promise<SettlementResolution> {
+    return await this.resolve(accountId, outcome, id, 'operator')
+  }
+
+  /**
+   * `paid`: the amount is credited (the money reached the peer); `not-paid`: the balance stays. The record goes
+   * from the store before it goes from memory (so no new settlement can start, and be deleted, in between), then
+   * the account settles again if it is below its threshold.
+   */
+  private async resolve (accountId: string, outcome: SettlementOutcome, id: string | undefined, by: 'operator' | 'plugin'): Promise<SettlementResolution> {
+    if (outcome !== 'paid' && outcome !== 'not-paid') throw new TypeError(`outcome: expected "paid" or "not-paid", got ${String(outcome)}`)
+    const entry = this.unsettled.get(accountId)
+    if (entry === undefined) throw new SettlementAdminError('ERR_SETTLEMENT_NOT_FOUND', `no unsettled settlement for account ${accountId}`)
+    const record = entry.record
+    if (id !== undefined && id !== record.id) {
+      throw new SettlementAdminError('ERR_SETTLEMENT_MISMATCH',
+        `the unsettled settlement of account ${accountId} is ${record.id} (${record.amount}), not ${id}`)
+    }
+    if (entry.resolving) throw new SettlementAdminError('ERR_SETTLEMENT_BUSY', `the settlement ${record.id} of account ${accountId} is being resolved already`)
+    entry.resolving = true
+    let balance: bigint
+    try {
+      balance = outcome === 'paid'
+        ? await this.api.balances.adjust(accountId, record.amount)
+        : await this.api.balances.get(accountId)
+    } catch (err) {
+      entry.resolving = false
+      throw err
+    }
+    await this.forget(record)
+    this.unsettled.delete(accountId)
+    entry.gauge.set(0)
+    if (entry.alertId !== undefined) this.api.getService('alertAdmin')?.deleteAlert(entry.alertId)
+    this.log.warn({ account: accountId, amount: String(record.amount), settlement: record.id, outcome, by, balance: String(balance) },
+      `unsettled settlement of ${record.amount} to ${accountId} resolved as ${outcome} by the ${by}` +
+      (outcome === 'paid' ? `; credited, balance ${balance}` : `; balance stays ${balance}`))
+    const tracked = this.tracked.get(accountId)
+    if (tracked !== undefined) {
+      tracked.gauge.set(Number(balance))
+      tracked.retryAttempt = 0
+      void this.maybeSettle(tracked)
+    }
+    return { settlement: publicRecord(record), outcome, balance: String(balance), resolvedBy: by }
   }
 
   // ---- admin --------------------------------------------------------------------------------------
@@ -290,19 +556,6 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin {
   }
 
   // ---- helpers ------------------------------------------------------------------------------------
-
-  /**
-   * Undoes a committed change (a settlement whose sending failed) with no limit. Only a failing store can
-   * make it fail; that is logged (the balance is then off by `delta`) and not thrown, so the original error
-   * still goes back.
-   */
-  private async restore (tracked: Tracked, delta: bigint, reason: string): Promise<void> {
-    try {
-      tracked.gauge.set(Number(await this.api.balances.adjust(tracked.id, delta)))
-    } catch (err) {
-      this.log.error({ account: tracked.id, delta: String(delta), err }, reason + '; restoring the balance failed, it is off by -delta')
-    }
-  }
 
   /** A packet's reservation becomes final; resolves the balance (undefined if the store failed, which is logged). */
   private async commit (tracked: Tracked, delta: bigint): Promise<bigint | undefined> {
@@ -346,6 +599,10 @@ function refusal (err: unknown): unknown {
   return err.limit === 'maximum'
     ? new InsufficientLiquidityError('exceeded maximum balance.')
     : new InsufficientLiquidityError(`insufficient funds. oldBalance=${err.balance} proposedBalance=${err.proposed}`)
+}
+
+function messageOf (err: unknown): string {
+  return err instanceof Error ? err.message : String(err)
 }
 
 function packetValue (counter: Counter, labels: LabelValues): PacketValue {

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { InsufficientLiquidityError, type Account, type LabelValues, type PacketContext } from '@conn/types'
+import { InsufficientLiquidityError, MoneyNotSentError, type Account, type LabelValues, type PacketContext } from '@conn/types'
 import type { BalanceConfig } from '../src/index.ts'
 import {
   MapBalances, RecordingLogger, RecordingMetrics, deferred, fakeAccount, fakeApi, fakePlugin, fulfill, middlewareConformance,
@@ -264,24 +264,36 @@ describe('balance', () => {
       expect(s.metrics.value('ilp_connector_balance', LABELS('alice'))).to.equal(-300)
     })
 
-    it('adds outgoing money before the plugin sends it', async () => {
+    it('credits outgoing money only once the plugin has sent it (unchanged while it is in flight)', async () => {
       const s = setup()
       const bob = await s.add('bob', { maximum: '0' })
       let during: bigint | undefined
       await s.middleware.outgoingMoney({ account: bob, amount: 700n }, async () => { during = await s.balances.get('bob') })
-      expect(during).to.equal(700n)
+      expect(during).to.equal(0n)
       expect(await s.balances.get('bob')).to.equal(700n)
+      expect(s.metrics.value('ilp_connector_balance', LABELS('bob'))).to.equal(700)
     })
 
-    it('rolls outgoing money back and rethrows when the plugin fails to send it', async () => {
+    it('leaves the balance and rethrows when the plugin says nothing was sent (MoneyNotSentError)', async () => {
       const s = setup()
       const bob = await s.add('bob', { maximum: 'Infinity' })
       s.balances.map.set('bob', -1500n)
-      const thrown = new Error('no connection')
+      const thrown = new MoneyNotSentError('no connection')
       const err = await rejectionOf(s.middleware.outgoingMoney({ account: bob, amount: 1500n }, async () => { throw thrown }))
       expect(err).to.equal(thrown)
       expect(await s.balances.get('bob')).to.equal(-1500n)
-      expect(s.metrics.value('ilp_connector_balance', LABELS('bob'))).to.equal(-1500)
+      expect(s.middleware.getUnsettled()).to.deep.equal([])
+    })
+
+    it('leaves the balance, rethrows and keeps the money as unsettled when the plugin fails otherwise', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { maximum: 'Infinity' })
+      s.balances.map.set('bob', -1500n)
+      const thrown = new Error('1 timed out')
+      const err = await rejectionOf(s.middleware.outgoingMoney({ account: bob, amount: 1500n }, async () => { throw thrown }))
+      expect(err).to.equal(thrown)
+      expect(await s.balances.get('bob')).to.equal(-1500n)
+      expect(s.middleware.getUnsettled().map((u) => [u.accountId, u.amount, u.reason])).to.deep.equal([['bob', '1500', '1 timed out']])
     })
 
     it('passes money of untracked accounts through', async () => {
@@ -363,11 +375,11 @@ describe('balance', () => {
 
       await s.middleware.outgoingData(ctxFor(bob, 1500n), fulfilling())
       await waitUntil(() => plugin.sendMoney.callCount === 1)
-      // While 1500 is on its way (balance already 0), two more packets fulfill: 600 then 600.
+      // While 1500 is on its way (not credited until the plugin says it was sent), two more packets fulfill: 600 then 600.
       await s.middleware.outgoingData(ctxFor(bob, 600n), fulfilling())
       await s.middleware.outgoingData(ctxFor(bob, 600n), fulfilling())
       expect(plugin.sendMoney.callCount).to.equal(1)
-      expect(await s.balances.get('bob')).to.equal(-1200n)
+      expect(await s.balances.get('bob')).to.equal(-2700n)
 
       first.resolve()
       await s.middleware.settled('bob')
@@ -390,16 +402,17 @@ describe('balance', () => {
       expect(await s.balances.get('bob')).to.equal(-100n)
     })
 
-    it('rolls the balance back when the settlement fails, logs a warning and still fulfills the packet', async () => {
+    it('leaves the balance when the settlement is not sent, logs a warning naming account and amount, and still fulfills the packet', async () => {
       const s = setup()
       const bob = await s.add('bob', SETTLING)
-      s.plugins.get('bob')!.sendMoney.rejects(new Error('no connection'))
+      s.plugins.get('bob')!.sendMoney.rejects(new MoneyNotSentError('no connection'))
       expect(await s.middleware.outgoingData(ctxFor(bob, 1500n), fulfilling())).to.equal(FULFILL)
       await s.middleware.settled('bob')
       expect(await s.balances.get('bob')).to.equal(-1500n)
-      const warning = s.logger.at('warn').find((record) => record.msg === 'settlement failed')
-      expect(warning?.obj).to.deep.include({ account: 'bob', amount: '1500' })
+      const warning = s.logger.at('warn').find((record) => String(record.msg).startsWith('settlement of 1500 to bob was not sent'))
+      expect(warning?.obj).to.deep.include({ account: 'bob', amount: '1500', attempt: 1, retryIn: 1000 })
       expect(warning?.obj.err.message).to.equal('no connection')
+      s.middleware.stop()
     })
 
     it('settles at start-up when the stored balance is below the threshold and the plugin is connected', async () => {

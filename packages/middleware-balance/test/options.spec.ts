@@ -6,9 +6,10 @@ const check = (value: unknown): Array<{ path: string, message: string }> => chec
 const paths = (value: unknown): string[] => check(value).map((issue) => issue.path)
 
 describe('balance option (accounts.<id>.balance)', () => {
-  it('is declared in the manifest, with the balanceAdmin service', () => {
+  it('is declared in the manifest, with the balanceAdmin and settlementAdmin services, using alertAdmin', () => {
     expect(manifest.accountOptions).to.deep.equal({ balance: BALANCE_OPTION })
-    expect(manifest.provides).to.deep.equal(['balanceAdmin'])
+    expect(manifest.provides).to.deep.equal(['balanceAdmin', 'settlementAdmin'])
+    expect(manifest.uses).to.deep.equal(['alertAdmin'])
   })
 
   it('rejects bad limits at their paths', () => {

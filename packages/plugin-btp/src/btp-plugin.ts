@@ -10,7 +10,7 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { IncomingMessage } from 'node:http'
-import type { Plugin, PluginServices } from '@conn/types'
+import { MoneyNotSentError, type Plugin, type PluginServices } from '@conn/types'
 import { WebSocket, type RawData, type ServerOptions, type WebSocketServer } from 'ws'
 import {
   decode, encode, encodeEmpty, encodeError, encodeIlp, ilpOf, MIME_APPLICATION_JSON, MIME_APPLICATION_OCTET_STREAM,
@@ -236,7 +236,10 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
 
   /**
    * Without `transfers` (the default), does nothing, like ilp-plugin-btp 1.5. With it, sends a BTP TRANSFER of
-   * `amount` and resolves once the peer answers with a RESPONSE (rejects on ERROR or time-out).
+   * `amount` and resolves once the peer answers with a RESPONSE. What a failure says about the money (see
+   * `@conn/types` settlement.ts): no session, or a socket no longer open, throws MoneyNotSentError before anything
+   * is written; the peer's ERROR answer is a BtpError, `settlement: 'not-sent'` (it refused the money); a time-out
+   * or a connection lost before the answer is a plain Error: the TRANSFER may have reached the peer.
    */
   async sendMoney (amount: string): Promise<void> {
     if (!this.transfers) return
@@ -245,7 +248,9 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
     }
     if (BigInt(amount) === 0n) return
     const link = this.live
-    if (link === undefined) throw new Error('BTP connection is not open')
+    if (link === undefined || link.ws.readyState !== WebSocket.OPEN) {
+      throw new MoneyNotSentError(`BTP connection is not open; the TRANSFER of ${amount} was not sent`)
+    }
     const id = this.pending.nextId()
     await this.request(link, id, KIND_VOID, encode({ type: TYPE_TRANSFER, requestId: id, protocolData: [], amount }))
   }

@@ -113,9 +113,12 @@ function uncork (link: Link): void {
 /**
  * A BTP ERROR the other side answered our request with. The message is the JSON ilp-plugin-btp puts in its
  * rejection (`{"code","name","triggeredAt","data","protocolData"}`), so logs and F02 messages read the same.
+ * The peer refused the request, so nothing of it took effect: for a TRANSFER, no money moved (`settlement:
+ * 'not-sent'`, which conn's balance middleware reads as safe to send again).
  */
 export class BtpError extends Error {
   override name = 'BtpError'
+  readonly settlement = 'not-sent' as const
   readonly btpCode: string
   readonly btpName: string
   readonly btpData: string

@@ -1,6 +1,7 @@
 import { expect } from 'chai'
 import { RecordingLogger, rejectionOf } from '@conn/testkit'
 import { WebSocketServer } from 'ws'
+import { MoneyNotSentError, isMoneyNotSent } from '@conn/types'
 import { BtpError, BtpPlugin } from '../src/index.ts'
 import {
   authMessage, BtpPacket, freePort, fulfill, fulfiller, IlpPacket, newFulfillment, prepare, RefBtpPlugin, rejectPacket, sleep, waitFor,
@@ -313,6 +314,58 @@ describe('btp-plugin', () => {
       expect(err.btpData).to.equal('{"message":"unlucky"}')
       expect(received).to.deep.equal(['18446744073709551615', '13'])
       expect(await rejectionOf<Error>(client.sendMoney('1.5'))).to.be.instanceOf(TypeError)
+    })
+
+    describe('what a failed sendMoney says about the money (settlement signal)', () => {
+      it('not connected: MoneyNotSentError naming the amount, and nothing reaches the peer', async () => {
+        const port = await freePort()
+        const server = ourServer(port, { transfers: true })
+        const client = ourClient(port, { transfers: true })
+        const received: string[] = []
+        server.registerMoneyHandler(async (amount) => { received.push(amount) })
+        const err = await rejectionOf<Error>(client.sendMoney('5'))
+        expect(err).to.be.instanceOf(MoneyNotSentError)
+        expect(err.message).to.equal('BTP connection is not open; the TRANSFER of 5 was not sent')
+        await connectPair(server, client)
+        await client.disconnect()
+        const after = await rejectionOf<Error>(client.sendMoney('6'))
+        expect(isMoneyNotSent(after)).to.equal(true)
+        expect(received).to.deep.equal([])
+      })
+
+      it('the peer refuses it (ERROR): a BtpError with settlement "not-sent"', async () => {
+        const port = await freePort()
+        const server = ourServer(port, { transfers: true })
+        const client = ourClient(port, { transfers: true })
+        await connectPair(server, client)
+        server.registerMoneyHandler(async () => { throw new Error('no thanks') })
+        const err = await rejectionOf<BtpError>(client.sendMoney('7'))
+        expect(err).to.be.instanceOf(BtpError)
+        expect(err.btpData).to.equal('{"message":"no thanks"}')
+        expect(isMoneyNotSent(err)).to.equal(true)
+      })
+
+      it('no answer in time, or the connection lost before the answer: a plain error (unknown outcome), though the peer got it', async () => {
+        const port = await freePort()
+        const server = ourServer(port, { transfers: true })
+        const client = ourClient(port, { transfers: true, responseTimeout: 100 })
+        await connectPair(server, client)
+        const received: string[] = []
+        server.registerMoneyHandler(async (amount) => {
+          received.push(amount)
+          await new Promise<void>(() => {})
+        })
+        const timedOut = await rejectionOf<Error>(client.sendMoney('8'))
+        expect(timedOut.message).to.match(/^\d+ timed out$/)
+        expect(isMoneyNotSent(timedOut)).to.equal(false)
+
+        const lost = rejectionOf<Error>(client.sendMoney('9'))
+        await waitFor(() => received.length === 2)
+        await server.disconnect()
+        const err = await lost
+        expect(isMoneyNotSent(err)).to.equal(false)
+        expect(received).to.deep.equal(['8', '9'])
+      })
     })
   })
 

@@ -21,7 +21,8 @@ export interface FakeApi extends MiddlewareApi {
 
 /**
  * A MiddlewareApi of a RecordingLogger, a MapStore, RecordingMetrics and MapBalances, address `test.conn`,
- * no accounts, and a `sendMoney` that records. Keep a reference to a fake you want to read, and pass it in:
+ * no accounts, a `sendMoney` that records, and no services (pass `getService` to offer some). Keep a reference
+ * to a fake you want to read, and pass it in:
  * `const logger = new RecordingLogger(); const api = fakeApi({ logger })`.
  */
 export function fakeApi (overrides: FakeApiOptions = {}): FakeApi {
@@ -38,6 +39,7 @@ export function fakeApi (overrides: FakeApiOptions = {}): FakeApi {
     getAccount: (id) => accounts.get(id),
     getAccounts: () => accounts.values(),
     sendMoney: async (accountId, amount) => { moneySent.push({ accountId, amount }) },
+    getService: () => undefined,
     ...parts,
     accounts,
     moneySent

@@ -43,6 +43,8 @@ export interface MiddlewareManifest<Options = Record<string, unknown>> extends M
   readonly options?: OptionSchema
   /** The services its instance offers on `services` (checked at start). */
   readonly provides?: readonly ServiceName[]
+  /** Services it uses (with `api.getService`) when a middleware provides them. */
+  readonly uses?: readonly ServiceName[]
   /** Where a custom middleware goes by default: before or after a named one (default: last). */
   readonly before?: string
   readonly after?: string

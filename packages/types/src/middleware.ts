@@ -9,7 +9,7 @@ import type { Logger } from './logger.ts'
 import type { Metrics } from './metrics.ts'
 import type { IlpPrepare } from './packet.ts'
 import type { Store } from './store.ts'
-import type { ConnectorServices } from './services.ts'
+import type { ConnectorServices, ServiceName } from './services.ts'
 
 export interface PacketContext {
   /** incomingData: the account the Prepare came from; outgoingData: the next hop. */
@@ -70,4 +70,9 @@ export interface MiddlewareApi {
   readonly balances: Balances
   /** Counters and gauges in the connector's metrics registry. */
   readonly metrics: Metrics
+  /**
+   * A service another middleware provides (see services.ts), or undefined when none does. Ask when you need it,
+   * not in the constructor: every middleware is created before the services are known.
+   */
+  getService<K extends ServiceName> (name: K): ConnectorServices[K] | undefined
 }

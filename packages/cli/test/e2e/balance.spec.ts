@@ -136,7 +136,7 @@ describe('e2e: balance', function () {
       expect(await app.balances.get('bob')).to.equal(-1000n)
     })
 
-    it('rolls the balance back when bob refuses the settlement, and settles the whole debt on the next trigger', async () => {
+    it('with ilp-plugin-btp (a refusal is a plain error: outcome unknown), holds the settlement instead of paying again on the next packet', async () => {
       const bob = await money.account('bob')
       const [{ app, nodes }] = await Promise.all([
         h.network({ ...FAST, accounts: { alice: { relation: 'child' }, bob: { relation: 'child', plugin: bob.plugin, balance: SETTLING } } }),
@@ -147,9 +147,15 @@ describe('e2e: balance', function () {
       await waitFor('the settlement attempt', () => bob.node.money.length > 0)
       await balanceMiddleware(app).settled('bob')
       expect(await app.balances.get('bob')).to.equal(-1500n)
+      expect(balanceMiddleware(app).getUnsettled().map((u) => [u.accountId, u.amount])).to.deep.equal([['bob', '1500']])
 
       bob.node.onMoney = async () => {}
       expect((await nodes.alice!.pay({ amount: 10, destination: 'test.conn.bob', ...money.condition() })).type).to.equal('fulfill')
+      await balanceMiddleware(app).settled('bob')
+      expect(bob.node.money).to.deep.equal(['1500'])
+
+      // Bob refused it, so it was not paid: resolved as such, the whole debt is settled once.
+      await balanceMiddleware(app).resolveSettlement('bob', 'not-paid')
       await waitFor('the second settlement', () => bob.node.money.length > 1)
       await balanceMiddleware(app).settled('bob')
       expect(bob.node.money).to.deep.equal(['1500', '1510'])
