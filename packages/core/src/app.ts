@@ -386,7 +386,6 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       defaultRoute: this.config.defaultRoute,
       accounts: this.accounts.values()
     }))
-    this.routingTable.recomputeAll()
   }
 }
 

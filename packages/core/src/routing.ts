@@ -48,8 +48,11 @@ export class RoutingTable implements RoutingTableView {
   private readonly table = new PrefixMap<Route>()
   private local = new Map<string, Route>()
   private readonly statics = new Map<string, string>()
-  /** prefix -> account id -> route learned from that account */
-  private readonly learned = new Map<string, Map<string, Route>>()
+  /**
+   * prefix -> the routes accounts advertised for it, one per account (an array: rarely more than a few, and
+   * far smaller than a map per prefix when the table holds 100,000 of them)
+   */
+  private readonly learned = new Map<string, Route[]>()
   private readonly listeners: RouteChangeListener[] = []
   /**
    * Next hop by destination for the destinations seen since the table last changed: a STREAM connection
@@ -105,29 +108,45 @@ export class RoutingTable implements RoutingTableView {
     for (const prefix of prefixes) this.recompute(prefix)
   }
 
-  /** Records a route an account advertised to us. */
+  /** Records a route an account advertised to us (replacing the one it advertised before for that prefix). */
   addLearnedRoute (accountId: string, prefix: string, route: Omit<Route, 'nextHop'>): void {
-    let byAccount = this.learned.get(prefix)
-    if (byAccount === undefined) this.learned.set(prefix, byAccount = new Map())
-    byAccount.set(accountId, { nextHop: accountId, path: route.path, auth: route.auth })
+    const learned: Route = { nextHop: accountId, path: route.path, auth: route.auth }
+    const routes = this.learned.get(prefix)
+    if (routes === undefined) {
+      this.learned.set(prefix, [learned])
+    } else {
+      const index = routes.findIndex((known) => known.nextHop === accountId)
+      if (index === -1) routes.push(learned)
+      else routes[index] = learned
+    }
     this.recompute(prefix)
   }
 
   removeLearnedRoute (accountId: string, prefix: string): void {
-    const byAccount = this.learned.get(prefix)
-    if (byAccount?.delete(accountId) !== true) return
-    if (byAccount.size === 0) this.learned.delete(prefix)
+    const routes = this.learned.get(prefix)
+    const index = routes?.findIndex((known) => known.nextHop === accountId) ?? -1
+    if (index === -1) return
+    if (routes!.length === 1) this.learned.delete(prefix)
+    else routes!.splice(index, 1)
     this.recompute(prefix)
   }
 
-  /** Drops every route learned from an account (it disconnected or was removed). */
+  /**
+   * Drops every route learned from an account (it disconnected or was removed). This walks the learned
+   * routes once; it happens once per disconnect, not per route update.
+   */
   removeLearnedRoutesOf (accountId: string): void {
-    for (const [prefix, byAccount] of [...this.learned]) {
-      if (byAccount.has(accountId)) this.removeLearnedRoute(accountId, prefix)
+    const prefixes: string[] = []
+    for (const [prefix, routes] of this.learned) {
+      if (routes.some((known) => known.nextHop === accountId)) prefixes.push(prefix)
     }
+    for (const prefix of prefixes) this.removeLearnedRoute(accountId, prefix)
   }
 
-  /** Re-evaluates every prefix, e.g. after an account was added or removed. */
+  /**
+   * Re-evaluates every prefix (its cost is the table's size). Adding or removing an account does not need it:
+   * setLocalRoutes re-evaluates the local and static routes, and an account's learned routes go with it.
+   */
   recomputeAll (): void {
     const prefixes = new Set([...this.table.keys(), ...this.local.keys(), ...this.statics.keys(), ...this.learned.keys()])
     for (const prefix of prefixes) this.recompute(prefix)
@@ -141,7 +160,7 @@ export class RoutingTable implements RoutingTableView {
     if (local !== undefined) return local
     let best: Route | undefined
     let bestRank = Infinity
-    for (const route of this.learned.get(prefix)?.values() ?? []) {
+    for (const route of this.learned.get(prefix) ?? []) {
       const relation = this.relationOf(route.nextHop)
       if (relation === undefined) continue
       const rank = RELATION_PREFERENCE[relation]

@@ -6,6 +6,7 @@
  */
 import { createHash, createHmac, randomUUID } from 'node:crypto'
 import type { Relation, Route, RoutingTableView } from '@conn/types'
+import { PrefixTree } from './prefix-tree.ts'
 
 /** A route as peers see it: the path starts with our address, the auth is hashed once more. */
 export interface AdvertisedRoute {
@@ -54,7 +55,12 @@ export class ForwardingTable {
   currentEpoch = 0
   /** Changes by epoch; null where a later change of the same prefix superseded it. */
   readonly log: Array<RouteUpdate | null> = []
-  private readonly current = new Map<string, RouteUpdate>()
+  /**
+   * Every prefix in the connector's table or ever advertised, with the latest change logged for it (if any),
+   * as a tree: the prefixes under a changed one (whose DRAGON filtering may change with it) are found without
+   * scanning the whole table.
+   */
+  private readonly current = new PrefixTree<RouteUpdate>()
 
   constructor (private readonly deps: ForwardingTableDeps) {}
 
@@ -66,19 +72,17 @@ export class ForwardingTable {
 
   /**
    * Re-derives what we advertise for `prefix` from the connector's table and logs a change if it differs
-   * from what we advertise now (other next hop or other path). Prefixes under it are re-derived too, since
-   * DRAGON filtering depends on the routes of shorter prefixes. Returns true if anything was logged.
+   * from what we advertise now (other next hop or other path). When it changed, the prefixes under it are
+   * re-derived too, since DRAGON filtering depends on the routes of shorter prefixes: the cost is the depth of
+   * the prefix plus the number of prefixes under it, never the size of the table. Returns true if anything was
+   * logged for `prefix`.
    */
   refresh (prefix: string): boolean {
-    const route = this.advertisedForm(prefix, this.deps.table.get(prefix))
-    const current = this.current.get(prefix)
-    if (sameAdvertisement(current?.route, route)) return false
-    const epoch = this.currentEpoch++
-    const update: RouteUpdate = { prefix, route, epoch }
-    if (current !== undefined) this.log[current.epoch] = null
-    this.log[epoch] = update
-    this.current.set(prefix, update)
-    this.refreshLongerThan(prefix)
+    if (this.deps.table.get(prefix) !== undefined) this.current.add(prefix)
+    else if (this.current.get(prefix) === undefined) this.current.delete(prefix)
+    if (!this.refreshOne(prefix)) return false
+    // Shorter prefixes first on each branch, so each one is judged against its covering routes as they are now.
+    for (const key of this.current.under(prefix)) this.refreshOne(key)
     return true
   }
 
@@ -88,7 +92,7 @@ export class ForwardingTable {
    */
   withdrawAll (): boolean {
     let changed = false
-    for (const [prefix, current] of this.current) {
+    for (const [prefix, current] of this.current.entries()) {
       if (current.route === undefined) continue
       const update: RouteUpdate = { prefix, route: undefined, epoch: this.currentEpoch++ }
       this.log[current.epoch] = null
@@ -99,11 +103,12 @@ export class ForwardingTable {
     return changed
   }
 
-  /** Re-derives every prefix, shortest first (e.g. at start, or after our address changed). */
+  /** Re-derives every prefix, shorter ones first (e.g. at start, or after our address changed). */
   refreshAll (): boolean {
-    const prefixes = new Set([...this.current.keys(), ...this.deps.table.entries().map(([prefix]) => prefix)])
+    for (const [prefix] of this.deps.table.entries()) this.current.add(prefix)
     let changed = false
-    for (const prefix of [...prefixes].sort(byLength)) changed = this.refresh(prefix) || changed
+    if (this.current.has('')) changed = this.refreshOne('')
+    for (const prefix of this.current.under('')) changed = this.refreshOne(prefix) || changed
     return changed
   }
 
@@ -111,23 +116,21 @@ export class ForwardingTable {
   advertisedForm (prefix: string, route: Route | undefined): AdvertisedRoute | undefined {
     if (route === undefined) return undefined
     const { globalPrefix, getOwnAddress, routingSecret } = this.deps
+    if (!prefix.startsWith(globalPrefix) || prefix === globalPrefix) return undefined
     const ownAddress = getOwnAddress()
-    const path = [ownAddress, ...route.path]
+    if (route.path.length === 0 && prefix.startsWith(ownAddress + '.')) return undefined
+    if (this.dragonFilters(prefix, route.nextHop)) return undefined
     // A route that starts here (own address, child, default, static) is signed with our secret.
     const auth = sha256(route.auth ?? hmacSha256(routingSecret, prefix))
-    if (!prefix.startsWith(globalPrefix) || prefix === globalPrefix) return undefined
-    if (prefix.startsWith(ownAddress + '.') && path.length === 1) return undefined
-    const advertised = { nextHop: route.nextHop, path, auth }
-    if (this.dragonFilters(prefix, advertised)) return undefined
-    return advertised
+    return { nextHop: route.nextHop, path: [ownAddress, ...route.path], auth }
   }
 
   /**
    * DRAGON (reference routing/dragon.ts): a prefix need not be advertised when a shorter prefix covering it
    * is advertised through a non-local next hop whose relation is at least as preferred as this route's.
    */
-  private dragonFilters (prefix: string, route: AdvertisedRoute): boolean {
-    const ownPriority = PRIORITY[this.deps.relationOf(route.nextHop)]
+  private dragonFilters (prefix: string, nextHop: string): boolean {
+    const ownPriority = PRIORITY[this.deps.relationOf(nextHop)]
     for (let end = prefix.indexOf('.'); end !== -1; end = prefix.indexOf('.', end + 1)) {
       const covering = this.current.get(prefix.slice(0, end))?.route
       if (covering === undefined || covering.nextHop === '') continue
@@ -136,17 +139,18 @@ export class ForwardingTable {
     return false
   }
 
-  private refreshLongerThan (prefix: string): void {
-    const under = prefix + '.'
-    const prefixes = new Set<string>()
-    for (const key of this.current.keys()) if (key.startsWith(under)) prefixes.add(key)
-    for (const [key] of this.deps.table.entries()) if (key.startsWith(under)) prefixes.add(key)
-    for (const key of [...prefixes].sort(byLength)) this.refresh(key)
+  /** `refresh` for this prefix alone. */
+  private refreshOne (prefix: string): boolean {
+    const route = this.advertisedForm(prefix, this.deps.table.get(prefix))
+    const current = this.current.get(prefix)
+    if (sameAdvertisement(current?.route, route)) return false
+    const epoch = this.currentEpoch++
+    const update: RouteUpdate = { prefix, route, epoch }
+    if (current !== undefined) this.log[current.epoch] = null
+    this.log[epoch] = update
+    this.current.set(prefix, update)
+    return true
   }
-}
-
-function byLength (a: string, b: string): number {
-  return a.length - b.length || (a < b ? -1 : a > b ? 1 : 0)
 }
 
 function sameAdvertisement (a: AdvertisedRoute | undefined, b: AdvertisedRoute | undefined): boolean {
