@@ -64,6 +64,14 @@ export class CcpRouting implements Routing {
   private running = false
   private unsubscribe: (() => void) | undefined
   private cleanupTimer: NodeJS.Timeout | undefined
+  /**
+   * Prefixes whose route changed since we last re-derived what we advertise. A route update applies its routes
+   * to the connector's table at once (packets use them) and the forwarding table catches up in the next
+   * macrotask: the two halves of the work each block the event loop half as long, and a prefix changed twice
+   * in one update is re-derived once.
+   */
+  private readonly changed = new Set<string>()
+  private refreshPending: NodeJS.Immediate | undefined
   private readonly listeners: Array<['account-connect' | 'account-disconnect' | 'account-added' | 'account-removed' | 'address-changed', Listener]>
 
   constructor (private readonly api: RoutingApi, options: CcpRoutingOptions = {}) {
@@ -110,6 +118,7 @@ export class CcpRouting implements Routing {
     this.unsubscribe?.()
     for (const [event, listener] of this.listeners) this.api.off(event, listener)
     clearInterval(this.cleanupTimer)
+    this.refreshChanged()
     if (this.forwarding.withdrawAll()) {
       const deadline = Date.now() + WITHDRAW_TIMEOUT
       await Promise.allSettled([...this.peers.values()].map(async (peer) => await peer.sender?.catchUp(deadline)))
@@ -122,6 +131,7 @@ export class CcpRouting implements Routing {
 
   /** Tables, log and peers in the shape of the reference's `GET /routing`. */
   getStatus (): RoutingStatus {
+    this.refreshChanged()
     const localRoutingTable: Record<string, RouteJson> = {}
     for (const [prefix, route] of this.api.table.entries()) localRoutingTable[prefix] = routeJson(route)
     const forwardingRoutingTable: Record<string, RouteJson | null> = {}
@@ -292,7 +302,18 @@ export class CcpRouting implements Routing {
   }
 
   private readonly onRouteChange = (prefix: string): void => {
-    if (this.forwarding.refresh(prefix)) this.scheduleUpdates()
+    this.changed.add(prefix)
+    this.refreshPending ??= setImmediate(this.refreshChanged)
+  }
+
+  /** Re-derives what we advertise for the prefixes changed since the last time, and tells the peers. */
+  private readonly refreshChanged = (): void => {
+    if (this.refreshPending !== undefined) clearImmediate(this.refreshPending)
+    this.refreshPending = undefined
+    let advertised = false
+    for (const prefix of this.changed) advertised = this.forwarding.refresh(prefix) || advertised
+    this.changed.clear()
+    if (advertised) this.scheduleUpdates()
   }
 
   private readvertiseAll (): void {
