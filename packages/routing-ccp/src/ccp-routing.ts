@@ -10,6 +10,7 @@ import { ForwardingTable, type AdvertisedRoute, type RouteRelation } from './for
 import { Peer, routeExchangeOf, type PeerStatus } from './peers.ts'
 import { CcpReceiver } from './receiver.ts'
 import { CcpSender } from './sender.ts'
+import { PendingWithdrawals } from './withdrawals.ts'
 import {
   CONTROL_DESTINATION, MODE_IDLE, MODE_SYNC, UPDATE_DESTINATION, parseControl, parseUpdate, serializeResponse,
   type CcpRouteControlRequest, type CcpRouteUpdateRequest
@@ -17,6 +18,9 @@ import {
 
 /** The reference retries a failed route control message after 30 s; conn's back-off never waits longer than that. */
 export const MAX_CONTROL_RETRY_INTERVAL = 30_000
+
+/** Prefixes whose advertised route is re-derived per macrotask (a few milliseconds of work). */
+export const REFRESH_CHUNK = 2000
 
 /** At shutdown, how long the withdrawal of our routes may take to reach the peers (ms). */
 export const WITHDRAW_TIMEOUT = 2000
@@ -72,6 +76,8 @@ export class CcpRouting implements Routing {
    */
   private readonly changed = new Set<string>()
   private refreshPending: NodeJS.Immediate | undefined
+  /** Routes of peers that went away (or expired), leaving the table a chunk at a time. */
+  private readonly withdrawals: PendingWithdrawals
   private readonly listeners: Array<['account-connect' | 'account-disconnect' | 'account-added' | 'account-removed' | 'address-changed', Listener]>
 
   constructor (private readonly api: RoutingApi, options: CcpRoutingOptions = {}) {
@@ -86,6 +92,7 @@ export class CcpRouting implements Routing {
       routingSecret: api.routingSecret,
       relationOf: this.relationOf
     })
+    this.withdrawals = new PendingWithdrawals(api.table, (accountId, prefix) => this.peers.get(accountId)?.receiver?.get(prefix) !== undefined)
     this.listeners = [
       ['account-connect', (id) => this.add(id)],
       ['account-added', (id) => this.add(id)],
@@ -118,12 +125,13 @@ export class CcpRouting implements Routing {
     this.unsubscribe?.()
     for (const [event, listener] of this.listeners) this.api.off(event, listener)
     clearInterval(this.cleanupTimer)
-    this.refreshChanged()
+    this.refreshChanged(Infinity)
     if (this.forwarding.withdrawAll()) {
       const deadline = Date.now() + WITHDRAW_TIMEOUT
       await Promise.allSettled([...this.peers.values()].map(async (peer) => await peer.sender?.catchUp(deadline)))
     }
     for (const id of [...this.peers.keys()]) this.remove(id)
+    this.withdrawals.flush()
   }
 
   /** The peer object of an account we exchange routes with, while it is connected. */
@@ -131,7 +139,8 @@ export class CcpRouting implements Routing {
 
   /** Tables, log and peers in the shape of the reference's `GET /routing`. */
   getStatus (): RoutingStatus {
-    this.refreshChanged()
+    this.withdrawals.flush()
+    this.refreshChanged(Infinity)
     const localRoutingTable: Record<string, RouteJson> = {}
     for (const [prefix, route] of this.api.table.entries()) localRoutingTable[prefix] = routeJson(route)
     const forwardingRoutingTable: Record<string, RouteJson | null> = {}
@@ -265,6 +274,7 @@ export class CcpRouting implements Routing {
       ? new CcpReceiver({
         peerId: accountId,
         table: this.api.table,
+        withdrawLater: (prefixes) => this.withdrawals.add(accountId, prefixes),
         getOwnAddress: () => this.api.getOwnAddress(),
         globalPrefix: this.globalPrefix,
         send,
@@ -286,7 +296,7 @@ export class CcpRouting implements Routing {
     if (peer === undefined) return
     peer.stop()
     this.peers.delete(accountId)
-    this.api.table.removeLearnedRoutesOf(accountId)
+    if (peer.receiver !== undefined) this.withdrawals.add(accountId, peer.receiver.prefixes())
     this.log.debug({ account: accountId }, 'route exchange peer removed')
   }
 
@@ -306,13 +316,21 @@ export class CcpRouting implements Routing {
     this.refreshPending ??= setImmediate(this.refreshChanged)
   }
 
-  /** Re-derives what we advertise for the prefixes changed since the last time, and tells the peers. */
-  private readonly refreshChanged = (): void => {
+  /**
+   * Re-derives what we advertise for the prefixes changed since the last time (at most `limit` of them; the
+   * rest in the next macrotask), and tells the peers.
+   */
+  private readonly refreshChanged = (limit = REFRESH_CHUNK): void => {
     if (this.refreshPending !== undefined) clearImmediate(this.refreshPending)
     this.refreshPending = undefined
     let advertised = false
-    for (const prefix of this.changed) advertised = this.forwarding.refresh(prefix) || advertised
-    this.changed.clear()
+    let left = limit
+    for (const prefix of this.changed) {
+      if (left-- <= 0) break
+      this.changed.delete(prefix)
+      advertised = this.forwarding.refresh(prefix) || advertised
+    }
+    if (this.changed.size > 0) this.refreshPending = setImmediate(this.refreshChanged)
     if (advertised) this.scheduleUpdates()
   }
 

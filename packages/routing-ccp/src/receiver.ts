@@ -26,6 +26,11 @@ export interface ReceiverDeps {
   peerId: string
   /** The connector's table, where learned routes go. */
   table: Pick<RoutingTableView, 'addLearnedRoute' | 'removeLearnedRoute'>
+  /**
+   * Removes many routes of this peer from the table (expiry, the rest of a replaced table); the caller may
+   * spread the work over several macrotasks. Default: each removed from the table at once.
+   */
+  withdrawLater?: (prefixes: string[]) => void
   getOwnAddress: () => string
   /** `g` in production, `test` otherwise. */
   globalPrefix: string
@@ -155,8 +160,9 @@ export class CcpReceiver {
     }
     this.epoch = update.toEpochIndex
     if (this.stale !== undefined && this.epoch >= update.currentEpochIndex) {
-      for (const prefix of this.stale) this.remove(prefix)
+      const gone = [...this.stale].filter((prefix) => this.routes.delete(prefix))
       this.stale = undefined
+      this.withdraw(gone)
     }
     return update.newRoutes.length === 0 && update.withdrawnRoutes.length === 0 ? 'heartbeat' : 'applied'
   }
@@ -167,8 +173,10 @@ export class CcpReceiver {
    */
   expire (now = Date.now()): boolean {
     if (this.routes.size === 0 || now <= this.expiry) return false
-    for (const prefix of [...this.routes.keys()]) this.remove(prefix)
+    const gone = [...this.routes.keys()]
+    this.routes.clear()
     this.stale = undefined
+    this.withdraw(gone)
     this.routingTableId = ZERO_UUID
     this.epoch = 0
     return true
@@ -190,6 +198,11 @@ export class CcpReceiver {
     this.stale?.delete(prefix)
     if (!this.routes.delete(prefix)) return
     this.deps.table.removeLearnedRoute(this.deps.peerId, prefix)
+  }
+
+  private withdraw (prefixes: string[]): void {
+    if (this.deps.withdrawLater !== undefined) this.deps.withdrawLater(prefixes)
+    else for (const prefix of prefixes) this.deps.table.removeLearnedRoute(this.deps.peerId, prefix)
   }
 
   private retryLater (): void {
