@@ -5,7 +5,7 @@
 import type { ConnectorConfig } from '@conn/types'
 
 const MEMORY_STORE_NAMES = new Set(['', 'memory', 'memdown'])
-const STORE_ALIASES: Record<string, string> = { leveldown: '@conn/store-level', level: '@conn/store-level' }
+const STORE_ALIASES: Record<string, string> = { leveldown: '@conn/store-level', level: '@conn/store-level', redis: '@conn/store-redis' }
 const BACKEND_ALIASES: Record<string, string> = {
   ecb: '@conn/backend-ecb',
   'ecb-plus-xrp': '@conn/backend-ecb',

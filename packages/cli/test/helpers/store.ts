@@ -18,6 +18,8 @@ export interface StoreConnOptions {
   /** alice's balance.maximum (default 1000000000). */
   aliceMaximum?: string
   store?: string
+  /** More CONNECTOR_* variables (e.g. CONNECTOR_STORE_CONFIG). */
+  env?: Record<string, string>
 }
 
 /** The CONNECTOR_* environment of a one-to-one connector with alice and bob as BTP listeners on the level store. */
@@ -41,7 +43,8 @@ export function storeConnEnv (options: StoreConnOptions): Record<string, string>
     CONNECTOR_ACCOUNTS: JSON.stringify({
       alice: account(options.alicePort, 'alice-secret', options.aliceMaximum),
       bob: account(options.bobPort, 'bob-secret')
-    })
+    }),
+    ...options.env
   }
 }
 

@@ -1,0 +1,97 @@
+/**
+ * The redis store through the cli process, on the real Redis at 127.0.0.1:6379: balances land in Redis, survive
+ * a restart, and are shared by two conn instances on the same prefix; an unreachable Redis stops the start
+ * before any port opens.
+ */
+import { expect } from 'chai'
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { freePort, type Node } from '../helpers/harness.ts'
+import { startConn, type ConnProcess } from '../helpers/process.ts'
+import { OWN_ADDRESS, answer, isListening, paymentData, startStoreNetwork, storeConnEnv, type StoreNetwork } from '../helpers/store.ts'
+
+const REDIS_URL = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const BOB = `${OWN_ADDRESS}.bob`
+
+describe('store-redis: balances in Redis through the cli process', function () {
+  this.timeout(20000)
+  const conns: ConnProcess[] = []
+  const nodes: Node[] = []
+  const redis = new Redis(REDIS_URL, { lazyConnect: true })
+  let prefix: string
+
+  async function network (aliceMaximum?: string): Promise<StoreNetwork> {
+    const started = await startStoreNetwork({
+      dir: '', alicePort: await freePort(), bobPort: await freePort(), store: 'redis', aliceMaximum,
+      env: { CONNECTOR_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix }) }
+    })
+    conns.push(started.conn)
+    nodes.push(started.alice, started.bob)
+    started.bob.handler = (prepare) => answer(prepare.data, false, started.bob.address)
+    return started
+  }
+
+  /** Pays bob `count` times; the replies' types and codes ('fulfill' or the reject code). */
+  async function payMany (alice: Node, count: number, amount: number): Promise<string[]> {
+    const outcomes: string[] = []
+    for (let i = 0; i < count; i++) {
+      const reply = await alice.pay({ amount, destination: BOB, ...paymentData(i) })
+      outcomes.push(reply.type === 'fulfill' ? 'fulfill' : reply.code)
+    }
+    return outcomes
+  }
+  const count = (outcomes: string[], outcome: string): number => outcomes.filter((o) => o === outcome).length
+
+  async function stop ({ conn, alice, bob }: StoreNetwork): Promise<void> {
+    conn.child.kill('SIGTERM')
+    expect(await conn.exited).to.equal(0)
+    await Promise.all([alice.disconnect(), bob.disconnect()])
+  }
+
+  before(async () => { await redis.connect() })
+  beforeEach(() => { prefix = `conn-e2e:${randomUUID()}:` })
+  afterEach(async () => {
+    await Promise.all(nodes.splice(0).map(async (node) => { await node.disconnect().catch(() => {}) }))
+    for (const conn of conns.splice(0)) {
+      if (conn.child.exitCode === null && conn.child.signalCode === null) {
+        conn.child.kill('SIGKILL')
+        await conn.exited
+      }
+    }
+    const keys = await redis.keys(prefix + '*')
+    if (keys.length > 0) await redis.del(...keys)
+  })
+  after(async () => { await redis.quit() })
+
+  it('CONNECTOR_STORE=redis keeps the balances in Redis, and a restarted conn goes on from them', async () => {
+    const first = await network()
+    expect(count(await payMany(first.alice, 10, 1000), 'fulfill')).to.equal(10)
+    await stop(first)
+    expect([await redis.get(prefix + 'balance:alice'), await redis.get(prefix + 'balance:bob')]).to.deep.equal(['10000', '-10000'])
+    expect([await redis.get(prefix + 'reserved:balance:alice'), await redis.get(prefix + 'reserved:balance:bob')]).to.deep.equal(['0', '0'])
+
+    const second = await network()
+    expect(count(await payMany(second.alice, 5, 1000), 'fulfill')).to.equal(5)
+    await stop(second)
+    expect([await redis.get(prefix + 'balance:alice'), await redis.get(prefix + 'balance:bob')]).to.deep.equal(['15000', '-15000'])
+  })
+
+  it('two conn instances on one prefix share alice\'s balance: 40 packets of 1,000 through both against a maximum of 30,000 give exactly 30 fulfilled, 10 T04', async () => {
+    const [one, two] = [await network('30000'), await network('30000')]
+    const outcomes = (await Promise.all([payMany(one.alice, 20, 1000), payMany(two.alice, 20, 1000)])).flat()
+    expect([count(outcomes, 'fulfill'), count(outcomes, 'T04')]).to.deep.equal([30, 10])
+    await Promise.all([stop(one), stop(two)])
+    expect([await redis.get(prefix + 'balance:alice'), await redis.get(prefix + 'balance:bob')]).to.deep.equal(['30000', '-30000'])
+  })
+
+  it('an unreachable Redis: exit 1 before any port opens, naming storeConfig.url and the URL', async () => {
+    const [alicePort, bobPort, redisPort] = [await freePort(), await freePort(), await freePort()]
+    const conn = startConn([], storeConnEnv({
+      dir: '', alicePort, bobPort, store: 'redis', env: { CONNECTOR_STORE_CONFIG: JSON.stringify({ url: `redis://127.0.0.1:${redisPort}` }) }
+    }))
+    conns.push(conn)
+    expect(await conn.exited).to.equal(1)
+    expect(conn.stderr() + conn.stdout()).to.include(`cannot reach Redis at redis://127.0.0.1:${redisPort}`)
+    expect([await isListening(alicePort), await isListening(bobPort)]).to.deep.equal([false, false])
+  })
+})

@@ -1,0 +1,168 @@
+/**
+ * The connector's store in Redis, shared by every conn instance that names the same URL and prefix: plugin
+ * state as strings, and balances kept by Redis itself, each change and its limit check one Lua script (one
+ * round trip; ioredis pipelines concurrent calls). Two instances can therefore never both take the last unit
+ * below a maximum.
+ */
+import { Redis } from 'ioredis'
+import { BalanceRangeError, OperatorError, type AtomicBalanceStore, type Logger, type Store } from '@conn/types'
+import { BALANCE_SCRIPT } from './balance-script.ts'
+
+export type RedisStoreErrorCode = 'ERR_STORE_CONFIG' | 'ERR_STORE_UNREACHABLE'
+
+/** Operator-facing: the store is misconfigured or Redis cannot be reached at start. */
+export class RedisStoreError extends OperatorError {
+  declare readonly code: RedisStoreErrorCode
+  constructor (code: RedisStoreErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options)
+  }
+}
+
+export interface RedisStoreOptions {
+  /** `redis://[user:password@]host:port[/db]` (default redis://127.0.0.1:6379). */
+  url?: string
+  /** Put before every key, so several connectors (or tests) can share one Redis (default `conn:`). */
+  prefix?: string
+  /** How long open() waits for Redis (ms, default 5000). */
+  connectTimeout?: number
+  [option: string]: unknown
+}
+
+export const DEFAULT_URL = 'redis://127.0.0.1:6379'
+export const DEFAULT_PREFIX = 'conn:'
+const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'path'])
+
+type BalanceAction = 'adjust' | 'reserve' | 'commit' | 'release'
+type ScriptResult = [outcome: 'ok' | 'minimum' | 'maximum', before: string, after: string]
+
+interface RedisWithBalance extends Redis {
+  balance: (total: string, pending: string, delta: string, minimum: string, maximum: string, action: BalanceAction) => Promise<ScriptResult>
+}
+
+export class RedisStore implements Store, AtomicBalanceStore {
+  readonly url: string
+  readonly prefix: string
+  private readonly connectTimeout: number
+  private readonly logger: Logger | undefined
+  private redis: RedisWithBalance | undefined
+
+  /** Throws RedisStoreError ERR_STORE_CONFIG for an option of the wrong type or a URL Redis cannot use. */
+  constructor (options: RedisStoreOptions = {}, logger?: Logger) {
+    const { url = DEFAULT_URL, prefix = DEFAULT_PREFIX, connectTimeout = 5000 } = options
+    if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
+      throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.url: expected a redis:// or rediss:// URL, got ${JSON.stringify(url)}`)
+    }
+    try {
+      // eslint-disable-next-line no-new
+      new URL(url)
+    } catch {
+      throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.url: not a valid URL: ${JSON.stringify(url)}`)
+    }
+    if (typeof prefix !== 'string') throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.prefix: expected a string, got ${JSON.stringify(prefix)}`)
+    if (typeof connectTimeout !== 'number' || !(connectTimeout > 0)) {
+      throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.connectTimeout: expected a positive number of milliseconds, got ${JSON.stringify(connectTimeout)}`)
+    }
+    this.url = url
+    this.prefix = prefix
+    this.connectTimeout = connectTimeout
+    this.logger = logger
+    const ignored = Object.keys(options).filter((key) => !KNOWN_OPTIONS.has(key))
+    if (ignored.length > 0) {
+      logger?.warn({ options: ignored }, `storeConfig: ${ignored.join(', ')} ${ignored.length === 1 ? 'is not an option' : 'are not options'} of the redis store (ignored)`)
+    }
+  }
+
+  /** Connects; throws RedisStoreError ERR_STORE_UNREACHABLE naming the URL (without its password) when Redis does not answer. */
+  async open (): Promise<void> {
+    if (this.redis !== undefined) throw new Error(`the redis store at ${safeUrl(this.url)} is already open`)
+    const redis = new Redis(this.url, {
+      lazyConnect: true,
+      enableAutoPipelining: true,
+      connectTimeout: this.connectTimeout,
+      // At start a failure is the operator's to fix; once running, keep trying (commands fail meanwhile).
+      retryStrategy: (times) => this.redis === undefined ? null : Math.min(times * 100, 2000),
+      maxRetriesPerRequest: 1
+    }) as RedisWithBalance
+    let lastError: Error | undefined
+    redis.on('error', (err: Error) => {
+      lastError = err
+      if (this.redis !== undefined) this.logger?.warn({ err, url: safeUrl(this.url) }, 'redis store: connection error')
+    })
+    redis.defineCommand('balance', { numberOfKeys: 2, lua: BALANCE_SCRIPT })
+    try {
+      await redis.connect()
+    } catch (err) {
+      redis.disconnect()
+      const cause = lastError ?? err
+      throw new RedisStoreError('ERR_STORE_UNREACHABLE',
+        `storeConfig.url: cannot reach Redis at ${safeUrl(this.url)}: ${(cause as Error).message} (is redis-server running there?)`, { cause })
+    }
+    this.redis = redis
+    this.logger?.info({ url: safeUrl(this.url), prefix: this.prefix }, 'redis store opened')
+  }
+
+  async get (key: string): Promise<string | undefined> {
+    return (await this.client().get(this.prefix + 'kv:' + key)) ?? undefined
+  }
+
+  async put (key: string, value: string): Promise<void> {
+    await this.client().set(this.prefix + 'kv:' + key, value)
+  }
+
+  async del (key: string): Promise<void> {
+    await this.client().del(this.prefix + 'kv:' + key)
+  }
+
+  async getBalance (key: string): Promise<bigint> {
+    return BigInt((await this.client().get(this.prefix + key)) ?? '0')
+  }
+
+  async adjustBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+    return await this.change(key, delta, 'adjust', minimum, maximum)
+  }
+
+  async reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+    return await this.change(key, delta, 'reserve', minimum, maximum)
+  }
+
+  async commitBalance (key: string, delta: bigint): Promise<bigint> {
+    return await this.change(key, delta, 'commit')
+  }
+
+  async releaseBalance (key: string, delta: bigint): Promise<bigint> {
+    return await this.change(key, delta, 'release')
+  }
+
+  /** Disconnects (after the commands already sent are answered); safe when never opened. */
+  async close (): Promise<void> {
+    const redis = this.redis
+    this.redis = undefined
+    if (redis === undefined) return
+    await redis.quit().catch(() => redis.disconnect())
+  }
+
+  private async change (key: string, delta: bigint, action: BalanceAction, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+    const [outcome, before, after] = await this.client().balance(
+      this.prefix + key, this.prefix + 'reserved:' + key, String(delta),
+      minimum === undefined ? '' : String(minimum), maximum === undefined ? '' : String(maximum), action)
+    if (outcome !== 'ok') throw new BalanceRangeError(BigInt(before), BigInt(after), outcome)
+    return BigInt(after)
+  }
+
+  private client (): RedisWithBalance {
+    const redis = this.redis
+    if (redis === undefined) throw new Error(`the redis store at ${safeUrl(this.url)} is not open: call open() first`)
+    return redis
+  }
+}
+
+/** The URL without its password, for messages and logs. */
+export function safeUrl (url: string): string {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password !== '') parsed.password = '***'
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}

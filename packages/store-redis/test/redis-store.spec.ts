@@ -1,0 +1,169 @@
+/**
+ * The redis store against the real Redis on 127.0.0.1:6379 (.ci/run starts one when none answers). Each test
+ * uses a prefix of its own and deletes its keys afterwards.
+ */
+import { expect } from 'chai'
+import { randomUUID } from 'node:crypto'
+import { createServer } from 'node:net'
+import { Redis } from 'ioredis'
+import { RecordingLogger, rejectionOf, storeConformance } from '@conn/testkit'
+import { isBalanceRangeError, isOperatorError } from '@conn/types'
+import { checkOption } from '@conn/core'
+import manifest, { RedisStore, RedisStoreError, safeUrl } from '../src/index.ts'
+
+const URL_ = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+
+describe('redis-store', () => {
+  const prefixes: string[] = []
+  const opened: RedisStore[] = []
+  const admin = new Redis(URL_, { lazyConnect: true })
+
+  /** A store on a prefix of its own (not opened). */
+  function storeOn (prefix = `conn-test:${randomUUID()}:`, options: Record<string, unknown> = {}): RedisStore {
+    prefixes.push(prefix)
+    const store = new RedisStore({ url: URL_, prefix, ...options })
+    opened.push(store)
+    return store
+  }
+
+  async function opened3 (): Promise<RedisStore[]> {
+    const prefix = `conn-test:${randomUUID()}:`
+    const stores = [storeOn(prefix), storeOn(prefix), storeOn(prefix)]
+    await Promise.all(stores.map(async (store) => { await store.open() }))
+    return stores
+  }
+
+  before(async () => { await admin.connect() })
+  afterEach(async () => {
+    await Promise.all(opened.splice(0).map(async (store) => { await store.close() }))
+    for (const prefix of prefixes.splice(0)) {
+      const keys = await admin.keys(prefix + '*')
+      if (keys.length > 0) await admin.del(...keys)
+    }
+  })
+  after(async () => { await admin.quit() })
+
+  storeConformance(() => storeOn())
+
+  describe('balances', () => {
+    it('stay exact above 2^53, 2^63 and 2^64 (no Lua numbers, no INCRBY)', async () => {
+      const [store] = await opened3()
+      const big = 2n ** 53n + 1n
+      expect(await store!.adjustBalance('a', big)).to.equal(big)
+      expect(await store!.adjustBalance('a', 2n)).to.equal(big + 2n)
+      const max = 18446744073709551615n
+      expect(await store!.reserveBalance('a', max, undefined, max * 2n)).to.equal(big + 2n + max)
+      expect(await store!.reserveBalance('a', max, undefined, max * 3n)).to.equal(big + 2n + 2n * max)
+      expect(await store!.releaseBalance('a', max)).to.equal(big + 2n + max)
+      expect(await store!.adjustBalance('a', -(big + 2n + max) - 10000000n)).to.equal(-10000000n)
+      expect(await store!.adjustBalance('a', 9999999n)).to.equal(-1n)
+      expect(await store!.commitBalance('a', max)).to.equal(-1n)
+      const refused = await rejectionOf(store!.adjustBalance('b', max, undefined, max - 1n))
+      expect(isBalanceRangeError(refused)).to.equal(true)
+      expect(await store!.getBalance('b')).to.equal(0n)
+    })
+
+    it('adds like BigInt for 2,000 random pairs of signed amounts of up to 40 digits', async () => {
+      const [store] = await opened3()
+      let expected = 0n
+      let seed = 7
+      const digits = (): string => {
+        let text = ''
+        const length = 1 + (seed = (seed * 48271) % 2147483647) % 40
+        for (let i = 0; i < length; i++) text += String((seed = (seed * 48271) % 2147483647) % 10)
+        return text
+      }
+      const calls: Array<Promise<bigint>> = []
+      const wanted: bigint[] = []
+      for (let i = 0; i < 2000; i++) {
+        const delta = BigInt(digits()) * ((seed % 2) === 0 ? 1n : -1n)
+        expected += delta
+        wanted.push(expected)
+        calls.push(store!.adjustBalance('sum', delta))
+      }
+      expect(await Promise.all(calls)).to.deep.equal(wanted)
+    })
+
+    it('compares with the limits exactly: a maximum one unit above 2^53 allows it, one below refuses it', async () => {
+      const [store] = await opened3()
+      const limit = 9007199254740993n
+      expect(await store!.adjustBalance('x', limit, undefined, limit)).to.equal(limit)
+      const err = await rejectionOf(store!.adjustBalance('y', limit, undefined, limit - 1n))
+      expect(err).to.deep.include({ name: 'BalanceRangeError', balance: 0n, proposed: limit, limit: 'maximum' })
+      const low = await rejectionOf(store!.adjustBalance('z', -limit, -limit + 1n))
+      expect(low).to.deep.include({ balance: 0n, proposed: -limit, limit: 'minimum' })
+      expect([await store!.getBalance('y'), await store!.getBalance('z')]).to.deep.equal([0n, 0n])
+    })
+
+    it('reserve counts at once; commit keeps it, release gives it back', async () => {
+      const [store] = await opened3()
+      expect(await store!.reserveBalance('a', 100n, undefined, 1000n)).to.equal(100n)
+      expect(await store!.reserveBalance('a', 50n, undefined, 1000n)).to.equal(150n)
+      expect(await store!.commitBalance('a', 100n)).to.equal(150n)
+      expect(await store!.releaseBalance('a', 50n)).to.equal(100n)
+      expect(await store!.getBalance('a')).to.equal(100n)
+      expect(await store!.reserveBalance('a', -30n, -1000n)).to.equal(70n)
+      expect(await store!.releaseBalance('a', -30n)).to.equal(100n)
+    })
+
+    it('three instances on one prefix, 300 concurrent reservations of 1 against a maximum of 150: exactly 150 granted', async () => {
+      const stores = await opened3()
+      const results = await Promise.allSettled(Array.from({ length: 300 }, async (_, i) =>
+        await stores[i % 3]!.reserveBalance('shared', 1n, undefined, 150n)))
+      const granted = results.filter((r) => r.status === 'fulfilled').length
+      const refused = results.filter((r) => r.status === 'rejected' && isBalanceRangeError(r.reason)).length
+      expect([granted, refused]).to.deep.equal([150, 150])
+      expect(await stores[1]!.getBalance('shared')).to.equal(150n)
+    })
+
+    it('keeps prefixes apart', async () => {
+      const a = storeOn()
+      const b = storeOn()
+      await a.open()
+      await b.open()
+      await a.adjustBalance('alice', 5n)
+      await a.put('state', 'a')
+      expect([await b.getBalance('alice'), await b.get('state')]).to.deep.equal([0n, undefined])
+    })
+  })
+
+  describe('configuration and start-up', () => {
+    it('an unreachable Redis fails open() with ERR_STORE_UNREACHABLE naming the URL, without its password', async () => {
+      const port = await unusedPort()
+      const store = storeOn(undefined, { url: `redis://user:secret@127.0.0.1:${port}` })
+      const started = Date.now()
+      const err = await rejectionOf(store.open())
+      expect(Date.now() - started).to.be.below(3000)
+      expect(isOperatorError(err)).to.equal(true)
+      expect(err).to.be.instanceOf(RedisStoreError).and.to.include({ code: 'ERR_STORE_UNREACHABLE' })
+      expect(err.message).to.include(`redis://user:***@127.0.0.1:${port}`).and.not.include('secret')
+    })
+
+    it('refuses a URL that is not redis:// and options of the wrong type, naming the field', () => {
+      expect(() => new RedisStore({ url: 'http://127.0.0.1:6379' })).to.throw(RedisStoreError, 'storeConfig.url: expected a redis:// or rediss:// URL')
+      expect(() => new RedisStore({ prefix: 5 as unknown as string })).to.throw('storeConfig.prefix: expected a string')
+      expect(() => new RedisStore({ connectTimeout: -1 })).to.throw('storeConfig.connectTimeout')
+      expect(checkOption({ url: '', prefix: 1 }, manifest.options!, 'storeConfig').map((i) => i.path)).to.deep.equal(['storeConfig.url', 'storeConfig.prefix'])
+    })
+
+    it('warns about unknown options, and the manifest is the `redis` store', async () => {
+      const logger = new RecordingLogger()
+      const store = await manifest.create({ url: URL_, prefix: 'p:', colour: 'red' }, { logger })
+      expect(store).to.be.instanceOf(RedisStore).and.to.include({ url: URL_, prefix: 'p:' })
+      expect([manifest.kind, manifest.name]).to.deep.equal(['store', 'redis'])
+      expect(logger.at('warn').map((r) => r.msg)).to.deep.equal(['storeConfig: colour is not an option of the redis store (ignored)'])
+      expect(safeUrl('redis://:pw@h:1/2')).to.equal('redis://:***@h:1/2')
+    })
+  })
+})
+
+/** A port nothing listens on (bound, then closed). */
+async function unusedPort (): Promise<number> {
+  return await new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
