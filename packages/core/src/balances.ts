@@ -4,7 +4,7 @@
  * the book in memory, loads each committed balance once and writes committed changes through with put,
  * serialized per key: safe only while one process uses that store (LevelDB locks its directory).
  */
-import { BalanceBook, type AtomicBalanceStore, type Balances, type Store } from '@conn/types'
+import { BalanceBook, type AtomicBalanceStore, type Balances, type Reservation, type Store } from '@conn/types'
 
 const KEY_PREFIX = 'balance:'
 
@@ -47,25 +47,25 @@ export class StoreBalances implements Balances {
     return balance
   }
 
-  async reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+  async reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint> {
     const key = KEY_PREFIX + accountId
-    if (this.atomic !== undefined) return await this.atomic.reserveBalance(key, delta, minimum, maximum)
+    if (this.atomic !== undefined) return await this.atomic.reserveBalance(key, delta, minimum, maximum, reservation)
     await this.load(key)
     return this.book.reserve(key, delta, minimum, maximum)
   }
 
-  async commit (accountId: string, delta: bigint): Promise<bigint> {
+  async commit (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
     const key = KEY_PREFIX + accountId
-    if (this.atomic !== undefined) return await this.atomic.commitBalance(key, delta)
+    if (this.atomic !== undefined) return await this.atomic.commitBalance(key, delta, reservation)
     await this.load(key)
     const balance = this.book.commit(key, delta)
     await this.persist(key)
     return balance
   }
 
-  async release (accountId: string, delta: bigint): Promise<bigint> {
+  async release (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
     const key = KEY_PREFIX + accountId
-    if (this.atomic !== undefined) return await this.atomic.releaseBalance(key, delta)
+    if (this.atomic !== undefined) return await this.atomic.releaseBalance(key, delta, reservation)
     await this.load(key)
     return this.book.release(key, delta)
   }

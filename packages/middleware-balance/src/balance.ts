@@ -19,7 +19,7 @@ import {
   InsufficientLiquidityError, MoneyNotSentError, SettlementAdminError, isBalanceRangeError, isMoneyNotSent, lateOutcomeOf,
   type Account, type BalanceAdmin, type BalanceStatus, type Counter, type CounterChild, type DataHandler, type Gauge, type GaugeChild, type LabelValues, type Logger,
   type Middleware, type MiddlewareApi, type MoneyContext, type MoneyHandler, type NextData, type NextMoney, type PacketContext,
-  type SettlementAdmin, type SettlementOutcome, type SettlementResolution, type UnsettledSettlement
+  type Reservation, type SettlementAdmin, type SettlementOutcome, type SettlementResolution, type UnsettledSettlement
 } from '@conn/types'
 import { balanceConfigOf } from './options.ts'
 import {
@@ -35,6 +35,9 @@ export type BalanceOptions = RetryOptions
  * direction, as the reference's BigNumber comparison does, through the same atomic adjust.
  */
 const UNREACHABLE = 2n ** 256n
+/** Longest wait between two tries of a commit the store failed (ms). */
+const COMMIT_RETRY_MAX_DELAY = 5000
+
 /** Reject codes a label may carry as they are; anything else is counted under `code: ''` (bounded labels). */
 const CODE_PATTERN = /^[FTR][0-9A-Z]{2}$/
 
@@ -102,6 +105,11 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   private readonly retryFirstDelay: number
   private readonly retryMaxDelay: number
   private stopped = false
+  /** Reservation ids are this (unique per process) and a counter, so stores shared by connectors tell them apart. */
+  private readonly reservationPrefix = randomUUID() + ':'
+  private reservationCount = 0
+  /** Commits of fulfilled packets the store failed, being tried again. */
+  private readonly commitRetries = new Set<NodeJS.Timeout>()
   /** Accounts already warned about (no `balance` config), so a re-added account does not warn twice. */
   private readonly warnedUnlimited = new Set<string>()
   private readonly log: Logger
@@ -212,6 +220,9 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
       clearTimeout(tracked.retryTimer)
       tracked.retryTimer = undefined
     }
+    if (this.commitRetries.size > 0) this.log.error({ commits: this.commitRetries.size }, 'stopping with fulfilled packets not yet committed to their balances (the store kept failing)')
+    for (const timer of this.commitRetries) clearTimeout(timer)
+    this.commitRetries.clear()
   }
 
   // ---- packets ------------------------------------------------------------------------------------
@@ -241,8 +252,9 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
    * the reservation by the outcome.
    */
   private async forward (ctx: PacketContext, next: NextData, tracked: Tracked, delta: bigint, value: PacketValue): Promise<Buffer> {
+    const reservation: Reservation = { id: this.reservationPrefix + (this.reservationCount++).toString(36), expiresAt: ctx.prepare.expiresAt }
     try {
-      tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, delta, tracked.minimum, tracked.maximum)))
+      tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, delta, tracked.minimum, tracked.maximum, reservation)))
     } catch (err) {
       throw refusal(err)
     }
@@ -251,16 +263,16 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
     try {
       reply = await next(ctx)
     } catch (err) {
-      await this.release(tracked, delta, 'packet failed')
+      await this.release(tracked, delta, reservation, 'packet failed')
       value.failed.inc(Number(amount))
       throw err
     }
     if (Buffer.isBuffer(reply) && isFulfill(reply)) {
       value.fulfilled.inc(Number(amount))
-      const balance = await this.commit(tracked, delta)
+      const balance = await this.commit(tracked, delta, reservation)
       void this.maybeSettle(tracked, balance)
     } else {
-      await this.release(tracked, delta, 'packet rejected')
+      await this.release(tracked, delta, reservation, 'packet rejected')
       countNotFulfilled(value, reply, amount)
     }
     return reply
@@ -557,22 +569,40 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
 
   // ---- helpers ------------------------------------------------------------------------------------
 
-  /** A packet's reservation becomes final; resolves the balance (undefined if the store failed, which is logged). */
-  private async commit (tracked: Tracked, delta: bigint): Promise<bigint | undefined> {
+  /**
+   * A packet's reservation becomes final; resolves the balance (undefined if the store failed). The packet
+   * was fulfilled, so its money moved: a failed commit is tried again (100 ms, doubling up to 5 s) until the
+   * store takes it; the reservation's id makes a commit that did reach the store count once.
+   */
+  private async commit (tracked: Tracked, delta: bigint, reservation: Reservation, attempt = 0): Promise<bigint | undefined> {
     try {
-      const balance = await this.api.balances.commit(tracked.id, delta)
+      const balance = await this.api.balances.commit(tracked.id, delta, reservation)
       tracked.gauge.set(Number(balance))
+      if (attempt > 0) this.log.warn({ account: tracked.id, delta: String(delta), attempt }, 'fulfilled packet committed to the balance after the store failed')
       return balance
     } catch (err) {
-      this.log.error({ account: tracked.id, delta: String(delta), err }, 'committing a fulfilled packet to the balance failed')
+      if (this.stopped) {
+        this.log.error({ account: tracked.id, delta: String(delta), err }, 'committing a fulfilled packet to the balance failed while stopping')
+        return undefined
+      }
+      if (attempt === 0) this.log.error({ account: tracked.id, delta: String(delta), err }, 'committing a fulfilled packet to the balance failed; trying again until the store takes it')
+      const timer = setTimeout(() => {
+        this.commitRetries.delete(timer)
+        void this.commit(tracked, delta, reservation, attempt + 1)
+      }, Math.min(100 * 2 ** attempt, COMMIT_RETRY_MAX_DELAY))
+      timer.unref()
+      this.commitRetries.add(timer)
       return undefined
     }
   }
 
-  /** A packet's reservation is dropped (it was rejected or failed). */
-  private async release (tracked: Tracked, delta: bigint, reason: string): Promise<void> {
+  /**
+   * A packet's reservation is dropped (it was rejected or failed). A store that keeps reservations by id
+   * releases one whose packet expired by itself, so a failure here is only logged.
+   */
+  private async release (tracked: Tracked, delta: bigint, reservation: Reservation, reason: string): Promise<void> {
     try {
-      const balance = await this.api.balances.release(tracked.id, delta)
+      const balance = await this.api.balances.release(tracked.id, delta, reservation)
       tracked.gauge.set(Number(balance))
       if (this.log.isLevelEnabled('debug')) {
         this.log.debug({ account: tracked.id, delta: String(delta), balance: String(balance) }, reason + '; reservation released')

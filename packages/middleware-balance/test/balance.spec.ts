@@ -124,6 +124,50 @@ describe('balance', () => {
       expect(await s.balances.get('alice')).to.equal(600n)
     })
 
+    it('names each reservation (an id unique to the process and packet, the packet\'s expiry) and commits or releases it by that name', async () => {
+      const s = setup()
+      const alice = await s.add('alice', { maximum: '1000' })
+      const reserve = sinon.spy(s.balances, 'reserve')
+      const commit = sinon.spy(s.balances, 'commit')
+      const release = sinon.spy(s.balances, 'release')
+      const first = ctxFor(alice, 10n)
+      await s.middleware.incomingData(first, fulfilling())
+      await s.middleware.incomingData(ctxFor(alice, 20n), rejecting())
+      const [a, b] = reserve.getCalls().map((call) => call.args[4]!)
+      expect(a!.expiresAt).to.equal(first.prepare.expiresAt)
+      expect(a!.id).to.match(/^[0-9a-f-]{36}:\w+$/)
+      expect(a!.id).to.not.equal(b!.id)
+      expect(commit.firstCall.args[2]).to.equal(a)
+      expect(release.firstCall.args[2]).to.equal(b)
+      expect(await s.balances.get('alice')).to.equal(10n)
+    })
+
+    it('tries a commit the store failed again until it takes it, once (the packet was fulfilled: its money moved)', async () => {
+      const clock = sinon.useFakeTimers()
+      try {
+        const s = setup()
+        const alice = await s.add('alice', { maximum: '1000' })
+        const commit = sinon.stub(s.balances, 'commit')
+        commit.onCall(0).rejects(new Error('store lost'))
+        commit.onCall(1).rejects(new Error('store lost'))
+        commit.callThrough()
+        const reply = await s.middleware.incomingData(ctxFor(alice, 600n), fulfilling())
+        expect(reply).to.equal(FULFILL)
+        expect(s.balances.map.get('alice') ?? 0n).to.equal(0n)
+        await clock.tickAsync(100)
+        expect(commit.callCount).to.equal(2)
+        await clock.tickAsync(200)
+        expect(commit.callCount).to.equal(3)
+        expect(s.balances.map.get('alice')).to.equal(600n)
+        expect(await s.balances.get('alice')).to.equal(600n)
+        await clock.tickAsync(10000)
+        expect(commit.callCount).to.equal(3)
+        expect(s.logger.at('error').map((r) => r.msg)).to.deep.equal(['committing a fulfilled packet to the balance failed; trying again until the store takes it'])
+      } finally {
+        clock.restore()
+      }
+    })
+
     it('rejects with T04 "exceeded maximum balance." (empty data) over the maximum, without forwarding or changing the balance', async () => {
       const s = setup()
       const alice = await s.add('alice', { maximum: '1000' })

@@ -1,15 +1,18 @@
 /**
- * The one Lua script behind every balance change, so a change and its limit check are one atomic step in
- * Redis, whichever conn instance sends it. Balances are exact integers of any size (a balance is a sum of
- * UInt64 amounts and can pass 2^64): the script adds decimal strings seven digits at a time and never turns
- * an amount into a Lua number (a double, which rounds above 2^53) nor uses INCRBY (64 bits).
+ * The Lua scripts behind every balance change, so a change and its limit check are one atomic step in Redis,
+ * whichever conn instance sends it. Balances are exact integers of any size (a balance is a sum of UInt64
+ * amounts and can pass 2^64): the scripts add decimal strings seven digits at a time and never turn an amount
+ * into a Lua number (a double, which rounds above 2^53) nor use INCRBY (64 bits).
  *
- * KEYS[1] the balance (reservations included), KEYS[2] the reservations alone.
- * ARGV[1] delta; ARGV[2] minimum ('' for none); ARGV[3] maximum ('' for none);
- * ARGV[4] what to do: 'adjust' | 'reserve' (both checked against the limits) | 'commit' | 'release'.
- * Returns { 'ok' | 'minimum' | 'maximum', balance before, balance after (or as it would have been) }.
+ * A reservation with an id is also recorded (a hash: state, delta and the keys it moved, kept a day after its
+ * packet expires) and indexed by expiry, so that:
+ * - a commit or release given twice (a retry after a lost reply) counts once: the state says it happened;
+ * - the reservations of an instance that died are released by any other once their packets expired (SWEEP);
+ * - a commit that comes after such a release (the store was unreachable until then) books the amount again.
  */
-export const BALANCE_SCRIPT = `
+
+/** Exact arithmetic on decimal integer strings: add, negate, compare. */
+const DECIMAL = `
 local CHUNK = 7
 local BASE = 10000000
 
@@ -87,20 +90,81 @@ local function compare (a, b)
   return order
 end
 
-local delta, minimum, maximum, action = ARGV[1], ARGV[2], ARGV[3], ARGV[4]
+`
+
+/**
+ * KEYS[1] the balance (reservations included), KEYS[2] the reservations alone, KEYS[3] the reservation's
+ * record, KEYS[4] the expiry index.
+ * ARGV[1] delta; ARGV[2] minimum ('' for none); ARGV[3] maximum ('' for none);
+ * ARGV[4] 'adjust' | 'reserve' (both checked against the limits) | 'commit' | 'release';
+ * ARGV[5] the reservation id ('' for none); ARGV[6] its packet's expiry (ms); ARGV[7] how long its record is
+ * kept after that (ms).
+ * Returns { 'ok' | 'minimum' | 'maximum', balance before, balance after (or as it would have been) }.
+ */
+export const BALANCE_SCRIPT = DECIMAL + `
+local delta, minimum, maximum, action, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
 local before = redis.call('GET', KEYS[1]) or '0'
-if action == 'commit' or action == 'release' then
-  redis.call('SET', KEYS[2], add(redis.call('GET', KEYS[2]) or '0', negate(delta)))
-  if action == 'commit' then return { 'ok', before, before } end
-  local after = add(before, negate(delta))
-  redis.call('SET', KEYS[1], after)
-  return { 'ok', before, after }
+
+local function move (key, amount)
+  local after = add(redis.call('GET', key) or '0', amount)
+  redis.call('SET', key, after)
+  return after
 end
+
+if action == 'commit' or action == 'release' then
+  local state = 'reserved'
+  if id ~= '' then state = redis.call('HGET', KEYS[3], 'state') or 'reserved' end
+  if state == 'committed' or (action == 'release' and state == 'released') then
+    return { 'ok', before, before }
+  end
+  if id ~= '' then
+    redis.call('HSET', KEYS[3], 'state', action == 'commit' and 'committed' or 'released')
+    redis.call('ZREM', KEYS[4], id)
+  end
+  if state == 'released' then
+    -- released when its packet expired, fulfilled after all: the amount counts again
+    return { 'ok', before, move(KEYS[1], delta) }
+  end
+  move(KEYS[2], negate(delta))
+  if action == 'commit' then return { 'ok', before, before } end
+  return { 'ok', before, move(KEYS[1], negate(delta)) }
+end
+
 local after = add(before, delta)
 local direction = compare(delta, '0')
 if direction > 0 and maximum ~= '' and compare(after, maximum) > 0 then return { 'maximum', before, after } end
 if direction < 0 and minimum ~= '' and compare(after, minimum) < 0 then return { 'minimum', before, after } end
 redis.call('SET', KEYS[1], after)
-if action == 'reserve' then redis.call('SET', KEYS[2], add(redis.call('GET', KEYS[2]) or '0', delta)) end
+if action == 'reserve' then
+  move(KEYS[2], delta)
+  if id ~= '' then
+    redis.call('HSET', KEYS[3], 'state', 'reserved', 'delta', delta, 'balance', KEYS[1], 'reserved', KEYS[2])
+    redis.call('PEXPIREAT', KEYS[3], tonumber(ARGV[6]) + tonumber(ARGV[7]))
+    redis.call('ZADD', KEYS[4], ARGV[6], id)
+  end
+end
 return { 'ok', before, after }
+`
+
+/**
+ * Releases reservations whose packets expired before ARGV[1] (ms) and that nobody committed or released (their
+ * connector died or lost the store): at most ARGV[2] of them. KEYS[1] the expiry index; ARGV[3] the key of a
+ * record without the id. Returns how many were released.
+ */
+export const SWEEP_SCRIPT = DECIMAL + `
+local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+local released = 0
+for _, id in ipairs(ids) do
+  local record = ARGV[3] .. id
+  local fields = redis.call('HMGET', record, 'state', 'delta', 'balance', 'reserved')
+  if fields[1] == 'reserved' then
+    local back = negate(fields[2])
+    redis.call('SET', fields[3], add(redis.call('GET', fields[3]) or '0', back))
+    redis.call('SET', fields[4], add(redis.call('GET', fields[4]) or '0', back))
+    redis.call('HSET', record, 'state', 'released')
+    released = released + 1
+  end
+  redis.call('ZREM', KEYS[1], id)
+end
+return released
 `

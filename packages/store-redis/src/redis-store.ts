@@ -5,8 +5,8 @@
  * below a maximum.
  */
 import { Redis } from 'ioredis'
-import { BalanceRangeError, OperatorError, type AtomicBalanceStore, type Logger, type Store } from '@conn/types'
-import { BALANCE_SCRIPT } from './balance-script.ts'
+import { BalanceRangeError, OperatorError, type AtomicBalanceStore, type Logger, type Reservation, type Store } from '@conn/types'
+import { BALANCE_SCRIPT, SWEEP_SCRIPT } from './balance-script.ts'
 
 export type RedisStoreErrorCode = 'ERR_STORE_CONFIG' | 'ERR_STORE_UNREACHABLE'
 
@@ -25,30 +25,47 @@ export interface RedisStoreOptions {
   prefix?: string
   /** How long open() waits for Redis (ms, default 5000). */
   connectTimeout?: number
+  /**
+   * How often expired reservations nobody committed or released (their connector died) are released (ms,
+   * default 1000); each instance sweeps, a reservation is released once.
+   */
+  sweepInterval?: number
   [option: string]: unknown
 }
 
+/** A reservation is swept this long after its packet expired (ms): the answer to a packet at its expiry is not one. */
+export const SWEEP_GRACE = 1000
+/** How long a reservation's record stays after its packet expired (ms): a retried commit within it counts once. */
+export const RECORD_KEPT_FOR = 86_400_000
+/** Reservations released per sweep at most. */
+const SWEEP_BATCH = 1000
+
 export const DEFAULT_URL = 'redis://127.0.0.1:6379'
 export const DEFAULT_PREFIX = 'conn:'
-const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'path'])
+const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'sweepInterval', 'path'])
 
 type BalanceAction = 'adjust' | 'reserve' | 'commit' | 'release'
 type ScriptResult = [outcome: 'ok' | 'minimum' | 'maximum', before: string, after: string]
 
 interface RedisWithBalance extends Redis {
-  balance: (total: string, pending: string, delta: string, minimum: string, maximum: string, action: BalanceAction) => Promise<ScriptResult>
+  balance: (total: string, pending: string, record: string, index: string,
+    delta: string, minimum: string, maximum: string, action: BalanceAction, id: string, expiresAt: string, keptFor: string) => Promise<ScriptResult>
+  sweep: (index: string, now: string, limit: string, recordPrefix: string) => Promise<number>
 }
 
 export class RedisStore implements Store, AtomicBalanceStore {
   readonly url: string
   readonly prefix: string
   private readonly connectTimeout: number
+  private readonly sweepInterval: number
   private readonly logger: Logger | undefined
   private redis: RedisWithBalance | undefined
+  private sweepTimer: NodeJS.Timeout | undefined
+  private sweepFailing = false
 
   /** Throws RedisStoreError ERR_STORE_CONFIG for an option of the wrong type or a URL Redis cannot use. */
   constructor (options: RedisStoreOptions = {}, logger?: Logger) {
-    const { url = DEFAULT_URL, prefix = DEFAULT_PREFIX, connectTimeout = 5000 } = options
+    const { url = DEFAULT_URL, prefix = DEFAULT_PREFIX, connectTimeout = 5000, sweepInterval = 1000 } = options
     if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
       throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.url: expected a redis:// or rediss:// URL, got ${JSON.stringify(url)}`)
     }
@@ -62,9 +79,13 @@ export class RedisStore implements Store, AtomicBalanceStore {
     if (typeof connectTimeout !== 'number' || !(connectTimeout > 0)) {
       throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.connectTimeout: expected a positive number of milliseconds, got ${JSON.stringify(connectTimeout)}`)
     }
+    if (typeof sweepInterval !== 'number' || !(sweepInterval > 0)) {
+      throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.sweepInterval: expected a positive number of milliseconds, got ${JSON.stringify(sweepInterval)}`)
+    }
     this.url = url
     this.prefix = prefix
     this.connectTimeout = connectTimeout
+    this.sweepInterval = sweepInterval
     this.logger = logger
     const ignored = Object.keys(options).filter((key) => !KNOWN_OPTIONS.has(key))
     if (ignored.length > 0) {
@@ -88,7 +109,8 @@ export class RedisStore implements Store, AtomicBalanceStore {
       lastError = err
       if (this.redis !== undefined) this.logger?.warn({ err, url: safeUrl(this.url) }, 'redis store: connection error')
     })
-    redis.defineCommand('balance', { numberOfKeys: 2, lua: BALANCE_SCRIPT })
+    redis.defineCommand('balance', { numberOfKeys: 4, lua: BALANCE_SCRIPT })
+    redis.defineCommand('sweep', { numberOfKeys: 1, lua: SWEEP_SCRIPT })
     try {
       await redis.connect()
     } catch (err) {
@@ -98,7 +120,27 @@ export class RedisStore implements Store, AtomicBalanceStore {
         `storeConfig.url: cannot reach Redis at ${safeUrl(this.url)}: ${(cause as Error).message} (is redis-server running there?)`, { cause })
     }
     this.redis = redis
+    this.sweepTimer = setInterval(() => { void this.sweep() }, this.sweepInterval)
+    this.sweepTimer.unref()
     this.logger?.info({ url: safeUrl(this.url), prefix: this.prefix }, 'redis store opened')
+  }
+
+  /**
+   * Releases the reservations whose packets expired more than SWEEP_GRACE ago without a commit or release (their
+   * connector died); resolves how many. Runs every sweepInterval.
+   */
+  async sweep (now = Date.now()): Promise<number> {
+    try {
+      const released = await this.client().sweep(this.prefix + 'reservations', String(now - SWEEP_GRACE), String(SWEEP_BATCH), this.prefix + 'reservation:')
+      if (released > 0) this.logger?.warn({ released }, 'redis store: released reservations of expired packets nobody answered (a connector died or lost Redis)')
+      if (this.sweepFailing) this.logger?.info('redis store: sweeping expired reservations works again')
+      this.sweepFailing = false
+      return released
+    } catch (err) {
+      if (!this.sweepFailing) this.logger?.warn({ err }, 'redis store: sweeping expired reservations failed; trying again every sweepInterval')
+      this.sweepFailing = true
+      return 0
+    }
   }
 
   async get (key: string): Promise<string | undefined> {
@@ -121,30 +163,33 @@ export class RedisStore implements Store, AtomicBalanceStore {
     return await this.change(key, delta, 'adjust', minimum, maximum)
   }
 
-  async reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
-    return await this.change(key, delta, 'reserve', minimum, maximum)
+  async reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint> {
+    return await this.change(key, delta, 'reserve', minimum, maximum, reservation)
   }
 
-  async commitBalance (key: string, delta: bigint): Promise<bigint> {
-    return await this.change(key, delta, 'commit')
+  async commitBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
+    return await this.change(key, delta, 'commit', undefined, undefined, reservation)
   }
 
-  async releaseBalance (key: string, delta: bigint): Promise<bigint> {
-    return await this.change(key, delta, 'release')
+  async releaseBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
+    return await this.change(key, delta, 'release', undefined, undefined, reservation)
   }
 
   /** Disconnects (after the commands already sent are answered); safe when never opened. */
   async close (): Promise<void> {
     const redis = this.redis
     this.redis = undefined
+    clearInterval(this.sweepTimer)
     if (redis === undefined) return
     await redis.quit().catch(() => redis.disconnect())
   }
 
-  private async change (key: string, delta: bigint, action: BalanceAction, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+  private async change (key: string, delta: bigint, action: BalanceAction, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint> {
+    const id = reservation?.id ?? ''
     const [outcome, before, after] = await this.client().balance(
-      this.prefix + key, this.prefix + 'reserved:' + key, String(delta),
-      minimum === undefined ? '' : String(minimum), maximum === undefined ? '' : String(maximum), action)
+      this.prefix + key, this.prefix + 'reserved:' + key, this.prefix + 'reservation:' + id, this.prefix + 'reservations',
+      String(delta), minimum === undefined ? '' : String(minimum), maximum === undefined ? '' : String(maximum), action,
+      id, String(reservation?.expiresAt ?? 0), String(RECORD_KEPT_FOR))
     if (outcome !== 'ok') throw new BalanceRangeError(BigInt(before), BigInt(after), outcome)
     return BigInt(after)
   }

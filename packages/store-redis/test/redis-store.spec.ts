@@ -127,6 +127,51 @@ describe('redis-store', () => {
     })
   })
 
+  describe('reservations with an id', () => {
+    const soon = (): number => Date.now() + 30_000
+
+    it('a commit or release given twice counts once (a retry after a lost reply)', async () => {
+      const [store] = await opened3()
+      const a = { id: 'i1:a', expiresAt: soon() }
+      const b = { id: 'i1:b', expiresAt: soon() }
+      await store!.reserveBalance('x', 100n, undefined, 1000n, a)
+      await store!.reserveBalance('x', 50n, undefined, 1000n, b)
+      expect(await store!.commitBalance('x', 100n, a)).to.equal(150n)
+      expect(await store!.commitBalance('x', 100n, a)).to.equal(150n)
+      expect(await store!.releaseBalance('x', 50n, b)).to.equal(100n)
+      expect(await store!.releaseBalance('x', 50n, b)).to.equal(100n)
+      expect(await store!.releaseBalance('x', 100n, a)).to.equal(100n)
+      expect(await admin.get(store!.prefix + 'reserved:x')).to.equal('0')
+    })
+
+    it('another instance releases the reservations of one that died, once their packets expired; a late commit books the amount again', async () => {
+      const [dying, living] = await opened3()
+      const now = Date.now()
+      await dying!.reserveBalance('alice', 700n, undefined, 1000n, { id: 'dead:1', expiresAt: now - 5000 })
+      await dying!.reserveBalance('alice', 200n, undefined, 1000n, { id: 'dead:2', expiresAt: now + 60_000 })
+      await dying!.reserveBalance('bob', -300n, -1000n, undefined, { id: 'dead:3', expiresAt: now - 5000 })
+      await dying!.close()
+      expect(await living!.sweep(now)).to.equal(2)
+      expect(await living!.sweep(now)).to.equal(0)
+      expect([await living!.getBalance('alice'), await living!.getBalance('bob')]).to.deep.equal([200n, 0n])
+      expect([await admin.get(living!.prefix + 'reserved:alice'), await admin.get(living!.prefix + 'reserved:bob')]).to.deep.equal(['200', '0'])
+      // dead:1 was fulfilled after all (its connector was only cut off from Redis): the amount counts again, once.
+      expect(await living!.commitBalance('alice', 700n, { id: 'dead:1', expiresAt: now - 5000 })).to.equal(900n)
+      expect(await living!.commitBalance('alice', 700n, { id: 'dead:1', expiresAt: now - 5000 })).to.equal(900n)
+      expect(await living!.releaseBalance('bob', -300n, { id: 'dead:3', expiresAt: now - 5000 })).to.equal(0n)
+    })
+
+    it('sweeps by itself every sweepInterval', async () => {
+      const prefix = `conn-test:${randomUUID()}:`
+      const store = storeOn(prefix, { sweepInterval: 20 })
+      await store.open()
+      await store.reserveBalance('carl', 5n, undefined, 10n, { id: 'gone', expiresAt: Date.now() - 2000 })
+      const deadline = Date.now() + 2000
+      while (await store.getBalance('carl') !== 0n && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(await store.getBalance('carl')).to.equal(0n)
+    })
+  })
+
   describe('configuration and start-up', () => {
     it('an unreachable Redis fails open() with ERR_STORE_UNREACHABLE naming the URL, without its password', async () => {
       const port = await unusedPort()

@@ -4,7 +4,7 @@
  * with BalanceRangeError and changes nothing; reservations count at once and become final when committed.
  * Each call settles after a microtask, as a store's would.
  */
-import { BalanceBook, type Balances } from '@conn/types'
+import { BalanceBook, type Balances, type Reservation } from '@conn/types'
 
 export class MapBalances implements Balances {
   readonly book = new BalanceBook()
@@ -17,10 +17,10 @@ export class MapBalances implements Balances {
     return this.book.adjust(accountId, delta, minimum, maximum)
   }
 
-  async reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
+  async reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint, _reservation?: Reservation): Promise<bigint> {
     return this.book.reserve(accountId, delta, minimum, maximum)
   }
 
-  async commit (accountId: string, delta: bigint): Promise<bigint> { return this.book.commit(accountId, delta) }
-  async release (accountId: string, delta: bigint): Promise<bigint> { return this.book.release(accountId, delta) }
+  async commit (accountId: string, delta: bigint, _reservation?: Reservation): Promise<bigint> { return this.book.commit(accountId, delta) }
+  async release (accountId: string, delta: bigint, _reservation?: Reservation): Promise<bigint> { return this.book.release(accountId, delta) }
 }

@@ -46,6 +46,17 @@ export function checkedBalance (balance: bigint, delta: bigint, minimum?: bigint
   return proposed
 }
 
+/**
+ * Names a reservation so that a store shared by several connectors can find it again: unique among everyone
+ * using the store, and the time (ms since the epoch) its packet expires. Such a store releases a reservation
+ * whose packet expired without a commit or release (its connector died), and a commit or release it is given
+ * twice (a retry after a lost reply) counts once. Stores of one process may ignore it.
+ */
+export interface Reservation {
+  readonly id: string
+  readonly expiresAt: number
+}
+
 export interface Balances {
   /** The balance of an account, reservations included (0 if it never changed). */
   get (accountId: string): Promise<bigint>
@@ -56,11 +67,11 @@ export interface Balances {
    */
   adjust (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
   /** Like adjust, for a packet in flight: counts at once, final only once committed. */
-  reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
+  reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint>
   /** A reservation of `delta` becomes committed (the packet was fulfilled). */
-  commit (accountId: string, delta: bigint): Promise<bigint>
+  commit (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint>
   /** A reservation of `delta` is dropped (the packet was rejected or failed). */
-  release (accountId: string, delta: bigint): Promise<bigint>
+  release (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint>
 }
 
 /**
@@ -71,9 +82,9 @@ export interface Balances {
 export interface AtomicBalanceStore {
   getBalance (key: string): Promise<bigint>
   adjustBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
-  reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
-  commitBalance (key: string, delta: bigint): Promise<bigint>
-  releaseBalance (key: string, delta: bigint): Promise<bigint>
+  reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint>
+  commitBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint>
+  releaseBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint>
 }
 
 /**

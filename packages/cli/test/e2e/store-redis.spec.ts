@@ -6,7 +6,7 @@
 import { expect } from 'chai'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
-import { freePort, type Node } from '../helpers/harness.ts'
+import { freePort, sleep, type Node } from '../helpers/harness.ts'
 import { startConn, type ConnProcess } from '../helpers/process.ts'
 import { OWN_ADDRESS, answer, isListening, paymentData, startStoreNetwork, storeConnEnv, type StoreNetwork } from '../helpers/store.ts'
 
@@ -23,7 +23,7 @@ describe('store-redis: balances in Redis through the cli process', function () {
   async function network (aliceMaximum?: string): Promise<StoreNetwork> {
     const started = await startStoreNetwork({
       dir: '', alicePort: await freePort(), bobPort: await freePort(), store: 'redis', aliceMaximum,
-      env: { CONNECTOR_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix }) }
+      env: { CONNECTOR_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix, sweepInterval: 100 }) }
     })
     conns.push(started.conn)
     nodes.push(started.alice, started.bob)
@@ -82,6 +82,28 @@ describe('store-redis: balances in Redis through the cli process', function () {
     expect([count(outcomes, 'fulfill'), count(outcomes, 'T04')]).to.deep.equal([30, 10])
     await Promise.all([stop(one), stop(two)])
     expect([await redis.get(prefix + 'balance:alice'), await redis.get(prefix + 'balance:bob')]).to.deep.equal(['30000', '-30000'])
+  })
+
+  it('kill -9 of one instance with 5 packets in flight: the other releases their reservations once they expired and goes on; committed balances stay', async () => {
+    const [doomed, survivor] = [await network(), await network()]
+    expect(count(await payMany(doomed.alice, 3, 1000), 'fulfill')).to.equal(3)
+    doomed.bob.handler = doomed.bob.hold()
+    const inFlight = Array.from({ length: 5 }, async (_, i) =>
+      await doomed.alice.pay({ amount: 100, destination: BOB, expiresIn: 3000, ...paymentData(100 + i) }).catch(() => undefined))
+    const deadline = Date.now() + 2000
+    while (await redis.get(prefix + 'balance:alice') !== '3500' && Date.now() < deadline) await sleep(10)
+    expect([await redis.get(prefix + 'balance:alice'), await redis.get(prefix + 'balance:bob')]).to.deep.equal(['3500', '-3500'])
+    doomed.conn.child.kill('SIGKILL')
+    await doomed.conn.exited
+    void Promise.all(inFlight)
+    // The packets expire 3 s after they were sent; the survivor sweeps 1 s after that, every 100 ms.
+    const released = Date.now() + 8000
+    while (await redis.get(prefix + 'balance:alice') !== '3000' && Date.now() < released) await sleep(50)
+    expect([await redis.get(prefix + 'balance:alice'), await redis.get(prefix + 'balance:bob')]).to.deep.equal(['3000', '-3000'])
+    expect([await redis.get(prefix + 'reserved:balance:alice'), await redis.get(prefix + 'reserved:balance:bob')]).to.deep.equal(['0', '0'])
+    expect(count(await payMany(survivor.alice, 2, 1000), 'fulfill')).to.equal(2)
+    await stop(survivor)
+    expect([await redis.get(prefix + 'balance:alice'), await redis.get(prefix + 'balance:bob')]).to.deep.equal(['5000', '-5000'])
   })
 
   it('an unreachable Redis: exit 1 before any port opens, naming storeConfig.url and the URL', async () => {
