@@ -102,6 +102,9 @@ export class RedisStore implements Store, AtomicBalanceStore {
       connectTimeout: this.connectTimeout,
       // At start a failure is the operator's to fix; once running, keep trying (commands fail meanwhile).
       retryStrategy: (times) => this.redis === undefined ? null : Math.min(times * 100, 2000),
+      // While Redis is away a command fails at once (the packet gets T00 now, not after reconnect attempts);
+      // one sent just before the link dropped fails after one try (a reservation it made is swept at expiry).
+      enableOfflineQueue: false,
       maxRetriesPerRequest: 1
     }) as RedisWithBalance
     let lastError: Error | undefined

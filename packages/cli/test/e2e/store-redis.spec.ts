@@ -5,10 +5,14 @@
  */
 import { expect } from 'chai'
 import { randomUUID } from 'node:crypto'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort, sleep, type Node } from '../helpers/harness.ts'
 import { startConn, type ConnProcess } from '../helpers/process.ts'
-import { OWN_ADDRESS, answer, isListening, paymentData, startStoreNetwork, storeConnEnv, type StoreNetwork } from '../helpers/store.ts'
+import { OWN_ADDRESS, answer, indexOf, isListening, paymentData, startStoreNetwork, storeConnEnv, type StoreNetwork } from '../helpers/store.ts'
 
 const REDIS_URL = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const BOB = `${OWN_ADDRESS}.bob`
@@ -104,6 +108,68 @@ describe('store-redis: balances in Redis through the cli process', function () {
     expect(count(await payMany(survivor.alice, 2, 1000), 'fulfill')).to.equal(2)
     await stop(survivor)
     expect([await redis.get(prefix + 'balance:alice'), await redis.get(prefix + 'balance:bob')]).to.deep.equal(['5000', '-5000'])
+  })
+
+  it('Redis lost while running: Prepares get T00 and are not forwarded; once it is back conn reconnects by itself and a commit made meanwhile lands', async function () {
+    this.timeout(40000)
+    const dir = await mkdtemp(join(tmpdir(), 'conn-redis-'))
+    const port = await freePort()
+    const server = (): ChildProcess => spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'], { stdio: 'ignore' })
+    const serving = async (): Promise<void> => {
+      const until = Date.now() + 5000
+      while (!(await isListening(port))) {
+        if (Date.now() > until) throw new Error(`redis-server on ${port} did not start`)
+        await sleep(20)
+      }
+    }
+    let redisProcess = server()
+    try {
+      await serving()
+      const own = new Redis(`redis://127.0.0.1:${port}`, { lazyConnect: true, retryStrategy: () => 50 })
+      own.on('error', () => {})
+      await own.connect()
+      const started = await startStoreNetwork({
+        dir: '', alicePort: await freePort(), bobPort: await freePort(), store: 'redis',
+        env: { CONNECTOR_STORE_CONFIG: JSON.stringify({ url: `redis://127.0.0.1:${port}`, prefix, sweepInterval: 100 }) }
+      }, 30000)
+      conns.push(started.conn)
+      nodes.push(started.alice, started.bob)
+      let received = 0
+      let release: (() => void) | undefined
+      started.bob.handler = async (prepare) => {
+        received++
+        if (indexOf(prepare.data) === 99) await new Promise<void>((resolve) => { release = resolve })
+        return answer(prepare.data, false, started.bob.address)
+      }
+      expect(count(await payMany(started.alice, 3, 1000), 'fulfill')).to.equal(3)
+      // One packet is with bob when Redis goes away; he fulfills it while Redis is down.
+      const held = started.alice.pay({ amount: 500, destination: BOB, expiresIn: 20000, ...paymentData(99) })
+      while (release === undefined) await sleep(10)
+      redisProcess.kill('SIGKILL')
+      await new Promise((resolve) => redisProcess.once('exit', resolve))
+      const lostAt = Date.now()
+      const duringLoss = await payMany(started.alice, 3, 1000)
+      expect(Date.now() - lostAt, 'T00 comes at once, not after reconnect attempts').to.be.below(1000)
+      expect(duringLoss).to.deep.equal(['T00', 'T00', 'T00'])
+      release()
+      expect((await held).type).to.equal('fulfill')
+      expect(received).to.equal(4)
+      redisProcess = server()
+      await serving()
+      const back = Date.now() + 8000
+      let outcome = ''
+      while (Date.now() < back && (outcome = (await payMany(started.alice, 1, 1000))[0]!) !== 'fulfill') await sleep(100)
+      expect(outcome).to.equal('fulfill')
+      // 3,000 before, the held 500 (committed once Redis was back), the 1,000 that went through at the end.
+      const settled = Date.now() + 5000
+      while (await own.get(prefix + 'balance:alice') !== '4500' && Date.now() < settled) await sleep(50)
+      expect([await own.get(prefix + 'balance:alice'), await own.get(prefix + 'balance:bob')]).to.deep.equal(['4500', '-4500'])
+      expect([await own.get(prefix + 'reserved:balance:alice'), await own.get(prefix + 'reserved:balance:bob')]).to.deep.equal(['0', '0'])
+      own.disconnect()
+    } finally {
+      redisProcess.kill('SIGKILL')
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('an unreachable Redis: exit 1 before any port opens, naming storeConfig.url and the URL', async () => {
