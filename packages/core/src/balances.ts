@@ -4,7 +4,7 @@
  * the book in memory, loads each committed balance once and writes committed changes through with put,
  * serialized per key: safe only while one process uses that store (LevelDB locks its directory).
  */
-import { BalanceBook, type AtomicBalanceStore, type Balances, type Reservation, type Store } from '@conn/types'
+import { BalanceBook, type AtomicBalanceStore, type Balances, type Reservation, type SettlementClaim, type Store } from '@conn/types'
 
 const KEY_PREFIX = 'balance:'
 
@@ -22,8 +22,14 @@ export class StoreBalances implements Balances {
   /** Per key: the write in progress, and the one waiting to start (fallback path). */
   private readonly writes = new Map<string, { running: Promise<void>, waiting: Promise<void> | undefined }>()
 
+  /** Only where the store decides settlements atomically (one shared by several connectors). */
+  readonly claimSettlement: ((accountId: string, threshold: bigint, settleTo: bigint, claim: SettlementClaim) => Promise<bigint | undefined>) | undefined
+
   constructor (private readonly store: Store) {
-    this.atomic = isAtomic(store) ? store : undefined
+    const atomic = this.atomic = isAtomic(store) ? store : undefined
+    this.claimSettlement = typeof atomic?.claimSettlement === 'function'
+      ? async (accountId, threshold, settleTo, claim) => await atomic.claimSettlement!(KEY_PREFIX + accountId, threshold, settleTo, claim)
+      : undefined
   }
 
   /** Resolves once every committed change made so far has reached the store (at shutdown, before it closes). */

@@ -23,7 +23,7 @@ import {
 } from '@conn/types'
 import { balanceConfigOf } from './options.ts'
 import {
-  DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY, INTERRUPTED, decodeRecord, encodeRecord, publicRecord, retryDelay, settlementKey,
+  DEFAULT_RETRY_DELAY, DEFAULT_RETRY_MAX_DELAY, INTERRUPTED, claimOf, decodeRecord, encodeRecord, publicRecord, retryDelay, settlementKey,
   type RetryOptions, type SettlementRecord
 } from './settlement.ts'
 
@@ -100,6 +100,8 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   private readonly tracked = new Map<string, Tracked>()
   /** Per account: the settlement whose `sendMoney` is running (one at most). */
   private readonly sending = new Map<string, SettlementRecord>()
+  /** Per account: a settlement claimed in the store (record written), about to be sent. */
+  private readonly claimed = new Map<string, SettlementRecord>()
   /** Per account: the settlement whose outcome is unknown (one at most), also for accounts removed since. */
   private readonly unsettled = new Map<string, Unsettled>()
   private readonly retryFirstDelay: number
@@ -308,13 +310,21 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
         `(${held.record.id}) has an unknown outcome and must be resolved first`)
     }
     if (this.sending.has(id)) throw new MoneyNotSentError(`not sending ${amount} to ${id}: another settlement to ${id} is in flight`)
-    const record: SettlementRecord = { id: randomUUID(), accountId: id, amount, createdAt: new Date(), state: 'sending', reason: '' }
+    // A settlement the store decided (claimSettlement) is recorded already.
+    const claimed = this.claimed.get(id)
+    const record: SettlementRecord = claimed?.amount === amount
+      ? claimed
+      : { id: randomUUID(), accountId: id, amount, createdAt: new Date(), state: 'sending', reason: '' }
     this.sending.set(id, record)
     try {
-      try {
-        await this.api.store.put(settlementKey(id), encodeRecord(record))
-      } catch (err) {
-        throw new MoneyNotSentError(`not sending ${amount} to ${id}: recording the settlement in the store failed: ${messageOf(err)}`, { cause: err })
+      if (record === claimed) {
+        this.claimed.delete(id)
+      } else {
+        try {
+          await this.api.store.put(settlementKey(id), encodeRecord(record))
+        } catch (err) {
+          throw new MoneyNotSentError(`not sending ${amount} to ${id}: recording the settlement in the store failed: ${messageOf(err)}`, { cause: err })
+        }
       }
       try {
         await next(ctx)
@@ -442,15 +452,29 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   /** One settlement if needed; false when the loop must stop (held, or waiting to retry). */
   private async settleOnce (tracked: Tracked, threshold: bigint): Promise<boolean> {
     let amount = 0n
+    let claimed: SettlementRecord | undefined
     try {
-      const balance = await this.api.balances.get(tracked.id)
-      if (balance >= threshold) {
-        tracked.retryAttempt = 0
-        return true
+      if (this.api.balances.claimSettlement !== undefined) {
+        // A store shared with other connectors decides: below the threshold and no settlement of the account anywhere.
+        const draft: SettlementRecord = { id: randomUUID(), accountId: tracked.id, amount: 0n, createdAt: new Date(), state: 'sending', reason: '' }
+        const decided = await this.api.balances.claimSettlement(tracked.id, threshold, tracked.settleTo, claimOf(draft))
+        if (decided === undefined) {
+          tracked.retryAttempt = 0
+          return true
+        }
+        amount = decided
+        claimed = { ...draft, amount }
+        this.claimed.set(tracked.id, claimed)
+      } else {
+        const balance = await this.api.balances.get(tracked.id)
+        if (balance >= threshold) {
+          tracked.retryAttempt = 0
+          return true
+        }
+        amount = tracked.settleTo - balance
+        if (amount <= 0n) return true
       }
-      amount = tracked.settleTo - balance
-      if (amount <= 0n) return true
-      this.log.debug({ account: tracked.id, balance: String(balance), amount: String(amount) }, 'settlement triggered')
+      this.log.debug({ account: tracked.id, amount: String(amount) }, 'settlement triggered')
       await this.api.sendMoney(tracked.id, amount)
       tracked.retryAttempt = 0
       this.log.debug({ account: tracked.id, amount: String(amount) }, 'settlement sent')
@@ -471,6 +495,12 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
       timer.unref()
       tracked.retryTimer = timer
       return false
+    } finally {
+      // Claimed but never handed to the plugin (refused before the pay step): nothing was sent, the claim goes.
+      if (claimed !== undefined && this.claimed.get(tracked.id) === claimed) {
+        this.claimed.delete(tracked.id)
+        await this.forget(claimed)
+      }
     }
   }
 

@@ -6,7 +6,7 @@
  * booked. So after a crash or a restart, a record in the store is a settlement whose outcome nobody booked: it is
  * unsettled, and blocks a blind retry, until an operator (or the plugin) resolves it.
  */
-import type { UnsettledSettlement } from '@conn/types'
+import type { SettlementClaim, UnsettledSettlement } from '@conn/types'
 
 export const SETTLEMENT_KEY_PREFIX = 'settlement:'
 
@@ -67,6 +67,17 @@ export function decodeRecord (accountId: string, text: string): SettlementRecord
       reason: `the store holds a settlement record that cannot be read (${JSON.stringify(text.slice(0, 200))}); its amount is unknown`
     }
   }
+}
+
+/**
+ * The record of a settlement claimed through `Balances.claimSettlement`: the store writes it, with the amount it
+ * decides, in the same format as `encodeRecord` (so a restart or another connector reads it back the same).
+ */
+export function claimOf (record: SettlementRecord): SettlementClaim {
+  const text = encodeRecord({ ...record, amount: 0n })
+  const marker = '"amount":"'
+  const at = text.indexOf(marker) + marker.length
+  return { key: settlementKey(record.accountId), before: text.slice(0, at), after: text.slice(at + 1) }
 }
 
 /** As the admin API shows it (a copy). */

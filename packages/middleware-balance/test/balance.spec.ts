@@ -1,10 +1,10 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { InsufficientLiquidityError, MoneyNotSentError, type Account, type LabelValues, type PacketContext } from '@conn/types'
-import type { BalanceConfig } from '../src/index.ts'
+import { InsufficientLiquidityError, MoneyNotSentError, type SettlementClaim, type Account, type LabelValues, type PacketContext } from '@conn/types'
+import type { BalanceConfig, BalanceOptions } from '../src/index.ts'
 import {
   MapBalances, RecordingLogger, RecordingMetrics, deferred, fakeAccount, fakeApi, fakePlugin, fulfill, middlewareConformance,
-  packetContext, reject, rejectionOf, type FakeApi, type FakePlugin
+  packetContext, reject, rejectionOf, MapStore, type FakeApi, type FakeApiOptions, type FakePlugin
 } from '@conn/testkit'
 import manifest, { BalanceMiddleware } from '../src/index.ts'
 
@@ -22,8 +22,8 @@ interface Setup {
   add: (id: string, balance?: BalanceConfig, options?: { connected?: boolean }) => Promise<Account>
 }
 
-function setup (): Setup {
-  const balances = new MapBalances()
+function setup (shared: { balances?: MapBalances, store?: MapStore, sendMoney?: FakeApiOptions['sendMoney'], options?: BalanceOptions } = {}): Setup {
+  const balances = shared.balances ?? new MapBalances()
   const metrics = new RecordingMetrics()
   const logger = new RecordingLogger()
   const plugins = new Map<string, StubbedPlugin>()
@@ -32,14 +32,15 @@ function setup (): Setup {
     logger,
     balances,
     metrics,
-    sendMoney: async (id, amount) => {
+    ...(shared.store === undefined ? {} : { store: shared.store }),
+    sendMoney: shared.sendMoney ?? (async (id, amount) => {
       const account = api.accounts.get(id)!
       await middleware.outgoingMoney({ account, amount }, async (ctx) => {
         await plugins.get(id)!.sendMoney(String(ctx.amount))
       })
-    }
+    })
   })
-  const middleware = new BalanceMiddleware(api)
+  const middleware = new BalanceMiddleware(api, shared.options)
   const add = async (id: string, balance?: BalanceConfig, options: { connected?: boolean } = {}): Promise<Account> => {
     const plugin = fakePlugin({ connected: options.connected ?? true }) as StubbedPlugin
     sinon.stub(plugin, 'sendMoney').resolves()
@@ -65,6 +66,23 @@ const rejecting = (reply = REJECT_F99): sinon.SinonStub<[PacketContext], Promise
 const LABELS = (id: string): LabelValues => ({ account: id, asset: 'USD', scale: 9 })
 
 afterEach(() => { sinon.restore() })
+
+/**
+ * Balances of a store shared by several connectors: the settlement decision is one atomic step on the shared
+ * store (as @conn/store-redis does it in a script).
+ */
+class ClaimingBalances extends MapBalances {
+  claims = 0
+  constructor (readonly store: MapStore) { super() }
+  async claimSettlement (accountId: string, threshold: bigint, settleTo: bigint, claim: SettlementClaim): Promise<bigint | undefined> {
+    // Check and write in one synchronous step, as the store's script does.
+    const balance = this.book.get(accountId)
+    if (this.store.map.has(claim.key) || balance >= threshold || settleTo - balance <= 0n) return undefined
+    this.claims++
+    this.store.map.set(claim.key, claim.before + String(settleTo - balance) + claim.after)
+    return settleTo - balance
+  }
+}
 
 describe('balance', () => {
   describe('manifest', () => {
@@ -429,6 +447,57 @@ describe('balance', () => {
       await s.middleware.settled('bob')
       expect(plugin.sendMoney.args).to.deep.equal([['1500'], ['1200']])
       expect(await s.balances.get('bob')).to.equal(0n)
+    })
+
+    it('with a store that decides settlements (claimSettlement), two connectors on it never both settle one amount', async () => {
+      const store = new MapStore()
+      const balances = new ClaimingBalances(store)
+      const [one, two] = [setup({ balances, store }), setup({ balances, store })]
+      const [bobOne, bobTwo] = [await one.add('bob', SETTLING), await two.add('bob', SETTLING)]
+      const sent = deferred()
+      one.plugins.get('bob')!.sendMoney.onFirstCall().returns(sent.promise)
+      two.plugins.get('bob')!.sendMoney.onFirstCall().returns(sent.promise)
+      // Both fulfill a packet that takes the shared balance below the threshold, at the same time.
+      await Promise.all([one.middleware.outgoingData(ctxFor(bobOne, 800n), fulfilling()), two.middleware.outgoingData(ctxFor(bobTwo, 800n), fulfilling())])
+      await waitUntil(() => one.plugins.get('bob')!.sendMoney.callCount + two.plugins.get('bob')!.sendMoney.callCount === 1)
+      await one.middleware.outgoingData(ctxFor(bobOne, 100n), fulfilling())
+      await two.middleware.outgoingData(ctxFor(bobTwo, 100n), fulfilling())
+      const record = JSON.parse((await store.get('settlement:bob'))!) as { amount: string, state: string }
+      expect([record.amount, record.state]).to.deep.equal(['1600', 'sending'])
+      sent.resolve()
+      await Promise.all([one.middleware.settled('bob'), two.middleware.settled('bob')])
+      const calls = [...one.plugins.get('bob')!.sendMoney.args, ...two.plugins.get('bob')!.sendMoney.args]
+      // 1,600 once; the 200 that came while it was sent is above the threshold (-1000): no second settlement.
+      expect(calls).to.deep.equal([['1600']])
+      expect(await balances.get('bob')).to.equal(-200n)
+      expect(await store.get('settlement:bob')).to.equal(undefined)
+    })
+
+    it('with claimSettlement, a claim the pay step never took (sendMoney refused before it) is given back, and retried', async () => {
+      const store = new MapStore()
+      const balances = new ClaimingBalances(store)
+      let refuse = true
+      const s: Setup = setup({
+        balances,
+        store,
+        options: { settleRetryDelay: 20 },
+        sendMoney: async (id, amount) => {
+          if (refuse) throw new MoneyNotSentError('account not connected')
+          const account = s.api.accounts.get(id)!
+          await s.middleware.outgoingMoney({ account, amount }, async (ctx) => { await s.plugins.get(id)!.sendMoney(String(ctx.amount)) })
+        }
+      })
+      const bob = await s.add('bob', SETTLING)
+      await s.middleware.outgoingData(ctxFor(bob, 1500n), fulfilling())
+      await s.middleware.settled('bob')
+      expect(await store.get('settlement:bob')).to.equal(undefined)
+      expect(balances.claims).to.equal(1)
+      refuse = false
+      await s.middleware.outgoingData(ctxFor(bob, 10n), fulfilling())
+      for (let i = 0; i < 100 && s.plugins.get('bob')!.sendMoney.callCount === 0; i++) await new Promise((resolve) => setTimeout(resolve, 10))
+      await s.middleware.settled('bob')
+      expect(s.plugins.get('bob')!.sendMoney.args).to.deep.equal([['1510']])
+      expect(await balances.get('bob')).to.equal(0n)
     })
 
     it('after a pending settlement, re-checks and sends nothing when the balance is no longer below the threshold', async () => {

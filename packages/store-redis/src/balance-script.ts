@@ -168,3 +168,19 @@ for _, id in ipairs(ids) do
 end
 return released
 `
+
+/**
+ * The settlement decision, atomic across connectors. KEYS[1] the balance, KEYS[2] the settlement record.
+ * ARGV[1] threshold; ARGV[2] settleTo; ARGV[3], ARGV[4] the record's text before and after its amount.
+ * If no record exists and the balance is below the threshold, stores the record for settleTo - balance.
+ * Returns { 'claimed', amount } or { 'busy' | 'none', balance }.
+ */
+export const CLAIM_SCRIPT = DECIMAL + `
+local balance = redis.call('GET', KEYS[1]) or '0'
+if redis.call('EXISTS', KEYS[2]) == 1 then return { 'busy', balance } end
+if compare(balance, ARGV[1]) >= 0 then return { 'none', balance } end
+local amount = add(ARGV[2], negate(balance))
+if compare(amount, '0') <= 0 then return { 'none', balance } end
+redis.call('SET', KEYS[2], ARGV[3] .. amount .. ARGV[4])
+return { 'claimed', amount }
+`

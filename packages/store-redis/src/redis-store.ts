@@ -5,8 +5,8 @@
  * below a maximum.
  */
 import { Redis } from 'ioredis'
-import { BalanceRangeError, OperatorError, type AtomicBalanceStore, type Logger, type Reservation, type Store } from '@conn/types'
-import { BALANCE_SCRIPT, SWEEP_SCRIPT } from './balance-script.ts'
+import { BalanceRangeError, OperatorError, type AtomicBalanceStore, type Logger, type Reservation, type SettlementClaim, type Store } from '@conn/types'
+import { BALANCE_SCRIPT, CLAIM_SCRIPT, SWEEP_SCRIPT } from './balance-script.ts'
 
 export type RedisStoreErrorCode = 'ERR_STORE_CONFIG' | 'ERR_STORE_UNREACHABLE'
 
@@ -51,6 +51,7 @@ interface RedisWithBalance extends Redis {
   balance: (total: string, pending: string, record: string, index: string,
     delta: string, minimum: string, maximum: string, action: BalanceAction, id: string, expiresAt: string, keptFor: string) => Promise<ScriptResult>
   sweep: (index: string, now: string, limit: string, recordPrefix: string) => Promise<number>
+  claimSettlement: (balance: string, record: string, threshold: string, settleTo: string, before: string, after: string) => Promise<[outcome: 'claimed' | 'busy' | 'none', amount: string]>
 }
 
 export class RedisStore implements Store, AtomicBalanceStore {
@@ -114,6 +115,7 @@ export class RedisStore implements Store, AtomicBalanceStore {
     })
     redis.defineCommand('balance', { numberOfKeys: 4, lua: BALANCE_SCRIPT })
     redis.defineCommand('sweep', { numberOfKeys: 1, lua: SWEEP_SCRIPT })
+    redis.defineCommand('claimSettlement', { numberOfKeys: 2, lua: CLAIM_SCRIPT })
     try {
       await redis.connect()
     } catch (err) {
@@ -176,6 +178,13 @@ export class RedisStore implements Store, AtomicBalanceStore {
 
   async releaseBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
     return await this.change(key, delta, 'release', undefined, undefined, reservation)
+  }
+
+  /** The settlement decision in one script: several connectors on this store never both settle one amount. */
+  async claimSettlement (key: string, threshold: bigint, settleTo: bigint, claim: SettlementClaim): Promise<bigint | undefined> {
+    const [outcome, amount] = await this.client().claimSettlement(this.prefix + key, this.prefix + 'kv:' + claim.key,
+      String(threshold), String(settleTo), claim.before, claim.after)
+    return outcome === 'claimed' ? BigInt(amount) : undefined
   }
 
   /** Disconnects (after the commands already sent are answered); safe when never opened. */

@@ -116,6 +116,29 @@ describe('redis-store', () => {
       expect(await stores[1]!.getBalance('shared')).to.equal(150n)
     })
 
+    it('claimSettlement: below the threshold and no record, it writes the record with settleTo - balance; otherwise nothing', async () => {
+      const [store] = await opened3()
+      const claim = { key: 'settlement:bob', before: '{"amount":"', after: '","state":"sending"}' }
+      expect(await store!.claimSettlement('balance:bob', -1000n, 0n, claim)).to.equal(undefined)
+      await store!.adjustBalance('balance:bob', -1000n)
+      expect(await store!.claimSettlement('balance:bob', -1000n, 0n, claim), 'at the threshold').to.equal(undefined)
+      const big = -(2n ** 64n) - 7n
+      await store!.adjustBalance('balance:bob', big)
+      expect(await store!.claimSettlement('balance:bob', -1000n, 5n, claim)).to.equal(1005n - big)
+      expect(await store!.get('settlement:bob')).to.equal(`{"amount":"${1005n - big}","state":"sending"}`)
+      expect(await store!.claimSettlement('balance:bob', -1000n, 5n, claim), 'a record exists').to.equal(undefined)
+      await store!.del('settlement:bob')
+      expect(await store!.claimSettlement('balance:bob', -1000n, 5n, claim)).to.equal(1005n - big)
+    })
+
+    it('claimSettlement by three instances, 90 concurrent claims of one account: exactly one settlement decided', async () => {
+      const stores = await opened3()
+      await stores[0]!.adjustBalance('balance:bob', -5000n)
+      const claim = { key: 'settlement:bob', before: '', after: '' }
+      const decided = await Promise.all(Array.from({ length: 90 }, async (_, i) => await stores[i % 3]!.claimSettlement('balance:bob', -1000n, 0n, claim)))
+      expect(decided.filter((amount) => amount !== undefined)).to.deep.equal([5000n])
+    })
+
     it('keeps prefixes apart', async () => {
       const a = storeOn()
       const b = storeOn()

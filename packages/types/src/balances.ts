@@ -57,6 +57,16 @@ export interface Reservation {
   readonly expiresAt: number
 }
 
+/**
+ * The settlement record a connector writes when it claims a settlement (see `Balances.claimSettlement`): stored
+ * under the store key `key` as `before + amount + after`, the amount in decimal digits (the store computes it).
+ */
+export interface SettlementClaim {
+  readonly key: string
+  readonly before: string
+  readonly after: string
+}
+
 export interface Balances {
   /** The balance of an account, reservations included (0 if it never changed). */
   get (accountId: string): Promise<bigint>
@@ -72,6 +82,13 @@ export interface Balances {
   commit (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint>
   /** A reservation of `delta` is dropped (the packet was rejected or failed). */
   release (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint>
+  /**
+   * Optional, for stores shared by several connectors: the settlement decision as one atomic step. If the
+   * balance is below `threshold` and nothing is stored under `claim.key` (no settlement of the account is in
+   * flight or unsettled, by any connector), stores the claim's record for `settleTo - balance` and resolves that
+   * amount; otherwise resolves undefined and changes nothing. So two connectors never both settle one amount.
+   */
+  claimSettlement? (accountId: string, threshold: bigint, settleTo: bigint, claim: SettlementClaim): Promise<bigint | undefined>
 }
 
 /**
@@ -85,6 +102,8 @@ export interface AtomicBalanceStore {
   reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint>
   commitBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint>
   releaseBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint>
+  /** `Balances.claimSettlement` on the balance at `key` (optional; `claim.key` is a key of get/put/del). */
+  claimSettlement? (key: string, threshold: bigint, settleTo: bigint, claim: SettlementClaim): Promise<bigint | undefined>
 }
 
 /**
