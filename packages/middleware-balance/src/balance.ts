@@ -478,6 +478,8 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
       await this.api.sendMoney(tracked.id, amount)
       tracked.retryAttempt = 0
       this.log.debug({ account: tracked.id, amount: String(amount) }, 'settlement sent')
+      // Other connectors on the store found this settlement's record and left theirs to us: look once more.
+      if (claimed !== undefined) tracked.settleAgain = true
       return true
     } catch (err) {
       // Unknown outcome: `hold` has logged and alerted; nothing more until it is resolved.

@@ -1,0 +1,146 @@
+/**
+ * Three conn processes on one Redis prefix, each with the same accounts on its own BTP ports: the load of two
+ * senders spread over all three ends in the balances one instance would hold after the same fulfilled packets,
+ * alice's maximum holds across the three, and bob's settlements (threshold crossed on all three at once) each
+ * pay once.
+ */
+import { expect } from 'chai'
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { BtpPlugin as ConnBtpPlugin } from '@conn/plugin-btp'
+import { Node, freePort, sleep, type BtpPluginInstance } from '../helpers/harness.ts'
+import { startConn, type ConnProcess } from '../helpers/process.ts'
+import { OWN_ADDRESS, answer, clientNode, paymentData } from '../helpers/store.ts'
+
+const REDIS_URL = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const BOB = `${OWN_ADDRESS}.bob`
+const INSTANCES = 3
+const ALICE_PACKETS = 60
+const ALICE_AMOUNT = 1000n
+const ALICE_MAXIMUM = 45_000n
+const CAROL_PACKETS = 60
+const CAROL_AMOUNT = 700n
+const SETTLE_THRESHOLD = -5000n
+const WAVES = 4
+
+interface Instance {
+  conn: ConnProcess
+  alice: Node
+  carol: Node
+  bob: Node
+}
+
+describe('store-redis: three conn instances on one prefix', function () {
+  this.timeout(60000)
+  const redis = new Redis(REDIS_URL, { lazyConnect: true })
+  const instances: Instance[] = []
+  let prefix: string
+
+  before(async () => { await redis.connect() })
+  after(async () => {
+    await Promise.all(instances.flatMap((i) => [i.alice, i.carol, i.bob]).map(async (node) => { await node.disconnect().catch(() => {}) }))
+    for (const { conn } of instances) {
+      if (conn.child.exitCode === null && conn.child.signalCode === null) {
+        conn.child.kill('SIGKILL')
+        await conn.exited
+      }
+    }
+    const keys = await redis.keys(prefix + '*')
+    if (keys.length > 0) await redis.del(...keys)
+    await redis.quit()
+  })
+
+  async function startInstance (bobReceived: bigint[]): Promise<Instance> {
+    const ports = { alice: await freePort(), carol: await freePort(), bob: await freePort() }
+    const account = (port: number, secret: string, balance: Record<string, string>, transfers = false): Record<string, unknown> => ({
+      relation: 'child',
+      plugin: 'ilp-plugin-btp',
+      assetCode: 'USD',
+      assetScale: 9,
+      options: { listener: { port, secret, wsOpts: { host: '127.0.0.1', port } }, transfers },
+      balance: { minimum: '-1000000000', maximum: '1000000000', ...balance }
+    })
+    const conn = startConn([], {
+      CONNECTOR_ILP_ADDRESS: OWN_ADDRESS,
+      CONNECTOR_BACKEND: 'one-to-one',
+      CONNECTOR_SPREAD: '0',
+      CONNECTOR_STORE: 'redis',
+      CONNECTOR_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix, sweepInterval: 200 }),
+      CONNECTOR_ACCOUNTS: JSON.stringify({
+        alice: account(ports.alice, 'alice-secret', { maximum: String(ALICE_MAXIMUM) }),
+        carol: account(ports.carol, 'carol-secret', {}),
+        bob: account(ports.bob, 'bob-secret', { settleThreshold: String(SETTLE_THRESHOLD), settleTo: '0' }, true)
+      })
+    })
+    const refuse = (from: string) => () => answer(Buffer.alloc(36), true, from)
+    const [alice, carol, bob] = await Promise.all([
+      clientNode('alice', ports.alice, 'alice-secret', refuse('alice'), 20000),
+      clientNode('carol', ports.carol, 'carol-secret', refuse('carol'), 20000),
+      bobNode(ports.bob, bobReceived)
+    ])
+    await conn.waitFor('connector ready')
+    return { conn, alice, carol, bob }
+  }
+
+  /** bob's client: conn's BTP plugin with TRANSFER frames on, so the settlements reach it as money. */
+  async function bobNode (port: number, received: bigint[]): Promise<Node> {
+    const plugin = new ConnBtpPlugin({ server: `btp+ws://:bob-secret@127.0.0.1:${port}`, reconnectIntervals: [50], transfers: true })
+    plugin.registerMoneyHandler(async (amount: string) => { received.push(BigInt(amount)) })
+    const node = new Node('bob', plugin as unknown as BtpPluginInstance, (self) => (prepare) => answer(prepare.data, false, self.address))
+    node.address = BOB
+    await node.connect()
+    return node
+  }
+
+  it('spread load: balances exact to the unit, alice\'s maximum holds across the three, each settlement of bob paid once', async () => {
+    prefix = `conn-e2e:${randomUUID()}:`
+    const bobReceived: bigint[] = []
+    for (let i = 0; i < INSTANCES; i++) instances.push(await startInstance(bobReceived))
+
+    const send = async (sender: 'alice' | 'carol', from: number, count: number, amount: bigint): Promise<string[]> =>
+      await Promise.all(Array.from({ length: count }, async (_, n) => {
+        const reply = await instances[(from + n) % INSTANCES]![sender].pay({ amount, destination: BOB, ...paymentData(from + n) })
+        return reply.type === 'fulfill' ? 'fulfill' : reply.code
+      }))
+    const bobBalance = async (): Promise<bigint> => BigInt(await redis.get(prefix + 'balance:bob') ?? '0')
+    const settling = async (): Promise<boolean> =>
+      (await redis.exists(prefix + 'kv:settlement:bob')) === 1 || await bobBalance() < SETTLE_THRESHOLD
+    // Four waves, each of 15 packets of each sender at once over the three instances; each wave takes bob far
+    // below the threshold on all three instances together.
+    const aliceOutcomes: string[] = []
+    const carolOutcomes: string[] = []
+    const perWave = ALICE_PACKETS / WAVES
+    for (let wave = 0; wave < WAVES; wave++) {
+      const [a, c] = await Promise.all([
+        send('alice', wave * perWave, perWave, ALICE_AMOUNT),
+        send('carol', wave * perWave, perWave, CAROL_AMOUNT)
+      ])
+      aliceOutcomes.push(...a)
+      carolOutcomes.push(...c)
+      const settledBy = Date.now() + 10000
+      while (Date.now() < settledBy && await settling()) await sleep(20)
+    }
+    const fulfilled = (outcomes: string[]): bigint => BigInt(outcomes.filter((o) => o === 'fulfill').length)
+    const aliceFulfilled = fulfilled(aliceOutcomes)
+    const carolFulfilled = fulfilled(carolOutcomes)
+    // alice's maximum is 45 packets' worth: exactly that many get through, the rest T04, whichever instance.
+    expect(aliceFulfilled).to.equal(ALICE_MAXIMUM / ALICE_AMOUNT)
+    expect(aliceOutcomes.filter((o) => o !== 'fulfill').every((o) => o === 'T04')).to.equal(true)
+    expect(carolFulfilled).to.equal(BigInt(CAROL_PACKETS))
+    const delivered = aliceFulfilled * ALICE_AMOUNT + carolFulfilled * CAROL_AMOUNT
+    const receivedByBob = instances.reduce((sum, i) => sum + BigInt(i.bob.received.length), 0n)
+    expect(receivedByBob).to.equal(aliceFulfilled + carolFulfilled)
+
+    const settled = bobReceived.reduce((sum, amount) => sum + amount, 0n)
+
+    expect(await redis.get(prefix + 'balance:alice')).to.equal(String(aliceFulfilled * ALICE_AMOUNT))
+    expect(await redis.get(prefix + 'balance:carol')).to.equal(String(carolFulfilled * CAROL_AMOUNT))
+    // What bob was paid in packets, less what the three instances settled to him, to the unit.
+    expect(await bobBalance()).to.equal(settled - delivered)
+    // Each settlement brought bob up to at most settleTo (0): a second settlement of the same debt would push him above it.
+    expect(await bobBalance()).to.be.within(SETTLE_THRESHOLD, 0n)
+    expect(bobReceived.length).to.be.at.least(WAVES)
+    expect(bobReceived.every((amount) => amount > -SETTLE_THRESHOLD)).to.equal(true)
+    for (const account of ['alice', 'carol', 'bob']) expect(await redis.get(prefix + 'reserved:balance:' + account)).to.equal('0')
+  })
+})
