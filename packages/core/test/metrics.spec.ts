@@ -45,7 +45,8 @@ describe('ConnectorMetrics', () => {
     expect(metrics.contentType).to.equal(metrics.registry.contentType)
   })
 
-  it('loads prom-client only when the metrics are first exported (a fresh process)', () => {
+  it('loads prom-client only when the metrics are first exported (a fresh process)', function () {
+    this.timeout(60000) // a fresh node with tsx: seconds on a loaded machine
     const script = `
       const { createRequire } = await import('node:module')
       const { ConnectorMetrics } = await import(${JSON.stringify(METRICS_SRC)})

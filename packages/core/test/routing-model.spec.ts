@@ -169,7 +169,8 @@ describe('routing table against a naive model', () => {
     })
   }
 
-  it('agrees with the model on a table of 30,000 learned routes from three accounts, after withdrawals', () => {
+  it('agrees with the model on a table of 30,000 learned routes from three accounts, after withdrawals', function () {
+    this.timeout(60000) // about a second alone; much more beside a full parallel test run
     const next = random(42)
     const model = new Model([])
     const table = new RoutingTable((id) => model.relations[id])
