@@ -176,7 +176,8 @@ describe('Connector (createApp)', () => {
     expect(Date.now() - started).to.be.below(1200)
     expect(slow.isConnected()).to.equal(false)
     expect(warnings()).to.include('one or more accounts failed to connect within the time limit, continuing anyway.')
-    await new Promise((resolve) => setTimeout(resolve, 1600 - (Date.now() - started)))
+    // ...and it still connects, later.
+    for (let i = 0; i < 250 && !slow.isConnected(); i++) await new Promise((resolve) => setTimeout(resolve, 20))
     expect(slow.isConnected()).to.equal(true)
   })
 

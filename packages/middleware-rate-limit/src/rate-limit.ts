@@ -4,7 +4,7 @@
  * floods the connector is throttled (T05) before any other work is done for its packets.
  */
 import {
-  PerAccount, RateLimitedError, TokenBucket,
+  InternalError, LeasedTokenBucket, PerAccount, RateLimitedError, TokenBucket, isTokenStore,
   type Account, type Counter, type CounterChild, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type MoneyHandler
 } from '@conn/types'
 import { rateLimitConfigOf } from './options.ts'
@@ -36,8 +36,12 @@ export function rateLimitSettings (account: Account): RateLimitSettings {
   }
 }
 
+/** Longest refill period a bucket shared through the store takes (ms); a longer one stays per instance. */
+const SHARED_PERIOD_LIMIT = 99_999_999
+
 interface AccountLimit {
-  bucket: TokenBucket
+  /** Shared with the other connectors when the store offers buckets (the redis store), else this process's. */
+  bucket: TokenBucket | LeasedTokenBucket
   limitedPackets: CounterChild
   limitedMoney: CounterChild
 }
@@ -49,7 +53,7 @@ export class RateLimit implements Middleware {
   private readonly packetsCounter: Counter
   private readonly moneyCounter: Counter
 
-  constructor (api: MiddlewareApi) {
+  constructor (private readonly api: MiddlewareApi) {
     this.logger = api.logger.child({ middleware: 'rateLimit' })
     this.packetsCounter = api.metrics.counter({
       name: 'ilp_connector_rate_limited_ilp_packets',
@@ -72,8 +76,11 @@ export class RateLimit implements Middleware {
     const labels = { account: account.id, asset: account.assetCode, scale: account.assetScale }
     if (settings.capacity === 0) this.logger.warn({ account: account.id }, 'rateLimit.capacity is 0: every packet and money call from this account is rejected with T05')
     else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, ...settings }, 'rate limit set')
+    const store = this.api.store
     return {
-      bucket: new TokenBucket(BigInt(settings.capacity), BigInt(settings.refillCount), settings.refillPeriod),
+      bucket: isTokenStore(store) && settings.refillPeriod <= SHARED_PERIOD_LIMIT
+        ? new LeasedTokenBucket(store, 'rateLimit:' + account.id, BigInt(settings.capacity), BigInt(settings.refillCount), settings.refillPeriod)
+        : new TokenBucket(BigInt(settings.capacity), BigInt(settings.refillCount), settings.refillPeriod),
       limitedPackets: this.packetsCounter.labels(labels),
       limitedMoney: this.moneyCounter.labels(labels)
     }
@@ -91,20 +98,39 @@ export class RateLimit implements Middleware {
   // Not async: a packet that passes costs no promise of its own here, only the rest of the pipeline's.
   readonly incomingData: DataHandler = (ctx, next) => {
     const limit = this.limitOf(ctx.account)
-    if (!limit.bucket.take(1n)) {
+    const taken = limit.bucket.take(1n)
+    if (taken === true) return next(ctx)
+    if (taken === false) {
       limit.limitedPackets.inc()
       return Promise.reject(new RateLimitedError(RATE_LIMITED_MESSAGE))
     }
-    return next(ctx)
+    // A shared bucket whose lease ran out: one round trip to the store.
+    return this.afterStore(taken, limit.limitedPackets).then(() => next(ctx))
   }
 
   readonly incomingMoney: MoneyHandler = async (ctx, next) => {
     const limit = this.limitOf(ctx.account)
-    if (!limit.bucket.take(1n)) {
+    const taken = limit.bucket.take(1n)
+    if (taken === false) {
       limit.limitedMoney.inc()
       throw new RateLimitedError(RATE_LIMITED_MESSAGE)
     }
+    if (taken !== true) await this.afterStore(taken, limit.limitedMoney)
     await next(ctx)
+  }
+
+  /** Resolves if the shared bucket had the token; T05 if not, T00 if the store failed. */
+  private async afterStore (taken: Promise<boolean>, limited: CounterChild): Promise<void> {
+    let granted: boolean
+    try {
+      granted = await taken
+    } catch (err) {
+      throw new InternalError(`the shared rate limit could not be read from the store: ${(err as Error).message}`)
+    }
+    if (!granted) {
+      limited.inc()
+      throw new RateLimitedError(RATE_LIMITED_MESSAGE)
+    }
   }
 
   /** The account's limit; made on first use if the connector did not announce the account (defensive). */

@@ -5,8 +5,8 @@
  * packet are not given back when it is rejected later on, as in the reference.
  */
 import {
-  InsufficientLiquidityError, PerAccount, TokenBucket,
-  type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi
+  InsufficientLiquidityError, InternalError, LeasedTokenBucket, PerAccount, TokenBucket, isTokenStore,
+  type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type NextData, type PacketContext
 } from '@conn/types'
 import { throughputConfigOf } from './options.ts'
 
@@ -34,14 +34,44 @@ export function throughputSettings (account: Account): ThroughputSettings {
   }
 }
 
+/** Longest refill period a bucket shared through the store takes (ms); a longer one stays per instance. */
+const SHARED_PERIOD_LIMIT = 99_999_999
+
+type Bucket = TokenBucket | LeasedTokenBucket
+
 /** The buckets of one account; null: no limit in that direction. */
 interface AccountBuckets {
-  incoming: TokenBucket | null
-  outgoing: TokenBucket | null
+  incoming: Bucket | null
+  outgoing: Bucket | null
 }
 
-function bucket (amount: bigint | undefined, refillPeriod: number): TokenBucket | null {
-  return amount === undefined ? null : new TokenBucket(amount, amount, refillPeriod)
+/** Shared with the other connectors when the store offers buckets (the redis store), else this process's. */
+function bucket (store: unknown, key: string, amount: bigint | undefined, refillPeriod: number): Bucket | null {
+  if (amount === undefined) return null
+  return isTokenStore(store) && refillPeriod <= SHARED_PERIOD_LIMIT
+    ? new LeasedTokenBucket(store, key, amount, amount, refillPeriod)
+    : new TokenBucket(amount, amount, refillPeriod)
+}
+
+/** The packet goes on if the shared bucket had its amount; T04 if not, T00 if the store failed. */
+async function afterStore (taken: Promise<boolean>): Promise<void> {
+  let granted: boolean
+  try {
+    granted = await taken
+  } catch (err) {
+    throw new InternalError(`the shared throughput limit could not be read from the store: ${(err as Error).message}`)
+  }
+  if (!granted) throw new InsufficientLiquidityError(THROUGHPUT_MESSAGE)
+}
+
+/** Takes the packet's amount from the bucket and forwards it, or rejects (no promise of its own when it passes at once). */
+function limited (limit: Bucket | null, ctx: PacketContext, next: NextData): Promise<Buffer> {
+  const amount = ctx.prepare.amount
+  if (limit === null || amount === 0n) return next(ctx)
+  const taken = limit.take(amount)
+  if (taken === true) return next(ctx)
+  if (taken === false) return Promise.reject(new InsufficientLiquidityError(THROUGHPUT_MESSAGE))
+  return afterStore(taken).then(() => next(ctx))
 }
 
 export class Throughput implements Middleware {
@@ -49,7 +79,7 @@ export class Throughput implements Middleware {
   private readonly buckets = new PerAccount((account) => this.makeBuckets(account))
   private readonly logger: Logger
 
-  constructor (api: MiddlewareApi) {
+  constructor (private readonly api: MiddlewareApi) {
     this.logger = api.logger.child({ middleware: 'throughput' })
   }
 
@@ -64,8 +94,8 @@ export class Throughput implements Middleware {
       this.logger.debug({ account: account.id, ...configured, refillPeriod: settings.refillPeriod }, 'throughput limit set')
     }
     return {
-      incoming: bucket(settings.incomingAmount, settings.refillPeriod),
-      outgoing: bucket(settings.outgoingAmount, settings.refillPeriod)
+      incoming: bucket(this.api.store, 'throughput:incoming:' + account.id, settings.incomingAmount, settings.refillPeriod),
+      outgoing: bucket(this.api.store, 'throughput:outgoing:' + account.id, settings.outgoingAmount, settings.refillPeriod)
     }
   }
 
@@ -80,20 +110,10 @@ export class Throughput implements Middleware {
 
   /** Prepares from the account: limited by its incomingAmount. */
   // Not async (both directions): a packet that passes costs no promise of its own here.
-  readonly incomingData: DataHandler = (ctx, next) => {
-    const limit = this.bucketsOf(ctx.account).incoming
-    const amount = ctx.prepare.amount
-    if (limit !== null && amount > 0n && !limit.take(amount)) return Promise.reject(new InsufficientLiquidityError(THROUGHPUT_MESSAGE))
-    return next(ctx)
-  }
+  readonly incomingData: DataHandler = (ctx, next) => limited(this.bucketsOf(ctx.account).incoming, ctx, next)
 
   /** Prepares to the account (the next hop): limited by its outgoingAmount. */
-  readonly outgoingData: DataHandler = (ctx, next) => {
-    const limit = this.bucketsOf(ctx.account).outgoing
-    const amount = ctx.prepare.amount
-    if (limit !== null && amount > 0n && !limit.take(amount)) return Promise.reject(new InsufficientLiquidityError(THROUGHPUT_MESSAGE))
-    return next(ctx)
-  }
+  readonly outgoingData: DataHandler = (ctx, next) => limited(this.bucketsOf(ctx.account).outgoing, ctx, next)
 
   /** The account's buckets; made on first use if the connector did not announce the account (defensive). */
   private bucketsOf (account: Account): AccountBuckets {

@@ -81,6 +81,36 @@ local function negate (a)
   return signed(not negative, magnitude)
 end
 
+-- x * m for a decimal x and an integer 0 <= m < 1e8 (every partial product stays below 2^53)
+local function mulSmall (x, m)
+  if m == 0 or x == '0' then return '0' end
+  local parts, carry, i = {}, 0, #x
+  while i > 0 or carry > 0 do
+    local product = chunkAt(x, i) * m + carry
+    local high = math.floor(product / BASE)
+    local low = product - high * BASE
+    if low < 0 then high, low = high - 1, low + BASE elseif low >= BASE then high, low = high + 1, low - BASE end
+    carry = high
+    table.insert(parts, 1, string.format('%07d', low))
+    i = i - CHUNK
+  end
+  return trim(table.concat(parts))
+end
+
+-- x / d and x % d for a decimal x >= 0 and an integer 0 < d < 1e8
+local function divSmall (x, d)
+  local parts, rest, position, length = {}, 0, 1, ((#x - 1) % CHUNK) + 1
+  while position <= #x do
+    local current = rest * BASE + tonumber(x:sub(position, position + length - 1))
+    local q = math.floor(current / d)
+    rest = current - q * d
+    if rest < 0 then q, rest = q - 1, rest + d elseif rest >= d then q, rest = q + 1, rest - d end
+    table.insert(parts, string.format('%07d', q))
+    position, length = position + length, CHUNK
+  end
+  return trim(table.concat(parts)), rest
+end
+
 local function compare (a, b)
   local aNegative, x = split(a)
   local bNegative, y = split(b)
@@ -183,4 +213,41 @@ local amount = add(ARGV[2], negate(balance))
 if compare(amount, '0') <= 0 then return { 'none', balance } end
 redis.call('SET', KEYS[2], ARGV[3] .. amount .. ARGV[4])
 return { 'claimed', amount }
+`
+
+/**
+ * A token bucket shared by connectors (rate and throughput limits), refilled by Redis's clock so the instances'
+ * clocks do not matter. KEYS[1] the bucket (a hash: tokens, last refill ms, remainder in token-ms).
+ * ARGV[1] at least; ARGV[2] at most; ARGV[3] capacity; ARGV[4] refill count; ARGV[5] refill period (ms, below
+ * 1e8); ARGV[6] how long an untouched bucket is kept (ms; gone, it comes back full, as it would be by then).
+ * Takes min(tokens, at most) if there are at least `at least`, else nothing; returns what it took.
+ */
+export const TOKENS_SCRIPT = DECIMAL + `
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+local state = redis.call('HMGET', KEYS[1], 'tokens', 'last', 'rest')
+local capacity, period = ARGV[3], tonumber(ARGV[5])
+local tokens, last, rest = state[1], tonumber(state[2]), tonumber(state[3])
+if not tokens then tokens, last, rest = capacity, now, 0 end
+local elapsed = now - last
+if elapsed > 0 then
+  last = now
+  if compare(tokens, capacity) >= 0 then
+    rest = 0
+  else
+    if elapsed > 99999999 then elapsed = 99999999 end
+    local whole, left = divSmall(add(mulSmall(ARGV[4], elapsed), tostring(rest)), period)
+    tokens, rest = add(tokens, whole), left
+    if compare(tokens, capacity) >= 0 then tokens, rest = capacity, 0 end
+  end
+end
+local taken = '0'
+if compare(tokens, ARGV[1]) >= 0 then
+  taken = tokens
+  if compare(taken, ARGV[2]) > 0 then taken = ARGV[2] end
+  tokens = add(tokens, negate(taken))
+end
+redis.call('HSET', KEYS[1], 'tokens', tokens, 'last', string.format('%d', last), 'rest', string.format('%d', rest))
+redis.call('PEXPIRE', KEYS[1], ARGV[6])
+return taken
 `

@@ -5,8 +5,8 @@
  * below a maximum.
  */
 import { Redis } from 'ioredis'
-import { BalanceRangeError, OperatorError, type AtomicBalanceStore, type Logger, type Reservation, type SettlementClaim, type Store } from '@conn/types'
-import { BALANCE_SCRIPT, CLAIM_SCRIPT, SWEEP_SCRIPT } from './balance-script.ts'
+import { BalanceRangeError, OperatorError, type AtomicBalanceStore, type Logger, type Reservation, type SettlementClaim, type Store, type TokenStore } from '@conn/types'
+import { BALANCE_SCRIPT, CLAIM_SCRIPT, SWEEP_SCRIPT, TOKENS_SCRIPT } from './balance-script.ts'
 
 export type RedisStoreErrorCode = 'ERR_STORE_CONFIG' | 'ERR_STORE_UNREACHABLE'
 
@@ -30,6 +30,11 @@ export interface RedisStoreOptions {
    * default 1000); each instance sweeps, a reservation is released once.
    */
   sweepInterval?: number
+  /**
+   * Share the rate and throughput limits' buckets between the connectors on this Redis (default true), so the
+   * group allows what one instance would; false keeps a bucket per instance.
+   */
+  sharedLimits?: boolean
   [option: string]: unknown
 }
 
@@ -42,7 +47,9 @@ const SWEEP_BATCH = 1000
 
 export const DEFAULT_URL = 'redis://127.0.0.1:6379'
 export const DEFAULT_PREFIX = 'conn:'
-const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'sweepInterval', 'path'])
+const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'sweepInterval', 'sharedLimits', 'path'])
+/** Longest refill period a shared bucket takes (ms; the script's arithmetic); a longer one stays per instance. */
+export const SHARED_PERIOD_LIMIT = 99_999_999
 
 type BalanceAction = 'adjust' | 'reserve' | 'commit' | 'release'
 type ScriptResult = [outcome: 'ok' | 'minimum' | 'maximum', before: string, after: string]
@@ -51,10 +58,13 @@ interface RedisWithBalance extends Redis {
   balance: (total: string, pending: string, record: string, index: string,
     delta: string, minimum: string, maximum: string, action: BalanceAction, id: string, expiresAt: string, keptFor: string) => Promise<ScriptResult>
   sweep: (index: string, now: string, limit: string, recordPrefix: string) => Promise<number>
+  takeTokens: (bucket: string, atLeast: string, atMost: string, capacity: string, refillCount: string, refillPeriod: string, keepFor: string) => Promise<string>
   claimSettlement: (balance: string, record: string, threshold: string, settleTo: string, before: string, after: string) => Promise<[outcome: 'claimed' | 'busy' | 'none', amount: string]>
 }
 
-export class RedisStore implements Store, AtomicBalanceStore {
+export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore> {
+  /** Buckets shared by the connectors on this Redis (absent with `sharedLimits: false`). */
+  readonly takeTokens: TokenStore['takeTokens'] | undefined
   readonly url: string
   readonly prefix: string
   private readonly connectTimeout: number
@@ -66,7 +76,7 @@ export class RedisStore implements Store, AtomicBalanceStore {
 
   /** Throws RedisStoreError ERR_STORE_CONFIG for an option of the wrong type or a URL Redis cannot use. */
   constructor (options: RedisStoreOptions = {}, logger?: Logger) {
-    const { url = DEFAULT_URL, prefix = DEFAULT_PREFIX, connectTimeout = 5000, sweepInterval = 1000 } = options
+    const { url = DEFAULT_URL, prefix = DEFAULT_PREFIX, connectTimeout = 5000, sweepInterval = 1000, sharedLimits = true } = options
     if (typeof url !== 'string' || !/^rediss?:\/\//.test(url)) {
       throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.url: expected a redis:// or rediss:// URL, got ${JSON.stringify(url)}`)
     }
@@ -83,6 +93,10 @@ export class RedisStore implements Store, AtomicBalanceStore {
     if (typeof sweepInterval !== 'number' || !(sweepInterval > 0)) {
       throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.sweepInterval: expected a positive number of milliseconds, got ${JSON.stringify(sweepInterval)}`)
     }
+    if (typeof sharedLimits !== 'boolean') {
+      throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.sharedLimits: expected true or false, got ${JSON.stringify(sharedLimits)}`)
+    }
+    this.takeTokens = sharedLimits ? this.takeSharedTokens.bind(this) : undefined
     this.url = url
     this.prefix = prefix
     this.connectTimeout = connectTimeout
@@ -116,6 +130,7 @@ export class RedisStore implements Store, AtomicBalanceStore {
     redis.defineCommand('balance', { numberOfKeys: 4, lua: BALANCE_SCRIPT })
     redis.defineCommand('sweep', { numberOfKeys: 1, lua: SWEEP_SCRIPT })
     redis.defineCommand('claimSettlement', { numberOfKeys: 2, lua: CLAIM_SCRIPT })
+    redis.defineCommand('takeTokens', { numberOfKeys: 1, lua: TOKENS_SCRIPT })
     try {
       await redis.connect()
     } catch (err) {
@@ -178,6 +193,18 @@ export class RedisStore implements Store, AtomicBalanceStore {
 
   async releaseBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
     return await this.change(key, delta, 'release', undefined, undefined, reservation)
+  }
+
+  /** Tokens from the bucket `bucket:<key>` shared by every connector on this prefix (TokenStore). */
+  private async takeSharedTokens (key: string, atLeast: bigint, atMost: bigint, capacity: bigint, refillCount: bigint, refillPeriod: number): Promise<bigint> {
+    if (!Number.isSafeInteger(refillPeriod) || refillPeriod <= 0 || refillPeriod > SHARED_PERIOD_LIMIT) {
+      throw new RangeError(`takeTokens: refillPeriod must be an integer of 1 to ${SHARED_PERIOD_LIMIT} ms, got ${refillPeriod}`)
+    }
+    // Kept until it would be full again anyway (plus a margin), at most a day.
+    const fillsIn = refillCount > 0n ? capacity * BigInt(refillPeriod) / refillCount + 1000n : 86_400_000n
+    const keepFor = fillsIn < 86_400_000n ? fillsIn : 86_400_000n
+    return BigInt(await this.client().takeTokens(this.prefix + 'bucket:' + key, String(atLeast), String(atMost),
+      String(capacity), String(refillCount), String(refillPeriod), String(keepFor)))
   }
 
   /** The settlement decision in one script: several connectors on this store never both settle one amount. */

@@ -139,6 +139,42 @@ describe('redis-store', () => {
       expect(decided.filter((amount) => amount !== undefined)).to.deep.equal([5000n])
     })
 
+    it('takeTokens: a bucket starts full, takes between at-least and at-most, refuses below at-least; past 2^64', async () => {
+      const [store] = await opened3()
+      const take = store!.takeTokens!
+      expect(await take('a', 3n, 4n, 10n, 1n, 99_999_999)).to.equal(4n)
+      expect(await take('a', 7n, 7n, 10n, 1n, 99_999_999), 'only 6 left').to.equal(0n)
+      expect(await take('a', 1n, 100n, 10n, 1n, 99_999_999)).to.equal(6n)
+      const huge = 2n ** 70n + 3n
+      expect(await take('b', huge - 1n, huge - 1n, huge, 1n, 99_999_999)).to.equal(huge - 1n)
+      expect(await take('b', 2n, 2n, huge, 1n, 99_999_999)).to.equal(0n)
+      expect(await take('b', 1n, 1n, huge, 1n, 99_999_999)).to.equal(1n)
+    })
+
+    it('takeTokens refills by Redis\'s clock at refillCount per refillPeriod, exactly, up to the capacity', async () => {
+      const [store] = await opened3()
+      const take = store!.takeTokens!
+      // 2^64 per 100 ms: after >= 150 ms at least 1.5 x 2^64 came back (capacity 2^66).
+      const capacity = 2n ** 66n
+      expect(await take('r', capacity, capacity, capacity, 2n ** 64n, 100)).to.equal(capacity)
+      await new Promise((resolve) => setTimeout(resolve, 150))
+      const refilled = await take('r', 1n, capacity, capacity, 2n ** 64n, 100)
+      expect(refilled >= 3n * 2n ** 63n && refilled < capacity).to.equal(true)
+      await new Promise((resolve) => setTimeout(resolve, 500))
+      expect(await take('r', 1n, capacity * 2n, capacity, 2n ** 64n, 100), 'never above the capacity').to.equal(capacity)
+    })
+
+    it('takeTokens by three instances, 300 concurrent takes of 1 from a bucket of 100: exactly 100 granted', async () => {
+      const stores = await opened3()
+      const granted = await Promise.all(Array.from({ length: 300 }, async (_, i) => await stores[i % 3]!.takeTokens!('shared', 1n, 1n, 100n, 1n, 99_999_999)))
+      expect(granted.filter((n) => n === 1n).length).to.equal(100)
+    })
+
+    it('sharedLimits: false leaves the buckets to each instance (no takeTokens)', async () => {
+      expect(storeOn(undefined, { sharedLimits: false }).takeTokens).to.equal(undefined)
+      expect(() => new RedisStore({ sharedLimits: 'no' })).to.throw(/storeConfig.sharedLimits: expected true or false/)
+    })
+
     it('keeps prefixes apart', async () => {
       const a = storeOn()
       const b = storeOn()

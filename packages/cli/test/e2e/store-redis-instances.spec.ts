@@ -37,9 +37,11 @@ describe('store-redis: three conn instances on one prefix', function () {
   let prefix: string
 
   before(async () => { await redis.connect() })
-  after(async () => {
-    await Promise.all(instances.flatMap((i) => [i.alice, i.carol, i.bob]).map(async (node) => { await node.disconnect().catch(() => {}) }))
-    for (const { conn } of instances) {
+  beforeEach(() => { prefix = `conn-e2e:${randomUUID()}:` })
+  afterEach(async () => {
+    const stopping = instances.splice(0)
+    await Promise.all(stopping.flatMap((i) => [i.alice, i.carol, i.bob]).map(async (node) => { await node.disconnect().catch(() => {}) }))
+    for (const { conn } of stopping) {
       if (conn.child.exitCode === null && conn.child.signalCode === null) {
         conn.child.kill('SIGKILL')
         await conn.exited
@@ -47,12 +49,21 @@ describe('store-redis: three conn instances on one prefix', function () {
     }
     const keys = await redis.keys(prefix + '*')
     if (keys.length > 0) await redis.del(...keys)
-    await redis.quit()
   })
+  after(async () => { await redis.quit() })
 
-  async function startInstance (bobReceived: bigint[]): Promise<Instance> {
+  /** Pays bob from `sender` `count` times at once, spread over the instances; the outcomes ('fulfill' or the code). */
+  async function send (sender: 'alice' | 'carol', from: number, count: number, amount: bigint): Promise<string[]> {
+    return await Promise.all(Array.from({ length: count }, async (_, n) => {
+      const reply = await instances[(from + n) % INSTANCES]![sender].pay({ amount, destination: BOB, ...paymentData(from + n) })
+      return reply.type === 'fulfill' ? 'fulfill' : reply.code
+    }))
+  }
+
+  async function startInstance (bobReceived: bigint[], more: { alice?: Record<string, unknown>, carol?: Record<string, unknown>, sharedLimits?: boolean } = {}): Promise<Instance> {
     const ports = { alice: await freePort(), carol: await freePort(), bob: await freePort() }
-    const account = (port: number, secret: string, balance: Record<string, string>, transfers = false): Record<string, unknown> => ({
+    const account = (port: number, secret: string, balance: Record<string, string>, transfers = false, extra: Record<string, unknown> = {}): Record<string, unknown> => ({
+      ...extra,
       relation: 'child',
       plugin: 'ilp-plugin-btp',
       assetCode: 'USD',
@@ -65,10 +76,10 @@ describe('store-redis: three conn instances on one prefix', function () {
       CONNECTOR_BACKEND: 'one-to-one',
       CONNECTOR_SPREAD: '0',
       CONNECTOR_STORE: 'redis',
-      CONNECTOR_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix, sweepInterval: 200 }),
+      CONNECTOR_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix, sweepInterval: 200, sharedLimits: more.sharedLimits ?? true }),
       CONNECTOR_ACCOUNTS: JSON.stringify({
-        alice: account(ports.alice, 'alice-secret', { maximum: String(ALICE_MAXIMUM) }),
-        carol: account(ports.carol, 'carol-secret', {}),
+        alice: account(ports.alice, 'alice-secret', { maximum: String(ALICE_MAXIMUM) }, false, more.alice),
+        carol: account(ports.carol, 'carol-secret', {}, false, more.carol),
         bob: account(ports.bob, 'bob-secret', { settleThreshold: String(SETTLE_THRESHOLD), settleTo: '0' }, true)
       })
     })
@@ -93,15 +104,8 @@ describe('store-redis: three conn instances on one prefix', function () {
   }
 
   it('spread load: balances exact to the unit, alice\'s maximum holds across the three, each settlement of bob paid once', async () => {
-    prefix = `conn-e2e:${randomUUID()}:`
     const bobReceived: bigint[] = []
     for (let i = 0; i < INSTANCES; i++) instances.push(await startInstance(bobReceived))
-
-    const send = async (sender: 'alice' | 'carol', from: number, count: number, amount: bigint): Promise<string[]> =>
-      await Promise.all(Array.from({ length: count }, async (_, n) => {
-        const reply = await instances[(from + n) % INSTANCES]![sender].pay({ amount, destination: BOB, ...paymentData(from + n) })
-        return reply.type === 'fulfill' ? 'fulfill' : reply.code
-      }))
     const bobBalance = async (): Promise<bigint> => BigInt(await redis.get(prefix + 'balance:bob') ?? '0')
     const settling = async (): Promise<boolean> =>
       (await redis.exists(prefix + 'kv:settlement:bob')) === 1 || await bobBalance() < SETTLE_THRESHOLD
@@ -142,5 +146,33 @@ describe('store-redis: three conn instances on one prefix', function () {
     expect(bobReceived.length).to.be.at.least(WAVES)
     expect(bobReceived.every((amount) => amount > -SETTLE_THRESHOLD)).to.equal(true)
     for (const account of ['alice', 'carol', 'bob']) expect(await redis.get(prefix + 'reserved:balance:' + account)).to.equal('0')
+  })
+
+  it('rateLimit and throughput are shared: the three together allow what one instance would, not three times as much', async () => {
+    // alice: 30 packets per minute; carol: 20,000 units per minute. Per instance that would be 90 and 60,000.
+    const more = {
+      alice: { rateLimit: { refillPeriod: 60000, refillCount: 30, capacity: 30 } },
+      carol: { throughput: { incomingAmount: '20000', refillPeriod: 60000 } }
+    }
+    for (let i = 0; i < INSTANCES; i++) instances.push(await startInstance([], more))
+    const started = Date.now()
+    const [aliceOutcomes, carolOutcomes] = await Promise.all([send('alice', 0, 90, 10n), send('carol', 0, 60, 1000n)])
+    const elapsedMinutes = (Date.now() - started) / 60000
+    const count = (outcomes: string[], outcome: string): number => outcomes.filter((o) => o === outcome).length
+    // The buckets start full and refill by Redis's clock while the test runs (well under one packet's worth).
+    expect(count(aliceOutcomes, 'fulfill')).to.be.within(30, 30 + Math.ceil(30 * elapsedMinutes))
+    expect(count(aliceOutcomes, 'T05')).to.equal(90 - count(aliceOutcomes, 'fulfill'))
+    // Leases are taken 1/50 of the capacity at a time; what an instance holds unused is lost, never handed on.
+    expect(count(carolOutcomes, 'fulfill')).to.be.within(17, 20 + Math.ceil(20 * elapsedMinutes))
+    expect(count(carolOutcomes, 'T04')).to.equal(60 - count(carolOutcomes, 'fulfill'))
+    expect(await redis.get(prefix + 'balance:alice')).to.equal(String(10 * count(aliceOutcomes, 'fulfill')))
+    expect(await redis.get(prefix + 'balance:carol')).to.equal(String(1000 * count(carolOutcomes, 'fulfill')))
+  })
+
+  it('with sharedLimits: false each instance keeps its own buckets (three times as much)', async () => {
+    const more = { alice: { rateLimit: { refillPeriod: 60000, refillCount: 10, capacity: 10 } }, sharedLimits: false }
+    for (let i = 0; i < INSTANCES; i++) instances.push(await startInstance([], more))
+    const outcomes = await send('alice', 0, 60, 10n)
+    expect(outcomes.filter((o) => o === 'fulfill').length).to.be.within(30, 33)
   })
 })
