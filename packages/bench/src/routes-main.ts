@@ -3,16 +3,17 @@
  * For each size in ROUTES (default 10000,30000,100000), each connector in turn (a fresh process each time)
  * learns that many routes from a CCP speaker over BTP while packets flow (see routes.ts). The reference gets
  * at most ROUTES_REF_CAP_S seconds (default 60) per size to take its updates: how far it got is reported.
+ * ROUTES_RENDER=<json>: no measurement, only the document again from an earlier ROUTES_OUT.
  * Options: ROUTES_PER_UPDATE (400), ROUTES_RATE (packets/s, 1000), ROUTES_BEFORE_MS (2000), ROUTES_AFTER_MS
  * (3000), ROUTES_SWEEP (routes checked at the end, 10000), ROUTES_TARGETS (conn,reference), ROUTES_CONN_CAP_S
  * (none), ROUTES_PROFILE (a folder: --cpu-prof of each connector). Results: stdout (markdown), ROUTES_OUT
- * (JSON) and ROUTES_DOC (the markdown table alone), both unset by default.
+ * (JSON) and ROUTES_DOC (the document: settings, method, table), both unset by default.
  */
-import { writeFile } from 'node:fs/promises'
+import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, totalmem, release } from 'node:os'
 import { resolve } from 'node:path'
 import { measureRoutes, type RoutesMeasurement, type RoutesTarget } from './routes.ts'
-import { routesMarkdown, type RoutesRun } from './routes-report.ts'
+import { routesDocument, routesMarkdown, type RoutesRun } from './routes-report.ts'
 
 const numberOption = (name: string, fallback: number): number => {
   const value = process.env[name]
@@ -20,6 +21,13 @@ const numberOption = (name: string, fallback: number): number => {
   const n = Number(value)
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(value)}`)
   return n
+}
+if (process.env.ROUTES_RENDER !== undefined) {
+  const run = JSON.parse(await readFile(resolve(process.env.ROUTES_RENDER), 'utf8')) as RoutesRun
+  const doc = routesDocument(run)
+  if (process.env.ROUTES_DOC !== undefined) await writeFile(resolve(process.env.ROUTES_DOC), doc)
+  else console.log(doc)
+  process.exit(0)
 }
 const sizes = (process.env.ROUTES ?? '10000,30000,100000').split(',').map((s) => {
   const n = Number(s.replace(/_/g, ''))
@@ -81,5 +89,5 @@ const run: RoutesRun = {
 const table = routesMarkdown(run)
 console.log(table)
 if (process.env.ROUTES_OUT !== undefined) await writeFile(resolve(process.env.ROUTES_OUT), JSON.stringify(run, null, 2) + '\n')
-if (process.env.ROUTES_DOC !== undefined) await writeFile(resolve(process.env.ROUTES_DOC), table)
+if (process.env.ROUTES_DOC !== undefined) await writeFile(resolve(process.env.ROUTES_DOC), routesDocument(run))
 if (failures.length > 0) process.exitCode = 1
