@@ -45,14 +45,18 @@ const settings = {
   afterMs: numberOption('ROUTES_AFTER_MS', 3000),
   sweep: numberOption('ROUTES_SWEEP', 10000),
   referenceCapSeconds: numberOption('ROUTES_REF_CAP_S', 60),
-  connCapSeconds: numberOption('ROUTES_CONN_CAP_S', 0)
+  connCapSeconds: numberOption('ROUTES_CONN_CAP_S', 0),
+  rounds: numberOption('ROUTES_ROUNDS', 1),
+  referenceRounds: numberOption('ROUTES_REF_ROUNDS', 1)
 }
 const fmt = (n: number, digits = 0): string => Number.isFinite(n) ? n.toFixed(digits) : '-'
 
 const measurements: RoutesMeasurement[] = []
 const failures: RoutesRun['failures'] = []
 for (const routes of sizes) {
+  for (let round = 1; round <= Math.max(settings.rounds, settings.referenceRounds); round++) {
   for (const target of targets) {
+    if (round > (target === 'reference' ? settings.referenceRounds : settings.rounds)) continue
     const cap = target === 'reference' ? settings.referenceCapSeconds : settings.connCapSeconds
     try {
       const m = await measureRoutes(target, {
@@ -65,17 +69,19 @@ for (const routes of sizes) {
         capMs: cap > 0 ? cap * 1000 : undefined,
         profileDir: process.env.ROUTES_PROFILE !== undefined ? resolve(process.env.ROUTES_PROFILE) : undefined
       })
+      m.round = round
       measurements.push(m)
-      console.error(`${target} ${routes} routes: ${m.learnt} taken${m.capped ? ' (time cap)' : ''} in ${fmt(m.takeSeconds, 2)} s, CPU ${fmt(m.cpuSeconds, 2)} s, ` +
+      console.error(`${target} ${routes} routes, round ${round}: other load ${fmt(100 * m.otherLoad)}%, ${m.learnt} taken${m.capped ? ' (time cap)' : ''} in ${fmt(m.takeSeconds, 2)} s, CPU ${fmt(m.cpuSeconds, 2)} s, ` +
         `slowest update ${fmt(m.slowestUpdateMs, 1)} ms, event loop blocked at most ${fmt(m.loopMaxDuringMs)} ms during / ${fmt(m.loopMaxAfterMs)} ms after, ` +
         `peak RSS ${fmt(m.peakRssMb)} MB (${fmt(m.rssPerTenThousandMb, 1)} MB per 10,000 routes), ` +
         `packets/s ${fmt(m.before.fulfilled / m.before.seconds)} / ${fmt(m.during.fulfilled / m.during.seconds)} / ${fmt(m.after.fulfilled / m.after.seconds)}, ` +
-        `p99 ms ${fmt(m.before.p99Ms, 1)} / ${fmt(m.during.p99Ms, 1)} / ${fmt(m.after.p99Ms, 1)}, sweep missing ${m.sweep?.missing ?? '-'} of ${m.sweep?.checked ?? '-'}` +
+        `p99 ms ${fmt(m.before.p99Ms, 1)} / ${fmt(m.during.p99Ms, 1)} / ${fmt(m.after.p99Ms, 1)}, sweep missing ${m.sweep?.missing ?? '-'} of ${m.sweep?.checked ?? '-'} ${JSON.stringify(m.sweep?.results ?? {})}` +
         `${m.errors.length > 0 ? `; ${m.errors.join('; ')}` : ''}`)
     } catch (err) {
-      failures.push({ target, routes, error: (err as Error).message })
-      console.error(`${target} ${routes} routes: FAILED: ${(err as Error).message}`)
+      failures.push({ target, routes, round, error: (err as Error).message })
+      console.error(`${target} ${routes} routes, round ${round}: FAILED: ${(err as Error).message}`)
     }
+  }
   }
 }
 

@@ -10,7 +10,7 @@ export interface RoutesRun {
   machine: string
   settings: Record<string, unknown>
   measurements: RoutesMeasurement[]
-  failures: Array<{ target: string, routes: number, error: string }>
+  failures: Array<{ target: string, routes: number, round?: number, error: string }>
 }
 
 /** Packets/s fulfilled in a phase, with what was not fulfilled. */
@@ -25,18 +25,18 @@ const latency = (p: RoutesMeasurement['during']): string => `${fmt(p.p50Ms, 1)} 
 export function routesMarkdown (run: RoutesRun): string {
   const lines: string[] = []
   const sizes = [...new Set(run.measurements.map((m) => m.routes))].sort((a, b) => a - b)
-  lines.push('| routes | connector | routes taken | time to take all updates s | connector CPU s | slowest update ms (p50 / p99) | longest event-loop block ms (during / after) | peak RSS MB | RSS per 10,000 routes MB | packets/s before | during | after | latency ms p50 / p99 / max: before | during | after | sweep: routes checked / missing |')
-  lines.push('| ---: | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | --- | --- | --- | --- | --- | --- | --- |')
+  lines.push('| routes | connector | round (other load) | routes taken | time to take all updates s | connector CPU s | slowest update ms (p50 / p99) | longest event-loop block ms (during / after) | peak RSS MB | RSS per 10,000 routes MB | packets/s before | during | after | latency ms p50 / p99 / max: before | during | after | sweep: routes checked / missing |')
+  lines.push('| ---: | --- | --- | ---: | ---: | ---: | --- | --- | ---: | ---: | --- | --- | --- | --- | --- | --- | --- |')
   for (const routes of sizes) {
     for (const m of run.measurements.filter((x) => x.routes === routes)) {
       const taken = m.learnt === m.routes ? fmt(m.learnt) : `**${fmt(m.learnt)} of ${fmt(m.routes)}**${m.capped ? ' (time cap)' : ''}${Object.keys(m.updateRejects).length > 0 ? ` (update rejected: ${rejects(m.updateRejects)})` : ''}`
-      lines.push(`| ${fmt(routes)} | ${ROUTES_TARGETS[m.target].name} | ${taken} | ${fmt(m.takeSeconds, 2)} | ${fmt(m.cpuSeconds, 2)} | ${fmt(m.slowestUpdateMs, 1)} (${fmt(m.p50UpdateMs, 1)} / ${fmt(m.p99UpdateMs, 1)}) | ` +
+      lines.push(`| ${fmt(routes)} | ${ROUTES_TARGETS[m.target].name} | ${m.round ?? 1} (${fmt(100 * (m.otherLoad ?? NaN))}%) | ${taken} | ${fmt(m.takeSeconds, 2)} | ${fmt(m.cpuSeconds, 2)} | ${fmt(m.slowestUpdateMs, 1)} (${fmt(m.p50UpdateMs, 1)} / ${fmt(m.p99UpdateMs, 1)}) | ` +
         `${fmt(m.loopMaxDuringMs)} / ${fmt(m.loopMaxAfterMs)} | ${fmt(m.peakRssMb)} | ${fmt(m.rssPerTenThousandMb, 1)} | ` +
         `${traffic(m.before)} | ${traffic(m.during)} | ${traffic(m.after)} | ${latency(m.before)} | ${latency(m.during)} | ${latency(m.after)} | ` +
-        `${m.sweep === undefined ? '-' : `${fmt(m.sweep.checked)} / ${fmt(m.sweep.missing)}`} |`)
+        `${m.sweep === undefined ? '-' : `${fmt(m.sweep.checked)} / ${fmt(m.sweep.missing)}${m.sweep.missing > 0 && m.sweep.results !== undefined ? ` (${rejects(Object.fromEntries(Object.entries(m.sweep.results).filter(([k]) => k !== 'F')))})` : ''}`} |`)
     }
   }
-  for (const f of run.failures) lines.push(`\nFAILED: ${f.target} at ${fmt(f.routes)} routes: ${f.error}`)
+  for (const f of run.failures) lines.push(`\nFAILED: ${f.target} at ${fmt(f.routes)} routes (round ${f.round ?? 1}): ${f.error}`)
   for (const m of run.measurements) for (const e of m.errors) lines.push(`\nNote: ${m.target} at ${fmt(m.routes)} routes: ${e}`)
   return lines.join('\n') + '\n'
 }
@@ -100,6 +100,9 @@ ${rss.join('\n')}
   gets at most ${fmt(s.referenceCapSeconds)} s per size: the speaker stops after the update in flight and the
   table says how many routes it had accepted by then; the after phase and the sweep then use those.
 - The processes share the machine (${run.machine.split(',')[0]}): the connector, the speaker, the sender,
-  the receiver and the runner. Steal time and other load are not subtracted.
+  the receiver and the runner. *Other load* is the share of the whole machine's CPU (all cores, from
+  \`/proc/stat\`, steal included) that went to anything else while the updates were taken: other work on the
+  machine, which slows what is measured. Nothing is subtracted for it; rounds (\`ROUTES_ROUNDS\`) with little
+  of it are the ones to read.
 `
 }

@@ -99,7 +99,7 @@ function report (p: Phase): PhaseResult {
   }
 }
 
-async function sweep (indexes: number[], concurrency: number): Promise<{ type: 'swept', checked: number, missing: number[] }> {
+async function sweep (indexes: number[], concurrency: number): Promise<{ type: 'swept', checked: number, missing: number[], results: Record<string, number> }> {
   const p = newPhase('sweep')
   const missing: number[] = []
   let next = 0
@@ -110,7 +110,8 @@ async function sweep (indexes: number[], concurrency: number): Promise<{ type: '
       if (!ok) missing.push(index)
     }
   }))
-  return { type: 'swept', checked: indexes.length, missing }
+  // a packet not fulfilled is F (fulfilled) in none of these: its reject code, or why it failed
+  return { type: 'swept', checked: indexes.length, missing, results: { F: p.fulfilled, ...p.rejected } }
 }
 
 process.once('disconnect', () => process.exit(0))

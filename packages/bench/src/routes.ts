@@ -48,6 +48,8 @@ export interface RoutesOptions {
 
 export interface RoutesMeasurement {
   target: RoutesTarget
+  /** set by the runner */
+  round?: number
   routes: number
   perUpdate: number
   rate: number
@@ -71,13 +73,18 @@ export interface RoutesMeasurement {
   /** RSS (MB) when 10,000, 20,000, ... routes had been taught */
   rssByTenThousand: number[]
   rssPerTenThousandMb: number
+  /**
+   * share of the machine's CPU (all cores) used during the updates by processes other than this measurement's
+   * (the connector, speaker, sender, receiver): other work on the machine, which slows everything measured
+   */
+  otherLoad: number
   /** longest event-loop delay of the connector while taking the updates, and after, ms */
   loopMaxDuringMs: number
   loopMaxAfterMs: number
   before: PhaseResult
   during: PhaseResult
   after: PhaseResult
-  sweep: { checked: number, missing: number, firstMissing: number[] } | undefined
+  sweep: { checked: number, missing: number, firstMissing: number[], results: Record<string, number> } | undefined
   errors: string[]
 }
 
@@ -87,6 +94,14 @@ export function cpuSecondsOf (pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   // after the command name: state is field 3, utime field 14, stime field 15
   return (Number(fields[11]) + Number(fields[12])) / 100
+}
+
+/** Whole-machine busy and total CPU seconds from /proc/stat (all cores, USER_HZ = 100). */
+export function machineCpu (): { busy: number, total: number } {
+  const [user, nice, system, idle, iowait, irq, softirq, steal] = readFileSync('/proc/stat', 'latin1').split('\n', 1)[0]!
+    .trim().split(/\s+/).slice(1, 9).map(Number) as [number, number, number, number, number, number, number, number]
+  const busy = user + nice + system + irq + softirq + steal
+  return { busy: busy / 100, total: (busy + idle + iowait) / 100 }
 }
 
 /** VmRSS and VmHWM of a process, MB. */
@@ -189,6 +204,9 @@ export async function measureRoutes (target: RoutesTarget, options: RoutesOption
     speaker.on('message', onSpeaker)
     connector.send({ type: 'loop-mark' })
     const before = (await ask<{ result: PhaseResult }>(sender, { type: 'phase', phase: 'during' }, 'ended before', 10000)).result
+    const ours = (): number => [pid, speaker.pid!, sender.pid!, receiver.pid!, process.pid].reduce((sum, p) => sum + cpuSecondsOf(p), 0)
+    const machine0 = machineCpu()
+    const ours0 = ours()
     const cpu0 = cpuSecondsOf(pid)
     const taught = next<TaughtReport>(speaker, 'taught', Number.isFinite(capMs) ? capMs + 120000 : 3600000)
     speaker.send({ type: 'go' })
@@ -201,6 +219,8 @@ export async function measureRoutes (target: RoutesTarget, options: RoutesOption
       clearTimeout(cap)
     }
     const cpu1 = cpuSecondsOf(pid)
+    const machine1 = machineCpu()
+    const otherLoad = Math.max(0, (machine1.busy - machine0.busy) - (ours() - ours0)) / (machine1.total - machine0.total)
     // a connector still busy with the updates answers late: its event loop report waits for it
     const loopDuring = await ask<EventLoopReport>(connector, { type: 'loop-report' }, 'loop', 120000).catch((err: Error) => { errors.push(err.message); return undefined })
     connector.send({ type: 'loop-mark' })
@@ -216,8 +236,8 @@ export async function measureRoutes (target: RoutesTarget, options: RoutesOption
     if (report.learnt > 0 && (options.sweep ?? 10000) > 0) {
       const indexes = spread(report.learnt, options.sweep ?? 10000)
       try {
-        const swept = await ask<{ checked: number, missing: number[] }>(sender, { type: 'sweep', indexes, concurrency: 20 }, 'swept', 300000)
-        sweep = { checked: swept.checked, missing: swept.missing.length, firstMissing: swept.missing.sort((a, b) => a - b).slice(0, 10) }
+        const swept = await ask<{ checked: number, missing: number[], results: Record<string, number> }>(sender, { type: 'sweep', indexes, concurrency: 20 }, 'swept', 300000)
+        sweep = { checked: swept.checked, missing: swept.missing.length, firstMissing: swept.missing.sort((a, b) => a - b).slice(0, 10), results: swept.results }
       } catch (err) {
         errors.push((err as Error).message)
       }
@@ -246,6 +266,7 @@ export async function measureRoutes (target: RoutesTarget, options: RoutesOption
       rssEndMb: memory.rss,
       rssByTenThousand,
       rssPerTenThousandMb,
+      otherLoad,
       loopMaxDuringMs: loopDuring?.maxMs ?? NaN,
       loopMaxAfterMs: loopAfter?.maxMs ?? NaN,
       before,
