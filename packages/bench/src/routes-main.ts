@@ -13,6 +13,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, totalmem, release } from 'node:os'
 import { resolve } from 'node:path'
 import { measureRoutes, type RoutesMeasurement, type RoutesTarget } from './routes.ts'
+import { CONN_NODE_FLAGS } from './targets.ts'
 import { routesDocument, routesMarkdown, type RoutesRun } from './routes-report.ts'
 
 const numberOption = (name: string, fallback: number): number => {
@@ -47,7 +48,8 @@ const settings = {
   referenceCapSeconds: numberOption('ROUTES_REF_CAP_S', 60),
   connCapSeconds: numberOption('ROUTES_CONN_CAP_S', 0),
   rounds: numberOption('ROUTES_ROUNDS', 1),
-  referenceRounds: numberOption('ROUTES_REF_ROUNDS', 1)
+  referenceRounds: numberOption('ROUTES_REF_ROUNDS', 1),
+  connNodeFlags: CONN_NODE_FLAGS
 }
 const fmt = (n: number, digits = 0): string => Number.isFinite(n) ? n.toFixed(digits) : '-'
 

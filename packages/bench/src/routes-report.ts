@@ -43,7 +43,7 @@ export function routesMarkdown (run: RoutesRun): string {
 
 /** The whole of docs/routing-benchmark.md: what was run, where, how, and the table. */
 export function routesDocument (run: RoutesRun): string {
-  const s = run.settings as { sizes: number[], perUpdate: number, rate: number, beforeMs: number, afterMs: number, sweep: number, referenceCapSeconds: number, connCapSeconds: number }
+  const s = run.settings as { connNodeFlags?: string[], sizes: number[], perUpdate: number, rate: number, beforeMs: number, afterMs: number, sweep: number, referenceCapSeconds: number, connCapSeconds: number }
   const rss = run.measurements
     .filter((m) => m.rssByTenThousand.length > 0)
     .map((m) => `- ${ROUTES_TARGETS[m.target].name}, ${fmt(m.routes)} routes: ${fmt(m.rssStartMb)} MB before the first update, then ` +
@@ -69,7 +69,8 @@ ${rss.join('\n')}
 - **Connectors.** Each measurement starts a fresh connector process, conn (\`@conn/core\` \`createApp\` with
   \`@conn/plugin-btp\` accounts, route exchange by \`@conn/routing-ccp\`, loaded by name as the cli does) or the
   reference (\`ilp-connector\` 23.0.2 \`createApp\`, ilp-plugin-btp instances), plain JavaScript from
-  \`packages/bench/dist\`, \`NODE_ENV=production\`, logging off. Both: address \`test.bench\`, one-to-one backend,
+  \`packages/bench/dist\`, \`NODE_ENV=production\`, logging off; conn with the node flags of the \`conn\` bin
+  (${s.connNodeFlags === undefined ? 'none recorded' : s.connNodeFlags.length === 0 ? 'none' : s.connNodeFlags.map((f) => `\`${f}\``).join(' ')}), the reference with none. Both: address \`test.bench\`, one-to-one backend,
   memory store, every default middleware, CCP on (its default), three accounts, each a BTP listener on 127.0.0.1:
   alice (child, sends), bob (child, receives the baseline packets), speaker (peer).
 - **Speaker** (\`routes-speaker.ts\`): one lean BTP client (\`btp-ws.ts\`) as the peer account. It answers the

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { freePort } from '@conn/testkit'
 import type { EventLoopReport } from './connector-ipc.ts'
+import { CONN_NODE_FLAGS } from './targets.ts'
 import type { PhaseResult, TaughtReport } from './routes-shared.ts'
 
 // the processes run compiled (dist/), also when this module runs from its source (the tests, through tsx)
@@ -43,6 +44,7 @@ export interface RoutesOptions {
   sweep?: number
   /** --cpu-prof into this folder */
   profileDir?: string
+  /** node flags of the connector process; default: conn's the `conn` bin's (as `pnpm bench`), the reference's none */
   nodeFlags?: string[]
 }
 
@@ -176,7 +178,7 @@ export async function measureRoutes (target: RoutesTarget, options: RoutesOption
     BENCH_ALICE_PORT: String(alicePort),
     BENCH_BOB_PORT: String(bobPort),
     BENCH_PEER_PORT: String(peerPort)
-  }, [...profile, ...(options.nodeFlags ?? [])])
+  }, [...profile, ...(options.nodeFlags ?? (target === 'conn' ? CONN_NODE_FLAGS : []))])
   const children = [receiver, sender, speaker]
   try {
     const pid = connector.pid!
