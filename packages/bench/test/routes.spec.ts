@@ -25,7 +25,7 @@ describe('routing benchmark', () => {
       expect(m.learnt).to.equal(2000)
       expect(m.updates).to.equal(5)
       // every route taken: a packet to each one fulfilled by the speaker
-      expect(m.sweep).to.deep.equal({ checked: 2000, missing: 0, firstMissing: [] })
+      expect(m.sweep).to.deep.equal({ checked: 2000, missing: 0, firstMissing: [], results: { F: 2000 } })
       // packets to learnt routes during and after the updates: fulfilled, none rejected
       expect(m.during.rejected).to.deep.equal({})
       expect(m.after.rejected).to.deep.equal({})
