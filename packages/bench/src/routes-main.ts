@@ -7,7 +7,7 @@
  * Options: ROUTES_PER_UPDATE (400), ROUTES_RATE (packets/s, 1000), ROUTES_BEFORE_MS (2000), ROUTES_AFTER_MS
  * (3000), ROUTES_SWEEP (routes checked at the end, 10000), ROUTES_TARGETS (conn,reference), ROUTES_CONN_CAP_S
  * (none), ROUTES_PROFILE (a folder: --cpu-prof of each connector). Results: stdout (markdown), ROUTES_OUT
- * (JSON) and ROUTES_DOC (the document: settings, method, table), both unset by default.
+ * (JSON) and ROUTES_DOC (the document: settings, method, table; what follows its end marker is kept), both unset by default.
  */
 import { readFile, writeFile } from 'node:fs/promises'
 import { cpus, totalmem, release } from 'node:os'
@@ -23,11 +23,19 @@ const numberOption = (name: string, fallback: number): number => {
   if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(value)}`)
   return n
 }
+const KEEP_MARKER = '<!-- end of the generated part: pnpm bench:routes rewrites everything above this line and keeps what follows -->'
+/** Writes the document, keeping what follows the marker in the file already there (findings written by hand). */
+async function writeDocument (path: string, run: RoutesRun): Promise<void> {
+  const previous = await readFile(path, 'utf8').catch(() => '')
+  const at = previous.indexOf(KEEP_MARKER)
+  const kept = at >= 0 ? previous.slice(at + KEEP_MARKER.length) : '\n'
+  await writeFile(path, routesDocument(run) + '\n' + KEEP_MARKER + kept)
+}
+
 if (process.env.ROUTES_RENDER !== undefined) {
   const run = JSON.parse(await readFile(resolve(process.env.ROUTES_RENDER), 'utf8')) as RoutesRun
-  const doc = routesDocument(run)
-  if (process.env.ROUTES_DOC !== undefined) await writeFile(resolve(process.env.ROUTES_DOC), doc)
-  else console.log(doc)
+  if (process.env.ROUTES_DOC !== undefined) await writeDocument(resolve(process.env.ROUTES_DOC), run)
+  else console.log(routesDocument(run))
   process.exit(0)
 }
 const sizes = (process.env.ROUTES ?? '10000,30000,100000').split(',').map((s) => {
@@ -97,5 +105,5 @@ const run: RoutesRun = {
 const table = routesMarkdown(run)
 console.log(table)
 if (process.env.ROUTES_OUT !== undefined) await writeFile(resolve(process.env.ROUTES_OUT), JSON.stringify(run, null, 2) + '\n')
-if (process.env.ROUTES_DOC !== undefined) await writeFile(resolve(process.env.ROUTES_DOC), routesDocument(run))
+if (process.env.ROUTES_DOC !== undefined) await writeDocument(resolve(process.env.ROUTES_DOC), run)
 if (failures.length > 0) process.exitCode = 1
