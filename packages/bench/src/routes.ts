@@ -64,6 +64,8 @@ export interface RoutesMeasurement {
   /** first update sent to last update answered, s */
   takeSeconds: number
   slowestUpdateMs: number
+  /** round trip of each update in order, ms */
+  updateMs: number[]
   p50UpdateMs: number
   p99UpdateMs: number
   /** connector CPU seconds while taking the updates, and per 10,000 routes */
@@ -259,6 +261,7 @@ export async function measureRoutes (target: RoutesTarget, options: RoutesOption
       updateRejects: report.rejects,
       takeSeconds: report.totalMs / 1000,
       slowestUpdateMs: Math.max(...report.rtts),
+      updateMs: report.rtts.map((ms) => Math.round(ms * 10) / 10),
       p50UpdateMs: percentile(report.rtts, 0.5),
       p99UpdateMs: percentile(report.rtts, 0.99),
       cpuSeconds: cpu1 - cpu0,
