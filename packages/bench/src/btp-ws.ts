@@ -111,7 +111,19 @@ const AUTH_REQUEST_ID = 0xffffffff
  * into the receive buffer valid only during the call).
  */
 export class BtpClient {
-  onPacket: (btp: Buffer) => void = () => {}
+  private handler: (btp: Buffer) => void = () => {}
+  /** Packets that came after the authentication reply (often in the same read) before a handler was set. */
+  private early: Buffer[] | undefined
+
+  /** Setting a handler first hands it the packets received since authentication, if any. */
+  get onPacket (): (btp: Buffer) => void { return this.handler }
+  set onPacket (handler: (btp: Buffer) => void) {
+    this.handler = handler
+    const early = this.early
+    this.early = undefined
+    if (early !== undefined) for (const btp of early) handler(btp)
+  }
+
   onClose: () => void = () => {}
   private pending: Buffer | undefined
   private fragments: Buffer[] = []
@@ -163,9 +175,15 @@ export class BtpClient {
         `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`)
     })
     const client = new BtpClient(socket)
+    let authenticatedAlready = false
     const authenticated = new Promise<void>((resolve, reject) => {
       client.onPacket = (btp) => {
-        if (btp.readUInt32BE(1) !== AUTH_REQUEST_ID) return
+        if (btp.readUInt32BE(1) !== AUTH_REQUEST_ID) {
+          // the server may send right after accepting us, in the same read: keep those for the caller
+          if (authenticatedAlready) (client.early ??= []).push(Buffer.from(btp))
+          return
+        }
+        authenticatedAlready = true
         if (btp[0] === BTP_RESPONSE) resolve()
         else reject(new Error(`BTP authentication rejected (${btp[0] === BTP_ERROR ? btpErrorCode(btp) : `type ${btp[0]}`})`))
       }
@@ -186,7 +204,9 @@ export class BtpClient {
       socket.destroy()
       throw err
     }
+    const early = client.early
     client.onPacket = () => {}
+    client.early = early
     client.onClose = () => {}
     return client
   }

@@ -99,3 +99,28 @@ export function env (name: string): string {
   if (value === undefined || value === '') throw new Error(`${name} is not set`)
   return value
 }
+
+export interface EventLoopReport {
+  type: 'loop'
+  /** longest event-loop delay since the last 'loop-mark', ms (1 ms resolution) */
+  maxMs: number
+  p99Ms: number
+}
+
+/**
+ * Event-loop delay of this process (perf_hooks, 1 ms resolution): 'loop-mark' starts a period, 'loop-report'
+ * answers with its longest delay (how long the loop was blocked at worst).
+ */
+export async function serveEventLoopDelay (): Promise<void> {
+  const { monitorEventLoopDelay } = await import('node:perf_hooks')
+  const histogram = monitorEventLoopDelay({ resolution: 1 })
+  histogram.enable()
+  process.on('message', (message: { type: string }) => {
+    if (message.type === 'loop-mark') {
+      histogram.reset()
+    } else if (message.type === 'loop-report') {
+      const report: EventLoopReport = { type: 'loop', maxMs: histogram.max / 1e6, p99Ms: histogram.percentile(99) / 1e6 }
+      process.send!(report)
+    }
+  })
+}

@@ -1,0 +1,41 @@
+/**
+ * Routing benchmark connector process: the reference, ilp-connector 23, with the accounts of
+ * routes-connector-conn.ts (alice and bob children, speaker a peer), each an ilp-plugin-btp listener instance.
+ * Logging off as in connector-reference.ts; its CCP route exchange is on (its default).
+ */
+import { createRequire } from 'node:module'
+import { Writable } from 'node:stream'
+import type { Plugin } from '@conn/types'
+import { ACCOUNT_OPTIONS, env, loadPluginClass, pluginOptions, serveEventLoopDelay, serveRunner } from './connector-ipc.ts'
+
+serveRunner()
+await serveEventLoopDelay()
+const require = createRequire(import.meta.url)
+const reference = require('ilp-connector') as {
+  createApp: (opts: Record<string, unknown>) => { listen: () => Promise<void> }
+}
+const referenceRequire = createRequire(require.resolve('ilp-connector'))
+const log = referenceRequire('./common/log') as { setOutputStream: (stream: NodeJS.WritableStream) => void }
+log.setOutputStream(process.env.BENCH_VERBOSE === '1'
+  ? process.stderr
+  : new Writable({ write: (_chunk, _encoding, done) => done() }))
+
+const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
+const account = (relation: 'child' | 'peer', port: string): { relation: string, plugin: Plugin } & typeof ACCOUNT_OPTIONS =>
+  ({ relation, plugin: new Transport(pluginOptions('pair', Number(env(port)))) as Plugin, ...ACCOUNT_OPTIONS })
+
+const app = reference.createApp({
+  env: 'test',
+  ilpAddress: 'test.bench',
+  backend: 'one-to-one',
+  spread: 0,
+  store: 'memory',
+  accounts: {
+    alice: account('child', 'BENCH_ALICE_PORT'),
+    bob: account('child', 'BENCH_BOB_PORT'),
+    speaker: account('peer', 'BENCH_PEER_PORT')
+  }
+})
+
+await app.listen()
+process.send!({ type: 'ready' })
