@@ -4,9 +4,10 @@
  * amounts and can pass 2^64): the scripts add decimal strings seven digits at a time and never turn an amount
  * into a Lua number (a double, which rounds above 2^53) nor use INCRBY (64 bits).
  *
- * A reservation with an id is also recorded (a hash: state, delta and the keys it moved, kept a day after its
- * packet expires) and indexed by expiry, so that:
- * - a commit or release given twice (a retry after a lost reply) counts once: the state says it happened;
+ * A reservation with an id is also recorded while it is open (a hash: state, delta and the keys it moved) and
+ * indexed by expiry, so that:
+ * - a commit or release given twice (a retry after a lost reply) counts once: the first deletes the record, and
+ *   a commit or release without a record is a retry;
  * - the reservations of an instance that died are released by any other once their packets expired (SWEEP);
  * - a commit that comes after such a release (the store was unreachable until then) books the amount again.
  */
@@ -143,12 +144,13 @@ end
 
 if action == 'commit' or action == 'release' then
   local state = 'reserved'
-  if id ~= '' then state = redis.call('HGET', KEYS[3], 'state') or 'reserved' end
-  if state == 'committed' or (action == 'release' and state == 'released') then
+  -- no record: it was committed or released already (the record goes then), so this is a retry
+  if id ~= '' then state = redis.call('HGET', KEYS[3], 'state') or 'done' end
+  if state == 'done' or state == 'committed' or (action == 'release' and state == 'released') then
     return { 'ok', before, before }
   end
   if id ~= '' then
-    redis.call('HSET', KEYS[3], 'state', action == 'commit' and 'committed' or 'released')
+    redis.call('DEL', KEYS[3])
     redis.call('ZREM', KEYS[4], id)
   end
   if state == 'released' then

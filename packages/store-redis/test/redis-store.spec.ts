@@ -201,6 +201,9 @@ describe('redis-store', () => {
       expect(await store!.releaseBalance('x', 50n, b)).to.equal(100n)
       expect(await store!.releaseBalance('x', 100n, a)).to.equal(100n)
       expect(await admin.get(store!.prefix + 'reserved:x')).to.equal('0')
+      // A finished reservation leaves nothing behind (Redis's memory does not grow with the packets forwarded).
+      expect(await admin.keys(store!.prefix + 'reservation:*')).to.deep.equal([])
+      expect(await admin.zcard(store!.prefix + 'reservations')).to.equal(0)
     })
 
     it('another instance releases the reservations of one that died, once their packets expired; a late commit books the amount again', async () => {
