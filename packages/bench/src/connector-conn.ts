@@ -7,7 +7,7 @@
  * BENCH_PLUGIN_NAME, of the package the accounts name (`ilp-plugin-btp`: what conn runs for it).
  * BENCH_MODE=children: one child account whose plugin (BENCH_TRANSPORT: a mini-accounts class) serves many
  * BTP clients on BENCH_PORT.
- * Both: one-to-one backend, spread 0, memory store, every default middleware (BENCH_PIPELINE=empty disables
+ * Both: one-to-one backend, spread 0, memory store (BENCH_STORE, BENCH_STORE_CONFIG: another, e.g. redis), every default middleware (BENCH_PIPELINE=empty disables
  * them all, for diagnosis only). V8's young generation capped as the `conn` command caps it. Logs at `error` (BENCH_VERBOSE=1: `info`), to stdout.
  */
 import { pino } from 'pino'
@@ -22,16 +22,20 @@ const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
 const pluginName = process.env.BENCH_PLUGIN_NAME
 const account = (port: string): AccountConfig => {
   const options = pluginOptions(mode, Number(env(port)))
+  // BENCH_BALANCE=1: balance limits on both accounts, so every packet reserves and commits in the store
+  const limits = process.env.BENCH_BALANCE === '1' ? { balance: { minimum: '-1000000000000000000', maximum: '1000000000000000000' } } : {}
   return pluginName !== undefined && pluginName !== ''
-    ? { relation: 'child', plugin: pluginName, options, ...ACCOUNT_OPTIONS }
-    : { relation: 'child', plugin: new Transport(options) as Plugin, ...ACCOUNT_OPTIONS }
+    ? { relation: 'child', plugin: pluginName, options, ...ACCOUNT_OPTIONS, ...limits }
+    : { relation: 'child', plugin: new Transport(options) as Plugin, ...ACCOUNT_OPTIONS, ...limits }
 }
 
 const app = createApp({
   ilpAddress: 'test.bench',
   backend: 'one-to-one',
   spread: 0,
-  store: 'memory',
+  // BENCH_STORE=redis, BENCH_STORE_CONFIG (JSON): the redis store (pnpm bench:redis); memory otherwise
+  store: process.env.BENCH_STORE ?? 'memory',
+  ...(process.env.BENCH_STORE_CONFIG === undefined ? {} : { storeConfig: JSON.parse(process.env.BENCH_STORE_CONFIG) as Record<string, unknown> }),
   // BENCH_PIPELINE=empty: no middlewares; BENCH_CONN_DISABLE=a,b: leave those out (to find what one costs)
   disableMiddleware: process.env.BENCH_PIPELINE === 'empty'
     ? [...STANDARD_MIDDLEWARE_NAMES]

@@ -110,6 +110,10 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   /** Reservation ids are this (unique per process) and a counter, so stores shared by connectors tell them apart. */
   private readonly reservationPrefix = randomUUID() + ':'
   private reservationCount = 0
+  /** Answered packets whose reservation is being committed or released; `finished` is called when it drops to 0. */
+  private finishing = 0
+  /** Called (once) when `finishing` drops to 0. */
+  private finishedWaiters: Array<() => void> = []
   /** Commits of fulfilled packets the store failed, being tried again. */
   private readonly commitRetries = new Set<NodeJS.Timeout>()
   /** Accounts already warned about (no `balance` config), so a re-added account does not warn twice. */
@@ -215,8 +219,12 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
     tracked.retryTimer = undefined
   }
 
-  /** No more retries or late outcomes (the accounts were removed before; their timers are cleared). */
-  stop (): void {
+  /**
+   * Waits for the commits and releases of answered packets to reach the store, then no more retries or late
+   * outcomes (the accounts were removed before; their timers are cleared).
+   */
+  async stop (): Promise<void> {
+    await this.answeredBooked()
     this.stopped = true
     for (const tracked of this.tracked.values()) {
       clearTimeout(tracked.retryTimer)
@@ -265,19 +273,46 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
     try {
       reply = await next(ctx)
     } catch (err) {
-      await this.release(tracked, delta, reservation, 'packet failed')
+      this.finishing++
+      void this.finish(tracked, delta, reservation, false, 'packet failed')
       value.failed.inc(Number(amount))
       throw err
     }
+    // The reply goes back at once; the reservation becomes final (or goes) in the background: the balance with
+    // reservations is already what the limits see, and a store shared over the network costs a round trip here.
+    this.finishing++
     if (Buffer.isBuffer(reply) && isFulfill(reply)) {
       value.fulfilled.inc(Number(amount))
-      const balance = await this.commit(tracked, delta, reservation)
-      void this.maybeSettle(tracked, balance)
+      void this.finish(tracked, delta, reservation, true, '')
     } else {
-      await this.release(tracked, delta, reservation, 'packet rejected')
+      void this.finish(tracked, delta, reservation, false, 'packet rejected')
       countNotFulfilled(value, reply, amount)
     }
     return reply
+  }
+
+  /**
+   * Resolves once the reservations of every packet answered so far are committed or released (a failed commit
+   * may still be waiting for its retry).
+   */
+  async answeredBooked (): Promise<void> {
+    if (this.finishing > 0) await new Promise<void>((resolve) => { this.finishedWaiters.push(resolve) })
+  }
+
+  /** Commits (and settles if due) or releases a packet's reservation; `stop` waits for every one of these. */
+  private async finish (tracked: Tracked, delta: bigint, reservation: Reservation, fulfilled: boolean, reason: string): Promise<void> {
+    try {
+      if (fulfilled) {
+        const balance = await this.commit(tracked, delta, reservation)
+        void this.maybeSettle(tracked, balance)
+      } else {
+        await this.release(tracked, delta, reservation, reason)
+      }
+    } finally {
+      if (--this.finishing === 0 && this.finishedWaiters.length > 0) {
+        for (const resolve of this.finishedWaiters.splice(0)) resolve()
+      }
+    }
   }
 
   // ---- money --------------------------------------------------------------------------------------
@@ -511,6 +546,7 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
    * that must see the outcome of a settlement a packet triggered.
    */
   async settled (accountId: string): Promise<void> {
+    await this.answeredBooked()
     while (true) {
       const settlement = this.tracked.get(accountId)?.settlement
       if (settlement === undefined) return

@@ -250,7 +250,7 @@ describe('settlement never pays twice', () => {
       const again = await rig()
       again.plugin.outcomes = ['refused']
       await again.owe(1500n)
-      again.middleware.stop()
+      await again.middleware.stop()
       expect(clock.countTimers()).to.equal(0)
     })
   })

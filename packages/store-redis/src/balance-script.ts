@@ -68,6 +68,8 @@ local function signed (negative, magnitude)
 end
 
 local function add (a, b)
+  -- below 1e15 a double adds exactly (most balances): no digit strings needed
+  if #a < 16 and #b < 16 then return string.format('%.0f', tonumber(a) + tonumber(b)) end
   local aNegative, x = split(a)
   local bNegative, y = split(b)
   if aNegative == bNegative then return signed(aNegative, addMagnitude(x, y)) end
@@ -113,6 +115,11 @@ local function divSmall (x, d)
 end
 
 local function compare (a, b)
+  if #a < 16 and #b < 16 then
+    local x, y = tonumber(a), tonumber(b)
+    if x == y then return 0 end
+    return (x < y) and -1 or 1
+  end
   local aNegative, x = split(a)
   local bNegative, y = split(b)
   if aNegative ~= bNegative then return aNegative and -1 or 1 end
@@ -124,58 +131,80 @@ end
 `
 
 /**
- * KEYS[1] the balance (reservations included), KEYS[2] the reservations alone, KEYS[3] the reservation's
- * record, KEYS[4] the expiry index.
- * ARGV[1] delta; ARGV[2] minimum ('' for none); ARGV[3] maximum ('' for none);
- * ARGV[4] 'adjust' | 'reserve' (both checked against the limits) | 'commit' | 'release';
- * ARGV[5] the reservation id ('' for none); ARGV[6] its packet's expiry (ms); ARGV[7] how long its record is
- * kept after that (ms).
- * Returns { 'ok' | 'minimum' | 'maximum', balance before, balance after (or as it would have been) }.
+ * One balance change: `balance` (reservations included), `reserved` (the reservations alone), `record` (the
+ * reservation's), `index` (reservations by expiry); delta; minimum and maximum ('' for none);
+ * action 'adjust' | 'reserve' (both checked against the limits) | 'commit' | 'release'; the reservation id ('' for
+ * none), its packet's expiry (ms) and how long a swept record is kept after that (ms).
+ * Returns 'ok' | 'minimum' | 'maximum', the balance before, and after (or as it would have been).
  */
-export const BALANCE_SCRIPT = DECIMAL + `
-local delta, minimum, maximum, action, id = ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5]
-local before = redis.call('GET', KEYS[1]) or '0'
-
+const CHANGE = `
 local function move (key, amount)
   local after = add(redis.call('GET', key) or '0', amount)
   redis.call('SET', key, after)
   return after
 end
 
-if action == 'commit' or action == 'release' then
-  local state = 'reserved'
-  -- no record: it was committed or released already (the record goes then), so this is a retry
-  if id ~= '' then state = redis.call('HGET', KEYS[3], 'state') or 'done' end
-  if state == 'done' or state == 'committed' or (action == 'release' and state == 'released') then
-    return { 'ok', before, before }
+local function change (balance, reserved, record, index, delta, minimum, maximum, action, id, expiresAt, keptFor)
+  local before = redis.call('GET', balance) or '0'
+  if action == 'commit' or action == 'release' then
+    local state = 'reserved'
+    -- no record: it was committed or released already (the record goes then), so this is a retry
+    if id ~= '' then state = redis.call('HGET', record, 'state') or 'done' end
+    if state == 'done' or state == 'committed' or (action == 'release' and state == 'released') then
+      return 'ok', before, before
+    end
+    if id ~= '' then
+      redis.call('DEL', record)
+      redis.call('ZREM', index, id)
+    end
+    if state == 'released' then
+      -- released when its packet expired, fulfilled after all: the amount counts again
+      return 'ok', before, move(balance, delta)
+    end
+    move(reserved, negate(delta))
+    if action == 'commit' then return 'ok', before, before end
+    return 'ok', before, move(balance, negate(delta))
   end
-  if id ~= '' then
-    redis.call('DEL', KEYS[3])
-    redis.call('ZREM', KEYS[4], id)
+  local after = add(before, delta)
+  local direction = compare(delta, '0')
+  if direction > 0 and maximum ~= '' and compare(after, maximum) > 0 then return 'maximum', before, after end
+  if direction < 0 and minimum ~= '' and compare(after, minimum) < 0 then return 'minimum', before, after end
+  redis.call('SET', balance, after)
+  if action == 'reserve' then
+    move(reserved, delta)
+    if id ~= '' then
+      redis.call('HSET', record, 'state', 'reserved', 'delta', delta, 'balance', balance, 'reserved', reserved)
+      redis.call('PEXPIREAT', record, tonumber(expiresAt) + tonumber(keptFor))
+      redis.call('ZADD', index, expiresAt, id)
+    end
   end
-  if state == 'released' then
-    -- released when its packet expired, fulfilled after all: the amount counts again
-    return { 'ok', before, move(KEYS[1], delta) }
-  end
-  move(KEYS[2], negate(delta))
-  if action == 'commit' then return { 'ok', before, before } end
-  return { 'ok', before, move(KEYS[1], negate(delta)) }
+  return 'ok', before, after
 end
+`
 
-local after = add(before, delta)
-local direction = compare(delta, '0')
-if direction > 0 and maximum ~= '' and compare(after, maximum) > 0 then return { 'maximum', before, after } end
-if direction < 0 and minimum ~= '' and compare(after, minimum) < 0 then return { 'minimum', before, after } end
-redis.call('SET', KEYS[1], after)
-if action == 'reserve' then
-  move(KEYS[2], delta)
-  if id ~= '' then
-    redis.call('HSET', KEYS[3], 'state', 'reserved', 'delta', delta, 'balance', KEYS[1], 'reserved', KEYS[2])
-    redis.call('PEXPIREAT', KEYS[3], tonumber(ARGV[6]) + tonumber(ARGV[7]))
-    redis.call('ZADD', KEYS[4], ARGV[6], id)
-  end
+/** Fields per change in BATCH_SCRIPT's ARGV. */
+export const BATCH_FIELDS = 7
+
+/**
+ * Several balance changes in one call, each atomic and in order (the changes issued by concurrent packets in one
+ * turn of the event loop go together: one command instead of one per change).
+ * ARGV[1] the key prefix; ARGV[2] how long a swept record is kept (ms); then per change BATCH_FIELDS values:
+ * key, delta, minimum, maximum, action, reservation id, expiry. The keys are built from the prefix (a single
+ * Redis or a replicated one, not Redis Cluster). Returns three values per change (see CHANGE).
+ */
+export const BATCH_SCRIPT = DECIMAL + CHANGE + `
+local prefix, keptFor = ARGV[1], ARGV[2]
+local index = prefix .. 'reservations'
+local results = {}
+for i = 3, #ARGV, ${7} do
+  local key, id = ARGV[i], ARGV[i + 5]
+  local outcome, before, after = change(prefix .. key, prefix .. 'reserved:' .. key, prefix .. 'reservation:' .. id, index,
+    ARGV[i + 1], ARGV[i + 2], ARGV[i + 3], ARGV[i + 4], id, ARGV[i + 6], keptFor)
+  results[#results + 1] = outcome
+  results[#results + 1] = before
+  results[#results + 1] = after
 end
-return { 'ok', before, after }
+return results
 `
 
 /**

@@ -3,7 +3,7 @@ import { TYPES_RANGE } from '@conn/types'
 import { RedisStore, type RedisStoreOptions } from './redis-store.ts'
 
 export { RedisStore, RedisStoreError, safeUrl, DEFAULT_URL, DEFAULT_PREFIX, type RedisStoreErrorCode, type RedisStoreOptions } from './redis-store.ts'
-export { BALANCE_SCRIPT } from './balance-script.ts'
+export { BATCH_SCRIPT, CLAIM_SCRIPT, TOKENS_SCRIPT } from './balance-script.ts'
 
 /** The `redis` store: `storeConfig` `{ url, prefix, connectTimeout }` (CONNECTOR_STORE_CONFIG as JSON). */
 const manifest: StoreManifest = {

@@ -6,7 +6,7 @@
  */
 import { Redis } from 'ioredis'
 import { BalanceRangeError, OperatorError, type AtomicBalanceStore, type Logger, type Reservation, type SettlementClaim, type Store, type TokenStore } from '@conn/types'
-import { BALANCE_SCRIPT, CLAIM_SCRIPT, SWEEP_SCRIPT, TOKENS_SCRIPT } from './balance-script.ts'
+import { BATCH_SCRIPT, CLAIM_SCRIPT, SWEEP_SCRIPT, TOKENS_SCRIPT } from './balance-script.ts'
 
 export type RedisStoreErrorCode = 'ERR_STORE_CONFIG' | 'ERR_STORE_UNREACHABLE'
 
@@ -52,11 +52,20 @@ const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'sweepInterval
 export const SHARED_PERIOD_LIMIT = 99_999_999
 
 type BalanceAction = 'adjust' | 'reserve' | 'commit' | 'release'
+
+/** A balance change waiting for its batch: its arguments (BATCH_FIELDS of them), and its caller. */
+interface QueuedChange {
+  args: string[]
+  resolve: (result: [string, string, string]) => void
+  reject: (err: unknown) => void
+}
+
+/** Changes per script call at most (a longer queue is sent as several calls). */
+const BATCH_LIMIT = 500
 type ScriptResult = [outcome: 'ok' | 'minimum' | 'maximum', before: string, after: string]
 
 interface RedisWithBalance extends Redis {
-  balance: (total: string, pending: string, record: string, index: string,
-    delta: string, minimum: string, maximum: string, action: BalanceAction, id: string, expiresAt: string, keptFor: string) => Promise<ScriptResult>
+  balanceBatch: (...args: string[]) => Promise<string[]>
   sweep: (index: string, now: string, limit: string, recordPrefix: string) => Promise<number>
   takeTokens: (bucket: string, atLeast: string, atMost: string, capacity: string, refillCount: string, refillPeriod: string, keepFor: string) => Promise<string>
   claimSettlement: (balance: string, record: string, threshold: string, settleTo: string, before: string, after: string) => Promise<[outcome: 'claimed' | 'busy' | 'none', amount: string]>
@@ -73,6 +82,10 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
   private redis: RedisWithBalance | undefined
   private sweepTimer: NodeJS.Timeout | undefined
   private sweepFailing = false
+  /** Balance changes waiting for the next batch. */
+  private queued: QueuedChange[] = []
+  /** Batches sent and not yet answered (close waits for them). */
+  private readonly batches = new Set<Promise<void>>()
 
   /** Throws RedisStoreError ERR_STORE_CONFIG for an option of the wrong type or a URL Redis cannot use. */
   constructor (options: RedisStoreOptions = {}, logger?: Logger) {
@@ -127,7 +140,7 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
       lastError = err
       if (this.redis !== undefined) this.logger?.warn({ err, url: safeUrl(this.url) }, 'redis store: connection error')
     })
-    redis.defineCommand('balance', { numberOfKeys: 4, lua: BALANCE_SCRIPT })
+    redis.defineCommand('balanceBatch', { numberOfKeys: 0, lua: BATCH_SCRIPT })
     redis.defineCommand('sweep', { numberOfKeys: 1, lua: SWEEP_SCRIPT })
     redis.defineCommand('claimSettlement', { numberOfKeys: 2, lua: CLAIM_SCRIPT })
     redis.defineCommand('takeTokens', { numberOfKeys: 1, lua: TOKENS_SCRIPT })
@@ -216,6 +229,9 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
 
   /** Disconnects (after the commands already sent are answered); safe when never opened. */
   async close (): Promise<void> {
+    // Changes still waiting for their batch go first, and are answered before the connection goes.
+    if (this.queued.length > 0 && this.redis !== undefined) this.flushBatch()
+    await Promise.allSettled([...this.batches])
     const redis = this.redis
     this.redis = undefined
     clearInterval(this.sweepTimer)
@@ -223,14 +239,48 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
     await redis.quit().catch(() => redis.disconnect())
   }
 
+  /**
+   * Queues a balance change for the next batch: the changes asked for in one turn of the event loop go to Redis
+   * as one script call (each still atomic, in order), so concurrent packets cost one command, not one each.
+   */
   private async change (key: string, delta: bigint, action: BalanceAction, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint> {
-    const id = reservation?.id ?? ''
-    const [outcome, before, after] = await this.client().balance(
-      this.prefix + key, this.prefix + 'reserved:' + key, this.prefix + 'reservation:' + id, this.prefix + 'reservations',
-      String(delta), minimum === undefined ? '' : String(minimum), maximum === undefined ? '' : String(maximum), action,
-      id, String(reservation?.expiresAt ?? 0), String(RECORD_KEPT_FOR))
-    if (outcome !== 'ok') throw new BalanceRangeError(BigInt(before), BigInt(after), outcome)
+    this.client() // not open: throw now, not in the batch
+    const [outcome, before, after] = await new Promise<[string, string, string]>((resolve, reject) => {
+      this.queued.push({
+        args: [key, String(delta), minimum === undefined ? '' : String(minimum), maximum === undefined ? '' : String(maximum),
+          action, reservation?.id ?? '', String(reservation?.expiresAt ?? 0)],
+        resolve,
+        reject
+      })
+      if (this.queued.length === 1) setImmediate(this.flushBatch)
+    })
+    if (outcome !== 'ok') throw new BalanceRangeError(BigInt(before), BigInt(after), outcome as 'minimum' | 'maximum')
     return BigInt(after)
+  }
+
+  /** Sends the queued changes, BATCH_LIMIT at a time. */
+  private readonly flushBatch = (): void => {
+    const changes = this.queued
+    this.queued = []
+    for (let from = 0; from < changes.length; from += BATCH_LIMIT) {
+      const batch = changes.slice(from, from + BATCH_LIMIT)
+      const args = [this.prefix, String(RECORD_KEPT_FOR)]
+      for (const change of batch) args.push(...change.args)
+      let sent: Promise<string[]>
+      try {
+        sent = this.client().balanceBatch(...args)
+      } catch (err) {
+        for (const change of batch) change.reject(err)
+        continue
+      }
+      const answered = sent.then((results) => {
+        for (let i = 0; i < batch.length; i++) batch[i]!.resolve([results[3 * i]!, results[3 * i + 1]!, results[3 * i + 2]!])
+      }, (err: unknown) => {
+        for (const change of batch) change.reject(err)
+      })
+      this.batches.add(answered)
+      void answered.finally(() => this.batches.delete(answered))
+    }
   }
 
   private client (): RedisWithBalance {

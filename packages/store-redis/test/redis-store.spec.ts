@@ -175,6 +175,18 @@ describe('redis-store', () => {
       expect(() => new RedisStore({ sharedLimits: 'no' })).to.throw(/storeConfig.sharedLimits: expected true or false/)
     })
 
+    it('close() sends the changes still waiting for their batch before it disconnects', async () => {
+      const prefix = `conn-test:${randomUUID()}:`
+      const first = storeOn(prefix)
+      await first.open()
+      const pending = Promise.all(Array.from({ length: 50 }, async () => await first.adjustBalance('late', 2n)))
+      await first.close()
+      await pending
+      const second = storeOn(prefix)
+      await second.open()
+      expect(await second.getBalance('late')).to.equal(100n)
+    })
+
     it('keeps prefixes apart', async () => {
       const a = storeOn()
       const b = storeOn()

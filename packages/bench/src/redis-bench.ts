@@ -1,0 +1,211 @@
+/**
+ * `pnpm bench:redis`: what the redis store costs. The same load (BENCH_IN_FLIGHT packets in flight, default 100,
+ * from lean BTP senders to lean receivers through conn, both accounts with balance limits so every packet
+ * reserves and commits) against:
+ * - conn on the memory store, one instance;
+ * - conn on the redis store (127.0.0.1:6379, a fresh prefix), one instance;
+ * - three conn instances on the same Redis prefix, the load split over them (a sender and a receiver each).
+ * For each: packets/s (summed over the senders), p50/p99 latency (the worst sender's), conn's CPU per packet
+ * (summed over the instances) and Redis's (from INFO cpu over the measured period). Rounds rotate the order.
+ * Writes docs/redis-benchmark.md and .json (BENCH_REDIS_DOC / BENCH_REDIS_OUT; BENCH_QUICK=1: neither).
+ */
+import { fork, type ChildProcess } from 'node:child_process'
+import { writeFile } from 'node:fs/promises'
+import { cpus, totalmem } from 'node:os'
+import { resolve } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { randomUUID } from 'node:crypto'
+import { Redis } from 'ioredis'
+import { freePort } from '@conn/testkit'
+import type { ConnectorReport } from './connector-ipc.ts'
+import { CONN_NODE_FLAGS } from './targets.ts'
+
+const HERE = fileURLToPath(new URL('.', import.meta.url))
+const ROOT = resolve(HERE, '../../..')
+const quick = process.env.BENCH_QUICK === '1'
+const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
+const settings = {
+  rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3)),
+  warmup: Number(process.env.BENCH_WARMUP ?? (quick ? 500 : 1500)),
+  duration: Number(process.env.BENCH_DURATION ?? (quick ? 1000 : 5000)),
+  inFlight: Number(process.env.BENCH_IN_FLIGHT ?? 100)
+}
+const out = process.env.BENCH_REDIS_OUT ?? (quick ? undefined : resolve(ROOT, 'docs/redis-benchmark.json'))
+const doc = process.env.BENCH_REDIS_DOC ?? (quick ? undefined : resolve(ROOT, 'docs/redis-benchmark.md'))
+
+interface Setup { id: string, name: string, store: 'memory' | 'redis', instances: number }
+const SETUPS: Setup[] = [
+  { id: 'memory', name: 'conn, memory store, 1 instance', store: 'memory', instances: 1 },
+  { id: 'redis', name: 'conn, redis store, 1 instance', store: 'redis', instances: 1 },
+  { id: 'redis-3', name: 'conn, redis store, 3 instances on one prefix', store: 'redis', instances: 3 }
+]
+
+interface SenderResult { fulfilled: number, rejected: number, failed: number, lost: number, seconds: number, p50: number, p99: number, rejectCodes: Record<string, number> }
+interface Row {
+  round: number
+  setup: string
+  packetsPerSecond: number
+  p50: number
+  p99: number
+  connCpuMicrosPerPacket: number
+  redisCpuMicrosPerPacket: number
+  fulfilled: number
+  notFulfilled: number
+}
+
+function start (script: string, env: Record<string, string>, nodeFlags: readonly string[] = []): ChildProcess {
+  return fork(HERE + script, [], {
+    execArgv: [...nodeFlags],
+    env: { ...process.env, NODE_ENV: 'production', DEBUG: '', ...env },
+    stdio: ['ignore', process.stderr, 'inherit', 'ipc']
+  })
+}
+
+async function next<T> (child: ChildProcess, type: string): Promise<T> {
+  return await new Promise((resolve, reject) => {
+    const onMessage = (message: { type: string }): void => {
+      if (message.type !== type) return
+      child.off('message', onMessage)
+      child.off('exit', onExit)
+      resolve(message as T)
+    }
+    const onExit = (code: number | null): void => { child.off('message', onMessage); reject(new Error(`a child exited (${String(code)}) before '${type}'`)) }
+    child.on('message', onMessage)
+    child.once('exit', onExit)
+  })
+}
+
+/** Redis's own CPU time so far (user + system), µs, from INFO cpu. */
+async function redisCpuMicros (redis: Redis): Promise<number> {
+  const info = await redis.info('cpu')
+  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN)
+  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
+}
+
+/** BENCH_PROFILE=<dir>: a V8 CPU profile of each connector (node --cpu-prof). */
+function profileFlags (name: string): string[] {
+  const dir = process.env.BENCH_PROFILE
+  return dir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`, `--cpu-prof-name=${name}-${Date.now()}-${Math.random().toString(36).slice(2, 6)}.cpuprofile`]
+}
+
+/** One setup, one round: its instances, each with a sender and a receiver, the in-flight load split over them. */
+async function measure (setup: Setup, round: number, redis: Redis): Promise<Row> {
+  const prefix = `conn-bench:${randomUUID()}:`
+  const share = Math.max(1, Math.round(settings.inFlight / setup.instances))
+  const pool = String(Math.ceil((settings.warmup + settings.duration) / 1000 * 80000) + 1000)
+  const children: ChildProcess[] = []
+  try {
+    const lanes = await Promise.all(Array.from({ length: setup.instances }, async () => {
+      const receiver = start('receiver.js', {})
+      const sender = start('sender.js', { BENCH_IN_FLIGHT: String(share), BENCH_WARMUP: String(settings.warmup), BENCH_DURATION: String(settings.duration), BENCH_POOL: pool })
+      children.push(receiver, sender)
+      await Promise.all([next(receiver, 'ready'), next(sender, 'ready')])
+      const [alicePort, bobPort] = [await freePort(), await freePort()]
+      const connector = start('connector-conn.js', {
+        BENCH_MODE: 'pair',
+        BENCH_TRANSPORT: '@conn/plugin-btp',
+        BENCH_ALICE_PORT: String(alicePort),
+        BENCH_BOB_PORT: String(bobPort),
+        BENCH_BALANCE: '1',
+        BENCH_STORE: setup.store,
+        ...(setup.store === 'redis' ? { BENCH_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix }) } : {})
+      }, [...CONN_NODE_FLAGS, ...profileFlags(setup.id)])
+      children.push(connector)
+      receiver.send({ type: 'connect', port: bobPort })
+      sender.send({ type: 'connect', port: alicePort })
+      await next(sender, 'first')
+      return { receiver, sender, connector }
+    }))
+    // All lanes start their load together; their measured periods overlap (each measures its own).
+    const marks = lanes.map(({ sender }) => next(sender, 'mark'))
+    const measured = lanes.map(({ sender }) => next(sender, 'measured'))
+    const results = lanes.map(({ sender }) => next<SenderResult>(sender, 'result'))
+    for (const { sender } of lanes) sender.send({ type: 'load' })
+    await Promise.all(marks)
+    for (const { connector } of lanes) connector.send({ type: 'mark' })
+    const redisBefore = await redisCpuMicros(redis)
+    await Promise.all(measured)
+    const redisAfter = await redisCpuMicros(redis)
+    const reports = await Promise.all(lanes.map(async ({ connector }) => {
+      const report = next<ConnectorReport>(connector, 'report')
+      connector.send({ type: 'report' })
+      return await report
+    }))
+    const outcomes = await Promise.all(results)
+    const packets = outcomes.reduce((sum, o) => sum + o.fulfilled + o.rejected + o.failed, 0)
+    const fulfilled = outcomes.reduce((sum, o) => sum + o.fulfilled, 0)
+    return {
+      round,
+      setup: setup.id,
+      packetsPerSecond: outcomes.reduce((sum, o) => sum + o.fulfilled / o.seconds, 0),
+      // the senders measure in µs
+      p50: Math.max(...outcomes.map((o) => o.p50)) / 1000,
+      p99: Math.max(...outcomes.map((o) => o.p99)) / 1000,
+      connCpuMicrosPerPacket: reports.reduce((sum, r) => sum + r.cpuMicros, 0) / packets,
+      redisCpuMicrosPerPacket: setup.store === 'redis' ? (redisAfter - redisBefore) / packets : NaN,
+      fulfilled,
+      notFulfilled: packets - fulfilled
+    }
+  } finally {
+    // SIGINT lets a profiled connector write its profile
+    for (const child of children) child.kill(process.env.BENCH_PROFILE !== undefined ? 'SIGINT' : 'SIGKILL')
+    if (process.env.BENCH_PROFILE !== undefined) await new Promise((resolve) => setTimeout(resolve, 1000))
+    const keys = await redis.keys(prefix + '*')
+    if (keys.length > 0) await redis.del(...keys)
+  }
+}
+
+const median = (values: number[]): number => {
+  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b)
+  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!
+}
+const fixed = (n: number, digits = 0): string => Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
+
+const redis = new Redis(REDIS_URL, { lazyConnect: true })
+await redis.connect()
+const rows: Row[] = []
+for (let round = 1; round <= settings.rounds; round++) {
+  const order = SETUPS.map((_, i) => SETUPS[(i + round - 1) % SETUPS.length]!)
+  for (const setup of order) {
+    const row = await measure(setup, round, redis)
+    rows.push(row)
+    console.error(`round ${round} ${setup.id}: ${fixed(row.packetsPerSecond)} packets/s, p99 ${fixed(row.p99, 1)} ms, conn ${fixed(row.connCpuMicrosPerPacket, 1)} µs/packet, redis ${fixed(row.redisCpuMicrosPerPacket, 1)} µs/packet`)
+  }
+}
+await redis.quit()
+
+const memoryRate = median(rows.filter((r) => r.setup === 'memory').map((r) => r.packetsPerSecond))
+const lines = [
+  '| setup | packets/s (median) | of the memory store | p50 ms | p99 ms | conn CPU µs/packet | Redis CPU µs/packet | not fulfilled |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  ...SETUPS.map((setup) => {
+    const mine = rows.filter((r) => r.setup === setup.id)
+    const rate = median(mine.map((r) => r.packetsPerSecond))
+    return `| ${setup.name} | ${fixed(rate)} | ${fixed(100 * rate / memoryRate)} % | ${fixed(median(mine.map((r) => r.p50)), 1)} | ${fixed(median(mine.map((r) => r.p99)), 1)} | ` +
+      `${fixed(median(mine.map((r) => r.connCpuMicrosPerPacket)), 1)} | ${fixed(median(mine.map((r) => r.redisCpuMicrosPerPacket)), 1)} | ${mine.reduce((s, r) => s + r.notFulfilled, 0)} |`
+  })
+]
+console.log(lines.join('\n'))
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`
+if (out !== undefined) await writeFile(out, JSON.stringify({ date: new Date().toISOString(), machine, settings, rows }, null, 2) + '\n')
+if (doc !== undefined) {
+  await writeFile(doc, [
+    '# The redis store\'s cost: conn on Redis against the memory store',
+    '',
+    `Generated by \`pnpm bench:redis\` (packages/bench/src/redis-bench.ts) on ${new Date().toISOString().slice(0, 10)}. Machine: ${machine}; ` +
+      `Redis on 127.0.0.1:6379 on the same machine. Raw rounds: [redis-benchmark.json](redis-benchmark.json).`,
+    '',
+    `Settings: ${settings.inFlight} packets in flight in all (split evenly over the instances), warm-up ${settings.warmup} ms, measured ` +
+      `${settings.duration} ms, ${settings.rounds} round(s), medians shown. Both accounts have balance limits, so every packet ` +
+      'reserves on both accounts before it is forwarded and commits both on the Fulfill (four balance scripts per packet on Redis).',
+    '',
+    ...lines,
+    '',
+    'Each instance is a conn process (`@conn/core` with `@conn/plugin-btp` accounts and every default middleware, the `conn` ' +
+      'bin\'s node flags) with its own lean BTP sender and receiver (the processes of `pnpm bench`). conn CPU is summed over the ' +
+      'instances; Redis CPU is `used_cpu_user + used_cpu_sys` from `INFO cpu` over the measured period, divided by the packets ' +
+      'answered. On a 2-core machine the three-instance row shares two cores between three connectors, three senders, three ' +
+      'receivers and Redis: it shows the cost of sharing, not the scaling of a real cluster.',
+    ''
+  ].join('\n'))
+}
