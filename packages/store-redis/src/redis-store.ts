@@ -55,7 +55,8 @@ type BalanceAction = 'adjust' | 'reserve' | 'commit' | 'release'
 
 /** A balance change waiting for its batch: its arguments (BATCH_FIELDS of them), and its caller. */
 interface QueuedChange {
-  args: string[]
+  /** BATCH_FIELDS values separated by spaces. */
+  fields: string
   resolve: (result: [string, string, string]) => void
   reject: (err: unknown) => void
 }
@@ -65,7 +66,7 @@ const BATCH_LIMIT = 500
 type ScriptResult = [outcome: 'ok' | 'minimum' | 'maximum', before: string, after: string]
 
 interface RedisWithBalance extends Redis {
-  balanceBatch: (...args: string[]) => Promise<string[]>
+  balanceBatch: (prefix: string, keptFor: string, changes: string) => Promise<string>
   sweep: (index: string, now: string, limit: string, recordPrefix: string) => Promise<number>
   takeTokens: (bucket: string, atLeast: string, atMost: string, capacity: string, refillCount: string, refillPeriod: string, keepFor: string) => Promise<string>
   claimSettlement: (balance: string, record: string, threshold: string, settleTo: string, before: string, after: string) => Promise<[outcome: 'claimed' | 'busy' | 'none', amount: string]>
@@ -245,10 +246,12 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
    */
   private async change (key: string, delta: bigint, action: BalanceAction, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint> {
     this.client() // not open: throw now, not in the batch
+    if (/\s/.test(key) || (reservation !== undefined && /\s/.test(reservation.id))) {
+      throw new RangeError(`the redis store takes balance keys and reservation ids without spaces, got ${JSON.stringify(key)} ${JSON.stringify(reservation?.id)}`)
+    }
     const [outcome, before, after] = await new Promise<[string, string, string]>((resolve, reject) => {
       this.queued.push({
-        args: [key, String(delta), minimum === undefined ? '' : String(minimum), maximum === undefined ? '' : String(maximum),
-          action, reservation?.id ?? '', String(reservation?.expiresAt ?? 0)],
+        fields: `${key} ${delta} ${minimum ?? '-'} ${maximum ?? '-'} ${action} ${reservation?.id ?? '-'} ${reservation?.expiresAt ?? 0}`,
         resolve,
         reject
       })
@@ -264,16 +267,17 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
     this.queued = []
     for (let from = 0; from < changes.length; from += BATCH_LIMIT) {
       const batch = changes.slice(from, from + BATCH_LIMIT)
-      const args = [this.prefix, String(RECORD_KEPT_FOR)]
-      for (const change of batch) args.push(...change.args)
-      let sent: Promise<string[]>
+      let fields = batch[0]!.fields
+      for (let i = 1; i < batch.length; i++) fields += ' ' + batch[i]!.fields
+      let sent: Promise<string>
       try {
-        sent = this.client().balanceBatch(...args)
+        sent = this.client().balanceBatch(this.prefix, String(RECORD_KEPT_FOR), fields)
       } catch (err) {
         for (const change of batch) change.reject(err)
         continue
       }
-      const answered = sent.then((results) => {
+      const answered = sent.then((reply) => {
+        const results = reply.split(' ')
         for (let i = 0; i < batch.length; i++) batch[i]!.resolve([results[3 * i]!, results[3 * i + 1]!, results[3 * i + 2]!])
       }, (err: unknown) => {
         for (const change of batch) change.reject(err)

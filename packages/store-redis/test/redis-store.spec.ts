@@ -175,6 +175,13 @@ describe('redis-store', () => {
       expect(() => new RedisStore({ sharedLimits: 'no' })).to.throw(/storeConfig.sharedLimits: expected true or false/)
     })
 
+    it('refuses a balance key or reservation id with whitespace (the batch separates fields by spaces)', async () => {
+      const [store] = await opened3()
+      const refused = await rejectionOf(store!.adjustBalance('a b', 1n))
+      expect((refused as Error).message).to.match(/without spaces/)
+      expect(await store!.getBalance('a')).to.equal(0n)
+    })
+
     it('close() sends the changes still waiting for their batch before it disconnects', async () => {
       const prefix = `conn-test:${randomUUID()}:`
       const first = storeOn(prefix)
