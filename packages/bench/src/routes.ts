@@ -19,6 +19,12 @@ import { fileURLToPath } from 'node:url'
 import { freePort } from '@conn/testkit'
 import type { EventLoopReport } from './connector-ipc.ts'
 import { CONN_NODE_FLAGS } from './targets.ts'
+
+/** conn's node flags: the `conn` bin's, or ROUTES_CONN_NODE_FLAGS (space-separated; '' for none), for diagnosis. */
+function connNodeFlags (): readonly string[] {
+  const flags = process.env.ROUTES_CONN_NODE_FLAGS
+  return flags === undefined ? CONN_NODE_FLAGS : flags.split(' ').filter((flag) => flag !== '')
+}
 import type { PhaseResult, TaughtReport } from './routes-shared.ts'
 
 // the processes run compiled (dist/), also when this module runs from its source (the tests, through tsx)
@@ -180,7 +186,7 @@ export async function measureRoutes (target: RoutesTarget, options: RoutesOption
     BENCH_ALICE_PORT: String(alicePort),
     BENCH_BOB_PORT: String(bobPort),
     BENCH_PEER_PORT: String(peerPort)
-  }, [...profile, ...(options.nodeFlags ?? (target === 'conn' ? CONN_NODE_FLAGS : []))])
+  }, [...profile, ...(options.nodeFlags ?? (target === 'conn' ? connNodeFlags() : []))])
   const children = [receiver, sender, speaker]
   try {
     const pid = connector.pid!
