@@ -5,6 +5,7 @@
  * bench's own dependencies or else from @conn/cli's (ilp-plugin-mini-accounts is one of the cli's).
  */
 import { createRequire } from 'node:module'
+import { Writable } from 'node:stream'
 import { dirname } from 'node:path'
 import { pathToFileURL } from 'node:url'
 
@@ -92,6 +93,29 @@ export function serveRunner (): void {
       process.send!(report)
     }
   })
+}
+
+/** A non-negative number from the environment, or `fallback` when unset. */
+export function numberOption (name: string, fallback: number): number {
+  const value = process.env[name]
+  if (value === undefined || value === '') return fallback
+  const n = Number(value)
+  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(value)}`)
+  return n
+}
+
+/**
+ * The reference connector's createApp, its logging off: `debug` through DEBUG='' (set by the runner), riverpig's
+ * info lines through its output stream (BENCH_VERBOSE=1 keeps them, on stderr).
+ */
+export function referenceCreateApp (): (opts: Record<string, unknown>) => { listen: () => Promise<void> } {
+  const reference = require('ilp-connector') as { createApp: (opts: Record<string, unknown>) => { listen: () => Promise<void> } }
+  const referenceRequire = createRequire(require.resolve('ilp-connector'))
+  const log = referenceRequire('./common/log') as { setOutputStream: (stream: NodeJS.WritableStream) => void }
+  log.setOutputStream(process.env.BENCH_VERBOSE === '1'
+    ? process.stderr
+    : new Writable({ write: (_chunk, _encoding, done) => done() }))
+  return reference.createApp
 }
 
 export function env (name: string): string {

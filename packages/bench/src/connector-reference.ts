@@ -5,21 +5,11 @@
  * runner), riverpig's info lines through its output stream (BENCH_VERBOSE=1 keeps them, on stderr).
  * Every default middleware stays on; the store is its built-in memory store.
  */
-import { createRequire } from 'node:module'
-import { Writable } from 'node:stream'
 import type { Plugin } from '@conn/types'
-import { ACCOUNT_OPTIONS, env, loadPluginClass, pluginOptions, serveRunner } from './connector-ipc.ts'
+import { ACCOUNT_OPTIONS, env, loadPluginClass, pluginOptions, referenceCreateApp, serveRunner } from './connector-ipc.ts'
 
 serveRunner()
-const require = createRequire(import.meta.url)
-const reference = require('ilp-connector') as {
-  createApp: (opts: Record<string, unknown>) => { listen: () => Promise<void> }
-}
-const referenceRequire = createRequire(require.resolve('ilp-connector'))
-const log = referenceRequire('./common/log') as { setOutputStream: (stream: NodeJS.WritableStream) => void }
-log.setOutputStream(process.env.BENCH_VERBOSE === '1'
-  ? process.stderr
-  : new Writable({ write: (_chunk, _encoding, done) => done() }))
+const reference = { createApp: referenceCreateApp() }
 
 const mode = process.env.BENCH_MODE === 'children' ? 'children' : 'pair'
 const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))

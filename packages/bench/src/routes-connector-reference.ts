@@ -3,22 +3,12 @@
  * routes-connector-conn.ts (alice and bob children, speaker a peer), each an ilp-plugin-btp listener instance.
  * Logging off as in connector-reference.ts; its CCP route exchange is on (its default).
  */
-import { createRequire } from 'node:module'
-import { Writable } from 'node:stream'
 import type { Plugin } from '@conn/types'
-import { ACCOUNT_OPTIONS, env, loadPluginClass, pluginOptions, serveEventLoopDelay, serveRunner } from './connector-ipc.ts'
+import { ACCOUNT_OPTIONS, env, loadPluginClass, pluginOptions, referenceCreateApp, serveEventLoopDelay, serveRunner } from './connector-ipc.ts'
 
 serveRunner()
 await serveEventLoopDelay()
-const require = createRequire(import.meta.url)
-const reference = require('ilp-connector') as {
-  createApp: (opts: Record<string, unknown>) => { listen: () => Promise<void> }
-}
-const referenceRequire = createRequire(require.resolve('ilp-connector'))
-const log = referenceRequire('./common/log') as { setOutputStream: (stream: NodeJS.WritableStream) => void }
-log.setOutputStream(process.env.BENCH_VERBOSE === '1'
-  ? process.stderr
-  : new Writable({ write: (_chunk, _encoding, done) => done() }))
+const reference = { createApp: referenceCreateApp() }
 
 const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
 const account = (relation: 'child' | 'peer', port: string): { relation: string, plugin: Plugin } & typeof ACCOUNT_OPTIONS =>

@@ -14,15 +14,9 @@ import { cpus, totalmem, release } from 'node:os'
 import { resolve } from 'node:path'
 import { measureRoutes, type RoutesMeasurement, type RoutesTarget } from './routes.ts'
 import { CONN_NODE_FLAGS } from './targets.ts'
+import { numberOption } from './connector-ipc.ts'
 import { routesDocument, routesMarkdown, type RoutesRun } from './routes-report.ts'
 
-const numberOption = (name: string, fallback: number): number => {
-  const value = process.env[name]
-  if (value === undefined || value === '') return fallback
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(value)}`)
-  return n
-}
 const KEEP_MARKER = '<!-- end of the generated part: pnpm bench:routes rewrites everything above this line and keeps what follows -->'
 /** Writes the document, keeping what follows the marker in the file already there (findings written by hand). */
 async function writeDocument (path: string, run: RoutesRun): Promise<void> {

@@ -21,20 +21,13 @@ import { freePort } from '@conn/testkit'
 import { cpus, release, totalmem, platform } from 'node:os'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import type { ConnectorReport } from './connector-ipc.ts'
+import { numberOption, type ConnectorReport } from './connector-ipc.ts'
 import { CONN_NODE_FLAGS, firstAvailable, unavailable, DEFAULT_TARGETS, REFERENCE, TARGETS, type Target } from './targets.ts'
 import { markdown, summarize, type BenchResults, type ChildrenMeasurement, type Measurement, type Skipped } from './report.ts'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = resolve(HERE, '../../..')
 const quick = process.env.BENCH_QUICK === '1'
-const numberOption = (name: string, fallback: number): number => {
-  const value = process.env[name]
-  if (value === undefined || value === '') return fallback
-  const n = Number(value)
-  if (!Number.isFinite(n) || n < 0) throw new Error(`${name}: expected a number, got ${JSON.stringify(value)}`)
-  return n
-}
 const settings = {
   rounds: numberOption('BENCH_ROUNDS', quick ? 1 : 3),
   warmup: numberOption('BENCH_WARMUP', quick ? 500 : 1000),
