@@ -237,6 +237,11 @@ export class PacketSwitch {
     if (!executionCondition.equals(PEER_PROTOCOL_CONDITION)) {
       throw new InvalidPacketError('condition must be peer protocol condition.')
     }
+    // A peer protocol request moves no money: an amount would be credited by the balance middleware on the way in
+    // once we fulfill it (the reference does so). Refused before any handler sees it.
+    if (ctx.prepare.amount !== 0n) {
+      throw new InvalidPacketError('peer protocol request must have amount 0. amount=' + ctx.prepare.amount)
+    }
     if (destination === 'peer.config') return await this.ildcp(ctx)
     for (const [prefix, handler] of this.peerProtocols) {
       if (destination === prefix || destination.startsWith(prefix + '.')) return await handler(ctx)

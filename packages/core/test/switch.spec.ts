@@ -191,6 +191,32 @@ describe('switch', () => {
       expectIlpError(await send(s, 'alice', prepare({ destination: 'peer.nope', amount: '0', condition: PEER_PROTOCOL_CONDITION })), 'F01', 'unknown peer protocol.')
     })
 
+    it('F01 for a peer protocol request (peer.config, peer.route.*) with an amount: no handler sees it, nothing is credited', async () => {
+      const s = setup()
+      const answered: string[] = []
+      s.sw.peerProtocols.set('peer.route', async (ctx) => { answered.push(ctx.prepare.destination); return fulfill() })
+      // a stand-in for the balance middleware: credits the incoming amount when the reply is a Fulfill
+      let credited = 0n
+      const balance: Middleware = {
+        name: 'balance',
+        incomingData: async (ctx, next) => {
+          const reply = await next(ctx)
+          if (reply[0] === IlpPacket.Type.TYPE_ILP_FULFILL) credited += ctx.prepare.amount
+          return reply
+        }
+      }
+      s.sw.compose([balance])
+      for (const destination of ['peer.config', 'peer.route.control', 'peer.route.update']) {
+        expectIlpError(await send(s, 'alice', prepare({ destination, amount: '1000', condition: PEER_PROTOCOL_CONDITION })),
+          'F01', 'peer protocol request must have amount 0. amount=1000')
+      }
+      expect(answered).to.deep.equal([])
+      expect(credited).to.equal(0n)
+      // the same requests with amount 0 go through
+      await send(s, 'alice', prepare({ destination: 'peer.route.control', amount: '0', condition: PEER_PROTOCOL_CONDITION }))
+      expect(answered).to.deep.equal(['peer.route.control'])
+    })
+
     it('hands registered peer protocols their requests (peer.route and peer.route.*)', async () => {
       const s = setup()
       const answered: string[] = []
