@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url'
 // imports node: builtins only, so its source is imported as it is.
 import { fuzzDecoder, readHexCorpus, type FuzzReport } from '../../testkit/src/fuzz.ts'
 import {
-  IlpCodecError, isIldcpRequest, isWellFormedReply, parseFulfill, parseIldcpRequest, parseIldcpResponse, parsePrepare,
+  IlpCodecError, isIldcpRequest, isValidReply, isWellFormedReply, parseFulfill, parseIldcpRequest, parseIldcpResponse, parsePrepare,
   parseReject, readPrepareHead, serializeFulfill, serializePrepare, serveIldcp
 } from '../src/index.ts'
 
@@ -78,5 +78,15 @@ describe('decoders under fuzzing (random and mutated input)', () => {
 
   it('the quick looks (isIldcpRequest, isWellFormedReply) never throw', async () => {
     await fuzz((input) => { isIldcpRequest(input); isWellFormedReply(input) }, never, 8)
+  })
+
+  it('isValidReply never throws, and is true exactly when parseFulfill or parseReject reads the reply', async () => {
+    let valid = 0
+    await fuzz((input) => {
+      const parses = (() => { try { (input[0] === 13 ? parseFulfill : parseReject)(input); return true } catch { return false } })()
+      if (isValidReply(input) !== parses) throw new Error(`isValidReply says ${String(!parses)}, the parser ${String(parses)}`)
+      if (parses) valid++
+    }, never, 9)
+    expect(valid).to.be.greaterThan(10)
   })
 })

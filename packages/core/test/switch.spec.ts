@@ -286,6 +286,18 @@ describe('switch', () => {
         'failed to send packet: next hop answered with an invalid reply. account=bob')
     })
 
+    it('F02 when the next hop answers with a Fulfill or Reject whose contents do not parse (found by fuzzing): not passed upstream', async () => {
+      const s = setup()
+      const badTriggeredBy = IlpPacket.serializeIlpReject({ code: 'F99', triggeredBy: 'test.conn.bob', message: 'no', data: Buffer.alloc(0) })
+      badTriggeredBy[badTriggeredBy.indexOf('bob')] = 0xe2 // 'b' | 0x80: not an address
+      const shortFulfill = Buffer.from([13, 3, 1, 2, 0]) // a canonical envelope, but a 2-byte fulfillment
+      for (const reply of [badTriggeredBy, shortFulfill]) {
+        s.plugins.bob!.onSendData = async () => reply
+        expectIlpError(await send(s, 'alice', prepare({ destination: 'test.conn.bob' })), 'F02',
+          'failed to send packet: next hop answered with an invalid reply. account=bob')
+      }
+    })
+
     it('keeps a typed ILP error of the next hop\'s plugin, and leaves any other failure untyped (the error handler makes it T00)', async () => {
       const s = setup()
       s.plugins.bob!.onSendData = async () => { throw new BadRequestError('plugin says no') }
