@@ -8,13 +8,13 @@ import { expect } from 'chai'
 import { createHash } from 'node:crypto'
 import * as IlpPacket from 'ilp-packet'
 import * as Ildcp from 'ilp-protocol-ildcp'
-import * as Ccp from 'ilp-protocol-ccp'
 import { createApp, type Connector } from '@conn/core'
 import { FakePlugin, Rng, fuzzDecoder, mutate } from '@conn/testkit'
 import { CLI_DIR, silentLogger } from './helpers/harness.ts'
 
 const FULFILLMENT = Buffer.alloc(32, 7)
 const CONDITION = createHash('sha256').update(FULFILLMENT).digest()
+const PEER_PROTOCOL_CONDITION = createHash('sha256').update(Buffer.alloc(32)).digest()
 
 function prepare (destination: string, amount: string, data = Buffer.alloc(0), condition = CONDITION): Buffer {
   return IlpPacket.serializeIlpPrepare({ amount, destination, executionCondition: condition, expiresAt: new Date(Date.now() + 20_000), data })
@@ -64,7 +64,8 @@ describe('packet path under fuzzing (Prepares in, replies back)', function () {
       prepare('test.conn.bob', '18446744073709551615', Buffer.alloc(300, 1)),
       prepare('test.conn.nobody', '1'),
       Ildcp.serializeIldcpRequest({ expiresAt: new Date(Date.now() + 20_000), data: Buffer.alloc(0) }),
-      Ccp.serializeCcpRouteControlRequest({ mode: Ccp.Mode.MODE_SYNC, lastKnownRoutingTableId: '00000000-0000-0000-0000-000000000000', lastKnownEpoch: 0, features: [] })
+      // a route control request: mode SYNC, table id 0, epoch 0, no features (as ilp-protocol-ccp writes it)
+      prepare('peer.route.control', '0', Buffer.from('01' + '00'.repeat(16) + '00000000' + '0100', 'hex'), PEER_PROTOCOL_CONDITION)
     ]
     const codes = new Map<string, number>()
     const report = await fuzzDecoder({

@@ -81,7 +81,7 @@ describe('config under fuzzing', () => {
     for (const option of Object.keys(OPTIONS)) {
       const variable = envName(option)
       for (let i = 0; i < CASES; i++) {
-        const env = { ...base, [variable]: randomEnvValue(rng) }
+        const env: Record<string, string> = { ...base, [variable]: randomEnvValue(rng) }
         const err = outcome(env, () => configFromEnv(env), `${variable} case ${i}`)
         if (err !== undefined) { expectNamed(err, option, env[variable]); named++ }
       }
