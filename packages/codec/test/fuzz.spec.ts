@@ -31,7 +31,8 @@ async function fuzz (decode: (input: Buffer) => unknown, isTypedError = isCodecE
   return report
 }
 
-describe('decoders under fuzzing (random and mutated input)', () => {
+describe('decoders under fuzzing (random and mutated input)', function () {
+  this.timeout(60000) // well under a second each alone
   it('has a corpus of Prepare, Fulfill, Reject and IL-DCP encodings that all decode', () => {
     expect(corpus.map((e) => e.name)).to.include.members(['prepare.hex', 'fulfill.hex', 'reject.hex', 'ildcp-request.hex', 'ildcp-response.hex'])
     for (const { name, bytes } of corpus) {

@@ -10,7 +10,7 @@ import { configFromEnv, envName } from '../src/env.ts'
 import { backendPackageName, pluginPackageName, storePackageName } from '../src/names.ts'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 1)
-const CASES = Number(process.env.FUZZ_CASES ?? 200)
+const CASES = Number(process.env.FUZZ_CASES ?? 100)
 const VALID = { ilpAddress: 'test.conn', accounts: { alice: { relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9 } } }
 
 /** Runs `check`; a ConfigError is returned, anything else thrown with the seed and the input. */
@@ -39,7 +39,8 @@ function randomEnvValue (rng: Rng): string {
   return rng.chance(0.5) ? randomString(rng) : JSON.stringify(randomJson(rng))
 }
 
-describe('config under fuzzing', () => {
+describe('config under fuzzing', function () {
+  this.timeout(60000) // a second or two alone; generous for a loaded machine
   it('validateConfig of random JSON: a config or a ConfigError, nothing else', () => {
     const rng = new Rng(SEED)
     let errors = 0

@@ -62,7 +62,8 @@ describe('BTP decoder under fuzzing (random and mutated frames)', () => {
   })
 })
 
-describe('BTP server under fuzzing (mutated frames on an authenticated socket)', () => {
+describe('BTP server under fuzzing (mutated frames on an authenticated socket)', function () {
+  this.timeout(60000) // about a second alone
   let server: BtpPlugin | undefined
   const sockets: RawSocket[] = []
   afterEach(async () => {

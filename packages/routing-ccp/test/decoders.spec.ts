@@ -17,7 +17,8 @@ const controls = corpus.filter((e) => e.name.startsWith('control'))
 const updates = corpus.filter((e) => e.name.startsWith('update'))
 const isFormatError = (err: unknown): boolean => err instanceof CcpFormatError
 
-describe('CCP decoders under fuzzing (random and mutated payloads)', () => {
+describe('CCP decoders under fuzzing (random and mutated payloads)', function () {
+  this.timeout(60000) // well under a second each alone
   it('has a corpus of route control and route update payloads that decode', () => {
     expect(controls).to.have.length.greaterThan(1)
     expect(updates).to.have.length.greaterThan(1)
