@@ -34,8 +34,23 @@ function wellFormed (reply: unknown): boolean {
 
 describe('packet path under fuzzing (Prepares in, replies back)', function () {
   this.timeout(60000)
-  let app: Connector | undefined
-  afterEach(async () => { await app?.shutdown() })
+  const apps: Connector[] = []
+  afterEach(async () => { for (const app of apps.splice(0)) await app.shutdown() })
+
+  /** A connector with children alice and bob, bob answering with `answer`; resolves with alice's data handler. */
+  async function connector (answer: () => Buffer): Promise<{ handler: (data: Buffer) => Promise<Buffer>, bob: FakePlugin }> {
+    const alice = new FakePlugin()
+    const bob = new FakePlugin({ sendData: async () => answer() })
+    const child = { relation: 'child', assetCode: 'USD', assetScale: 9 } as const
+    const app = createApp({
+      ilpAddress: 'test.conn',
+      spread: 0,
+      accounts: { alice: { ...child, plugin: alice, balance: { maximum: 'Infinity' } }, bob: { ...child, plugin: bob } }
+    }, { logger: silentLogger, resolveFrom: [CLI_DIR] })
+    apps.push(app)
+    await app.listen()
+    return { handler: alice.dataHandler!, bob }
+  }
 
   it('answers any Prepare bytes, and any reply of the next hop, with a well-formed Fulfill or Reject', async () => {
     const rng = new Rng(Number(process.env.FUZZ_SEED ?? 1))
@@ -43,22 +58,12 @@ describe('packet path under fuzzing (Prepares in, replies back)', function () {
       IlpPacket.serializeIlpFulfill({ fulfillment: FULFILLMENT, data: Buffer.from('paid') }),
       IlpPacket.serializeIlpReject({ code: 'F99', triggeredBy: 'test.conn.bob', message: 'no', data: Buffer.from('x') })
     ]
-    const alice = new FakePlugin()
     // bob answers with a valid reply, a mutant of one, or random bytes
-    const bob = new FakePlugin({
-      sendData: async () => {
-        const kind = rng.nextInt(3)
-        return kind === 0 ? rng.pick(replies) : kind === 1 ? mutate(rng.pick(replies), rng) : rng.bytes(rng.nextInt(64))
-      }
-    })
-    const child = { relation: 'child', assetCode: 'USD', assetScale: 9 } as const
-    app = createApp({
-      ilpAddress: 'test.conn',
-      spread: 0,
-      accounts: { alice: { ...child, plugin: alice, balance: { maximum: '1000000000' } }, bob: { ...child, plugin: bob } }
-    }, { logger: silentLogger, resolveFrom: [CLI_DIR] })
-    await app.listen()
-    const handler = alice.dataHandler!
+    const fuzzedReply = (): Buffer => {
+      const kind = rng.nextInt(3)
+      return kind === 0 ? rng.pick(replies) : kind === 1 ? mutate(rng.pick(replies), rng) : rng.bytes(rng.nextInt(64))
+    }
+    const { handler, bob } = await connector(fuzzedReply)
     const corpus = [
       prepare('test.conn.bob', '10', Buffer.from('hello')),
       prepare('test.conn.bob', '18446744073709551615', Buffer.alloc(300, 1)),
@@ -82,18 +87,22 @@ describe('packet path under fuzzing (Prepares in, replies back)', function () {
     })
     expect(report.decoded).to.equal(report.cases)
     expect(codes.get('F01')).to.be.greaterThan(500)
+    expect(bob.dataSent.length).to.be.greaterThan(10) // some mutants were still valid, and forwarded
 
-    // valid Prepares, so that every one reaches bob and his fuzzed reply is what comes back
+    // valid Prepares through a fresh connector (no state left by the fuzzed ones), so that every one reaches
+    // bob and his fuzzed reply is what comes back
     codes.clear()
+    const fresh = await connector(fuzzedReply)
     for (let i = 0; i < 500; i++) {
       const input = prepare('test.conn.bob', String(1 + rng.nextInt(1000)))
-      const reply = await handler(input)
+      const reply = await fresh.handler(input)
       if (!wellFormed(reply)) expect.fail(`reply ${String(reply)} to ${input.toString('hex')} (seed ${rng.seed})`)
       const code = reply[0] === IlpPacket.Type.TYPE_ILP_FULFILL ? 'fulfill' : IlpPacket.deserializeIlpReject(reply).code
       codes.set(code, (codes.get(code) ?? 0) + 1)
     }
-    expect(codes.get('fulfill')).to.be.greaterThan(30) // bob's valid Fulfills
-    expect(codes.get('F99')).to.be.greaterThan(30) // bob's valid Rejects, passed on
+    const seen = JSON.stringify([...codes])
+    expect(codes.get('fulfill'), seen).to.be.greaterThan(30) // bob's valid Fulfills
+    expect(codes.get('F99'), seen).to.be.greaterThan(30) // bob's valid Rejects, passed on
     expect([...codes.keys()].some((code) => code !== 'fulfill' && code !== 'F99')).to.equal(true) // his garbage, made a Reject
   })
 })
