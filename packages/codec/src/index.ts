@@ -8,7 +8,7 @@ export {
   INTERLEDGER_TIME_LENGTH, MAX_INTERLEDGER_TIME, MIN_INTERLEDGER_TIME, readInterledgerTime, writeInterledgerTime
 } from './time.ts'
 export {
-  MAX_DATA_LENGTH, envelopeContentsOffset, fulfillmentOf, isFulfill, isReject, isWellFormedReply, parseFulfill,
+  MAX_DATA_LENGTH, envelopeContentsOffset, fulfillmentOf, isFulfill, isReject, isValidReply, isWellFormedReply, parseFulfill,
   parsePrepare, parseReject, patchPrepare, readPrepareHead, rejectCodeOf, serializeFulfill, serializePrepare,
   serializeReject, type PrepareHead
 } from './packet.ts'

@@ -258,6 +258,22 @@ export function isWellFormedReply (reply: unknown): reply is Buffer {
 }
 
 /**
+ * A reply that is wholly valid: well-formed (isWellFormedReply) and its contents read as parseFulfill or
+ * parseReject read them (a 32-byte fulfillment; a code, an address or nothing as triggeredBy, a message). What
+ * a connector may pass upstream as the bytes it received. Never throws.
+ */
+export function isValidReply (reply: unknown): reply is Buffer {
+  if (!isWellFormedReply(reply)) return false
+  try {
+    if (reply[0] === PacketType.Fulfill) parseFulfill(reply)
+    else parseReject(reply)
+    return true
+  } catch {
+    return false
+  }
+}
+
+/**
  * Offset of an envelope's contents (RFC 30): after the type byte and the OER length prefix. The same for a
  * Prepare, Fulfill or Reject; read from the bytes alone, nothing is checked.
  */

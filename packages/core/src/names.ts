@@ -12,6 +12,11 @@ const BACKEND_ALIASES: Record<string, string> = {
   'ecb-plus-coinmarketcap': '@conn/backend-ecb'
 }
 
+/** `table[name]` if the table itself has it: a name from a config such as `constructor` must not find Object's. */
+function own (table: Readonly<Record<string, string>>, name: string): string | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined
+}
+
 /**
  * The reference's BTP plugins, and the package of conn's wire-compatible transport that runs in their place: the
  * same options and bytes on the wire, hardened and faster. `legacyPlugins` keeps the named package instead.
@@ -23,14 +28,14 @@ export const PLUGIN_SUBSTITUTES: Readonly<Record<string, string>> = {
 
 /** The package an account's plugin runs: conn's transport for the reference's BTP plugins unless kept by `legacyPlugins`. */
 export function pluginPackageName (accountId: string, plugin: string, legacyPlugins: readonly string[]): string {
-  const substitute = PLUGIN_SUBSTITUTES[plugin]
+  const substitute = own(PLUGIN_SUBSTITUTES, plugin)
   if (substitute === undefined || legacyPlugins.includes(accountId) || legacyPlugins.includes(plugin)) return plugin
   return substitute
 }
 
 /** The package of a store name, or undefined for the built-in memory store. */
 export function storePackageName (store: string): string | undefined {
-  return MEMORY_STORE_NAMES.has(store) ? undefined : STORE_ALIASES[store] ?? store
+  return MEMORY_STORE_NAMES.has(store) ? undefined : own(STORE_ALIASES, store) ?? store
 }
 
 /**
@@ -45,5 +50,5 @@ export function backendName (config: Pick<ConnectorConfig, 'backend' | 'accounts
 
 /** The package of a backend name, or undefined for the built-in `one-to-one`. */
 export function backendPackageName (backend: string): string | undefined {
-  return backend === 'one-to-one' ? undefined : BACKEND_ALIASES[backend] ?? backend
+  return backend === 'one-to-one' ? undefined : own(BACKEND_ALIASES, backend) ?? backend
 }

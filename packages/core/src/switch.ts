@@ -20,7 +20,7 @@ import type { ConnectorAccount } from './account.ts'
 import type { PacketReporter } from './compat/reference-backend.ts'
 import { outgoingExpiry, type ExpirySettings } from './expiry.ts'
 import {
-  isFulfill, isWellFormedReply, MAX_UINT64, parsePrepare, patchPrepare, PEER_PROTOCOL_CONDITION, serializePrepare, serializeReject,
+  isFulfill, isValidReply, MAX_UINT64, parsePrepare, patchPrepare, PEER_PROTOCOL_CONDITION, serializePrepare, serializeReject,
   serveIldcp
 } from '@conn/codec'
 import { compose } from './pipeline.ts'
@@ -237,6 +237,11 @@ export class PacketSwitch {
     if (!executionCondition.equals(PEER_PROTOCOL_CONDITION)) {
       throw new InvalidPacketError('condition must be peer protocol condition.')
     }
+    // A peer protocol request moves no money: an amount would be credited by the balance middleware on the way in
+    // once we fulfill it (the reference does so). Refused before any handler sees it.
+    if (ctx.prepare.amount !== 0n) {
+      throw new InvalidPacketError('peer protocol request must have amount 0. amount=' + ctx.prepare.amount)
+    }
     if (destination === 'peer.config') return await this.ildcp(ctx)
     for (const [prefix, handler] of this.peerProtocols) {
       if (destination === prefix || destination.startsWith(prefix + '.')) return await handler(ctx)
@@ -284,7 +289,8 @@ function sendData (ctx: PacketContext): Promise<Buffer> {
   }
   if (!(sent instanceof Promise)) sent = Promise.resolve(sent)
   return sent.then((reply) => {
-    if (!isWellFormedReply(reply)) {
+    // checked in full: a Reject with a broken triggeredBy, or a Fulfill too short for a fulfillment, is not passed upstream as our reply
+    if (!isValidReply(reply)) {
       throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + ctx.account.id)
     }
     return reply

@@ -191,6 +191,32 @@ describe('switch', () => {
       expectIlpError(await send(s, 'alice', prepare({ destination: 'peer.nope', amount: '0', condition: PEER_PROTOCOL_CONDITION })), 'F01', 'unknown peer protocol.')
     })
 
+    it('F01 for a peer protocol request (peer.config, peer.route.*) with an amount: no handler sees it, nothing is credited', async () => {
+      const s = setup()
+      const answered: string[] = []
+      s.sw.peerProtocols.set('peer.route', async (ctx) => { answered.push(ctx.prepare.destination); return fulfill() })
+      // a stand-in for the balance middleware: credits the incoming amount when the reply is a Fulfill
+      let credited = 0n
+      const balance: Middleware = {
+        name: 'balance',
+        incomingData: async (ctx, next) => {
+          const reply = await next(ctx)
+          if (reply[0] === IlpPacket.Type.TYPE_ILP_FULFILL) credited += ctx.prepare.amount
+          return reply
+        }
+      }
+      s.sw.compose([balance])
+      for (const destination of ['peer.config', 'peer.route.control', 'peer.route.update']) {
+        expectIlpError(await send(s, 'alice', prepare({ destination, amount: '1000', condition: PEER_PROTOCOL_CONDITION })),
+          'F01', 'peer protocol request must have amount 0. amount=1000')
+      }
+      expect(answered).to.deep.equal([])
+      expect(credited).to.equal(0n)
+      // the same requests with amount 0 go through
+      await send(s, 'alice', prepare({ destination: 'peer.route.control', amount: '0', condition: PEER_PROTOCOL_CONDITION }))
+      expect(answered).to.deep.equal(['peer.route.control'])
+    })
+
     it('hands registered peer protocols their requests (peer.route and peer.route.*)', async () => {
       const s = setup()
       const answered: string[] = []
@@ -258,6 +284,18 @@ describe('switch', () => {
       s.plugins.bob!.onSendData = async () => Buffer.from([12, 1, 0])
       expectIlpError(await send(s, 'alice', prepare({ destination: 'test.conn.bob' })), 'F02',
         'failed to send packet: next hop answered with an invalid reply. account=bob')
+    })
+
+    it('F02 when the next hop answers with a Fulfill or Reject whose contents do not parse (found by fuzzing): not passed upstream', async () => {
+      const s = setup()
+      const badTriggeredBy = IlpPacket.serializeIlpReject({ code: 'F99', triggeredBy: 'test.conn.bob', message: 'no', data: Buffer.alloc(0) })
+      badTriggeredBy[badTriggeredBy.indexOf('bob')] = 0xe2 // 'b' | 0x80: not an address
+      const shortFulfill = Buffer.from([13, 3, 1, 2, 0]) // a canonical envelope, but a 2-byte fulfillment
+      for (const reply of [badTriggeredBy, shortFulfill]) {
+        s.plugins.bob!.onSendData = async () => reply
+        expectIlpError(await send(s, 'alice', prepare({ destination: 'test.conn.bob' })), 'F02',
+          'failed to send packet: next hop answered with an invalid reply. account=bob')
+      }
     })
 
     it('keeps a typed ILP error of the next hop\'s plugin, and leaves any other failure untyped (the error handler makes it T00)', async () => {

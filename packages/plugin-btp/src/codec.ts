@@ -9,8 +9,10 @@
  *
  * Decoding is strict: every length is checked against the bytes present, OER length prefixes must be
  * canonical (as oer-utils requires), and the contents must end exactly where their length says (btp-packet
- * ignores trailing bytes; nothing it writes has any). A malformed frame throws a BtpFormatError, never a
- * RangeError from deep inside Buffer.
+ * ignores trailing bytes; nothing it writes has any), and protocol names, error codes and error names are
+ * strict ASCII (btp-packet clears the high bit, so 0xf4 would read as `t` and `auth\xf4oken` as `auth_token`).
+ * A malformed frame throws a BtpFormatError, never a RangeError from deep inside Buffer. The error's
+ * triggeredAt is an Invalid Date when it is not a real time, as btp-packet gives one, not an error.
  *
  * Envelope: type (uint8), requestId (uint32 BE), contents (OER var-octet-string). Contents:
  * - RESPONSE (1), MESSAGE (6): protocolData
@@ -222,8 +224,26 @@ export function generalizedTime (date: Date): string {
 
 const GENERALIZED_TIME = /^([0-9]{4})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2})([0-9]{2}\.[0-9]{3}Z)$/
 
+/**
+ * A generalized time `YYYYMMDDHHMMSS.mmmZ` as a Date; an Invalid Date (as btp-packet gives, not an error) for
+ * anything else, including times with no such instant (31 February) that Date's parser would roll over or guess.
+ */
+function readGeneralizedTime (time: string): Date {
+  if (!GENERALIZED_TIME.test(time)) return new Date(NaN)
+  const date = new Date(time.replace(GENERALIZED_TIME, '$1-$2-$3T$4:$5:$6'))
+  return Number.isNaN(date.getTime()) || generalizedTime(date) !== time ? new Date(NaN) : date
+}
+
 /** The length the last readVarOctets call read (a module variable, so readers return only an offset). */
 let lengthRead = 0
+
+/** The bytes `start` to `end` as an ASCII string; a BtpFormatError naming `what` if any byte is 0x80 or more. */
+function readAscii (buf: Buffer, start: number, end: number, what: string): string {
+  for (let i = start; i < end; i++) {
+    if (buf[i]! >= 0x80) throw new BtpFormatError(`${what} is not ASCII (byte 0x${buf[i]!.toString(16)})`)
+  }
+  return buf.toString('latin1', start, end)
+}
 
 /** Reads a var-octet-string's canonical length (to `lengthRead`), checks its bytes are there; returns the offset of its first byte. */
 function readVarOctets (buf: Buffer, offset: number, end: number): number {
@@ -258,7 +278,7 @@ function readProtocolData (buf: Buffer, offset: number, end: number): ProtocolDa
     const nameLength = lengthRead
     const protocolName = nameLength === 3 && buf[start] === 0x69 && buf[start + 1] === 0x6c && buf[start + 2] === 0x70
       ? 'ilp'
-      : buf.toString('ascii', start, start + nameLength)
+      : readAscii(buf, start, start + nameLength, 'protocol name')
     offset = start + nameLength
     if (offset >= end) throw new BtpFormatError('truncated BTP packet: content type missing')
     const contentType = buf[offset]!
@@ -294,15 +314,15 @@ export function decode (buf: Buffer): BtpFrame {
     offset += 8
   } else if (type === TYPE_ERROR) {
     if (offset + 3 > end) throw new BtpFormatError('truncated BTP packet: error code cut short')
-    const code = buf.toString('ascii', offset, offset + 3)
+    const code = readAscii(buf, offset, offset + 3, 'error code')
     let start = readVarOctets(buf, offset + 3, end)
-    const name = buf.toString('ascii', start, start + lengthRead)
+    const name = readAscii(buf, start, start + lengthRead, 'error name')
     start = readVarOctets(buf, start + lengthRead, end)
-    const time = buf.toString('ascii', start, start + lengthRead)
+    const time = buf.toString('latin1', start, start + lengthRead) // a byte of 0x80 or more fails the pattern
     start = readVarOctets(buf, start + lengthRead, end)
     const data = buf.toString('utf8', start, start + lengthRead)
     offset = start + lengthRead
-    error = { code, name, triggeredAt: new Date(time.replace(GENERALIZED_TIME, '$1-$2-$3T$4:$5:$6')), data }
+    error = { code, name, triggeredAt: readGeneralizedTime(time), data }
   }
   return { type, requestId, protocolData: readProtocolData(buf, offset, end), amount, error }
 }

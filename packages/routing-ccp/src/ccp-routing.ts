@@ -171,9 +171,9 @@ export class CcpRouting implements Routing {
     const { destination, data } = ctx.prepare
     const accountId = ctx.account.id
     if (destination === CONTROL_DESTINATION) {
-      this.handleControl(accountId, parse(parseControl, data))
+      this.handleControl(accountId, parseControl(data))
     } else if (destination === UPDATE_DESTINATION) {
-      this.handleUpdate(accountId, parse(parseUpdate, data))
+      this.handleUpdate(accountId, parseUpdate(data))
     } else {
       throw new BadRequestError('unrecognized ccp message. destination=' + destination)
     }
@@ -345,14 +345,6 @@ export class CcpRouting implements Routing {
   private readonly relationOf = (accountId: string): RouteRelation => {
     if (accountId === '') return 'local'
     return this.api.getAccount(accountId)?.relation ?? 'peer'
-  }
-}
-
-function parse<T> (parser: (data: Buffer) => T, data: Buffer): T {
-  try {
-    return parser(data)
-  } catch (err) {
-    throw new BadRequestError((err as Error).message)
   }
 }
 

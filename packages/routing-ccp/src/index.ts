@@ -6,6 +6,7 @@ export { CcpRouting, MAX_CONTROL_RETRY_INTERVAL, MAX_CONTROL_TIMEOUT, type CcpRo
 export { ForwardingTable, hmacSha256, sha256, type AdvertisedRoute, type ForwardingTableDeps, type RouteRelation, type RouteUpdate } from './forwarding-table.ts'
 export { CcpSender, MAX_EPOCHS_PER_UPDATE, MINIMUM_UPDATE_INTERVAL, type SenderDeps, type SenderStatus } from './sender.ts'
 export { CcpReceiver, FIRST_CONTROL_RETRY_DELAY, ZERO_UUID, type ReceiverDeps, type ReceiverStatus, type UpdateResult } from './receiver.ts'
+export { CcpFormatError } from './vendor/ccp.ts'
 export { Peer, routeExchangeOf, type PeerStatus, type RouteExchange } from './peers.ts'
 
 const manifest: RoutingManifest = {

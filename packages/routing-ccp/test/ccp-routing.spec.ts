@@ -331,15 +331,15 @@ describe('ccp-routing', () => {
       expect(await rejected(fake.handler(ctx))).to.deep.equal({ code: 'F00', message: 'unrecognized ccp message. destination=peer.route.foo' })
     })
 
-    it('malformed control and update payloads with the parser\'s reason, and still works afterwards', async () => {
+    it('malformed control and update payloads: F01 (not F00 as the reference) with the parser\'s reason, and still works afterwards', async () => {
       const { fake } = started()
       const bob = fake.accounts.get('bob')!
       expect(await rejected(fake.handler(ccpContext(bob, 'peer.route.control', Buffer.from([1, 2, 3]))))).to.deep.equal({
-        code: 'F00', message: 'Tried to read 16 bytes, but only 2 bytes available'
+        code: 'F01', message: 'invalid route control request: Tried to read 16 bytes, but only 2 bytes available'
       })
-      expect(await rejected(fake.handler(ccpContext(bob, 'peer.route.update', Buffer.alloc(0))))).to.have.property('code', 'F00')
+      expect(await rejected(fake.handler(ccpContext(bob, 'peer.route.update', Buffer.alloc(0))))).to.have.property('code', 'F01')
       const truncated = updateData({ newRoutes: [{ prefix: 'test.bob', path: ['test.bob'] }] }).subarray(0, 60)
-      expect(await rejected(fake.handler(ccpContext(bob, 'peer.route.update', truncated)))).to.have.property('code', 'F00')
+      expect(await rejected(fake.handler(ccpContext(bob, 'peer.route.update', truncated)))).to.have.property('code', 'F01')
       expect(replyOf(await update(fake, 'bob', { newRoutes: [{ prefix: 'test.bob', path: ['test.bob'] }] })).type).to.equal('fulfill')
       expect(fake.table.get('test.bob')!.nextHop).to.equal('bob')
     })

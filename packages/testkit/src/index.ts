@@ -15,3 +15,7 @@ export { storeConformance, type StoreConformanceOptions } from './conformance/st
 export { backendConformance, type BackendConformanceOptions } from './conformance/backend.ts'
 export { pluginConformance, type PluginConformanceOptions, type PluginPair } from './conformance/plugin.ts'
 export { freePort } from './net.ts'
+export {
+  FuzzFailure, Rng, fuzzDecoder, mutate, randomJson, randomString, readHexCorpus,
+  type CorpusEntry, type FuzzDecoderOptions, type FuzzReport
+} from './fuzz.ts'
