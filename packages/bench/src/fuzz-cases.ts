@@ -288,7 +288,12 @@ const tcpGarbage: Maker = (rng) => {
         case 'random': chunks = [r.bytes(r.range(1, 4096))]; break
         case 'http-garbage-headers': chunks = [Buffer.concat([Buffer.from('GET / HTTP/1.1\r\nHost: x\r\n'), r.bytes(r.range(1, 2000)), Buffer.from('\r\n\r\n')])]; break
         case 'upgrade-bad-key': chunks = [Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: ${r.bytes(5).toString('hex')}\r\nSec-WebSocket-Version: 13\r\n\r\n`)]; break
-        case 'upgrade-bad-version': chunks = [Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: ${r.range(0, 99)}\r\n\r\n`)]; break
+        case 'upgrade-bad-version': {
+          // any version but the two that exist (8 and 13)
+          const version = r.pick([0, 1, 7, 9, 12, 14, 99, -1, 1300, 0.5])
+          chunks = [Buffer.from(`GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: ${version}\r\n\r\n`)]
+          break
+        }
         case 'slow-bytes': chunks = Array.from({ length: r.range(2, 20) }, () => r.bytes(r.range(1, 3))); break
         case 'null-bytes': chunks = [Buffer.alloc(r.range(1, 8192))]; break
         default: chunks = [Buffer.from(`${r.pick(['GET', 'POST', 'PUT', 'OPTIONS', 'CONNECT', 'BREW'])} /${r.bytes(4).toString('hex')} HTTP/1.${r.int(2)}\r\nHost: x\r\n\r\n`)]
@@ -454,6 +459,8 @@ const ilpMalformed: Maker = (rng) => {
 }
 
 const MAX_U64 = 0xffffffffffffffffn
+/** The condition of peer protocol requests (ILDCP, CCP): SHA-256 of 32 zero bytes. */
+const PEER_PROTOCOL_CONDITION = Buffer.from('Zmh6rfhivXdsj8GLjp+OIAiXFIVu4jOzkCpZHQ1fKSU=', 'base64')
 
 /** After a valid auth: well-formed Prepares with odd destinations, amounts, expiries and data. */
 const ilpHostile: Maker = (rng) => {
@@ -489,7 +496,9 @@ const ilpHostile: Maker = (rng) => {
         ilpTime(new Date(now + r.range(1500, 4000))), '99991231235959999', '00010101000000000', ilpTime(new Date(now + 3_600_000))
       ])
       const data = r.pick([Buffer.alloc(0), r.bytes(r.range(1, 64)), r.bytes(32767), Buffer.from('ECHOECHOECHOECHOECHOECHOECHOECHO\x00')])
-      const ilp = encodePrepare({ amount, expiresAt: expiry, condition: r.bytes(32), destination: Buffer.from(destination, 'ascii'), data })
+      // half the ILDCP requests carry the peer protocols' condition, so conn answers them (a Fulfill)
+      const condition = destinationKind === 'ildcp' && r.chance(0.5) ? PEER_PROTOCOL_CONDITION : r.bytes(32)
+      const ilp = encodePrepare({ amount, expiresAt: expiry, condition, destination: Buffer.from(destination, 'ascii'), data })
       const id = requestId()
       conn.send(btpMessage(id, ilp))
       const answer = await answerTo(conn, id, t.timeout)

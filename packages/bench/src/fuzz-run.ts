@@ -2,7 +2,7 @@
  * `pnpm fuzz`: drives a real `conn` with FUZZ_CASES hostile cases (default 1000) from FUZZ_SEED (default: the
  * time), checking between batches of FUZZ_BATCH (default 250) that it is alive, that a canary payment is fulfilled
  * and that no balance moved but the victim's and the canaries'. FUZZ_TIMEOUT: ms a case waits for an answer
- * (default 5000). FUZZ_ONLY=3,17: replay those cases of the seed. FUZZ_JSON=1 prints the whole report as JSON.
+ * (default 5000). FUZZ_ONLY=3,17: replay those cases of the seed; FUZZ_TRACE=1: one line per case. FUZZ_JSON=1 prints the whole report as JSON.
  * Prints a table and exits non-zero on any failure. A script, not a test (test/fuzz.spec.ts runs a small count).
  */
 import { runFuzz, type FuzzReport } from './fuzz.ts'
@@ -25,6 +25,7 @@ const report = await runFuzz({
   batchSize: intOption('FUZZ_BATCH', 250) || 250,
   caseTimeout: intOption('FUZZ_TIMEOUT', 5000) || 5000,
   only,
+  trace: process.env.FUZZ_TRACE === '1',
   log: (line) => console.log(line)
 })
 

@@ -31,6 +31,8 @@ export interface FuzzOptions {
   only?: number[]
   /** Progress lines. */
   log?: (line: string) => void
+  /** Log every case's number, kind, variant and answer. */
+  trace?: boolean
   /** Called before the checks after each batch (tests use it to break conn on purpose and see the checks fail). */
   beforeCheck?: (batch: number, control: FuzzControl) => Promise<void>
 }
@@ -291,6 +293,7 @@ export async function runFuzz (options: FuzzOptions): Promise<FuzzReport> {
           failures.push({ where: `case ${index}`, kind: c.kind, variant: c.variant, message: `${e.name}: ${e.message}` })
         }
         answers[answer] = (answers[answer] ?? 0) + 1
+        if (options.trace === true) log(`case ${index} ${c.kind}/${c.variant}: ${answer}`)
         const byKind = answersByKind[c.kind] ??= {}
         byKind[answer] = (byKind[answer] ?? 0) + 1
         done++
