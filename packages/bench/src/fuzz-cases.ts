@@ -30,6 +30,11 @@ export interface Target {
   timeout: number
 }
 
+/** A target as one case sees it. */
+interface CaseTarget extends Target {
+  lastRequestId: number
+}
+
 /** An answer conn must never give. */
 export class Unexpected extends Error {
   constructor (message: string) {
@@ -212,12 +217,16 @@ function authMessage (token: Buffer | string, username = '', requestId = AUTH_ID
   ])
 }
 
-/** A session authenticated as the victim (it replaces the victim's previous one). */
-async function victimSession (t: Target): Promise<WsConn> {
+/**
+ * A session authenticated as the victim (it replaces the victim's previous one), or `session-refused:1013` when the
+ * listener already has its fill of sockets waiting to authenticate (a connect burst running at the same time).
+ */
+async function victimSession (t: Target): Promise<WsConn | string> {
   const conn = await WsConn.open(t.btpPorts[t.victim]!, t.timeout)
   if (!(conn instanceof WsConn)) throw new Unexpected(`victim's BTP port refused the WebSocket handshake: ${conn.status}`)
   conn.send(authMessage(t.victimSecret))
   const answer = await answerTo(conn, AUTH_ID, t.timeout)
+  if (answer === 'ws-close:1013') return 'session-refused:1013'
   if (answer !== 'btp-response') {
     conn.destroy()
     throw new Unexpected(`the victim's own secret was not accepted: ${answer}`)
@@ -226,8 +235,9 @@ async function victimSession (t: Target): Promise<WsConn> {
 }
 
 /** Runs `body` on a fresh victim session and always closes it. */
-async function withVictim (t: Target, body: (conn: WsConn) => Promise<string>): Promise<string> {
+async function withVictim (t: CaseTarget, body: (conn: WsConn) => Promise<string>): Promise<string> {
   const conn = await victimSession(t)
+  if (typeof conn === 'string') return conn
   try {
     return await body(conn)
   } finally {
@@ -235,17 +245,17 @@ async function withVictim (t: Target, body: (conn: WsConn) => Promise<string>): 
   }
 }
 
-let nextRequestId = 100
-const requestId = (): number => { nextRequestId = nextRequestId >= 0xfffffff0 ? 100 : nextRequestId + 1; return nextRequestId }
+/** The next request id of this case (ids restart with each case, so a replayed case sends the same bytes). */
+const requestId = (t: CaseTarget): number => ++t.lastRequestId
 
 /**
  * Sends bytes that may be no valid request, then a valid probe Prepare (to an unreachable address) on the same
  * session. The label is conn's first reaction to the bad bytes: its ERROR or answer, a close, or `ignored` when
  * only the probe was answered (so the session survived them).
  */
-async function badThenProbe (conn: WsConn, t: Target, bad: Buffer[], badId: number | undefined): Promise<string> {
+async function badThenProbe (conn: WsConn, t: CaseTarget, bad: Buffer[], badId: number | undefined): Promise<string> {
   for (const bytes of bad) conn.write(bytes)
-  const probeId = requestId()
+  const probeId = requestId(t)
   conn.send(btpMessage(probeId, validPrepare(`${t.ilpAddress}.nobody.probe`)))
   const deadline = Date.now() + t.timeout
   let first: string | undefined
@@ -259,6 +269,11 @@ async function badThenProbe (conn: WsConn, t: Target, bad: Buffer[], badId: numb
       conn.send(encodeBtp(BTP_RESPONSE, id, ilpData(reject('F99', 'test.fuzz.victim'))))
       continue
     }
+    if (id === probeId && btp[0] === BTP_ERROR && first === undefined) {
+      // a mutated frame whose request id became the probe's: its ERROR comes first, the probe's answer after it
+      first = btpLabel(btp)
+      continue
+    }
     if (id === probeId) {
       const probe = btpLabel(btp)
       if (probe !== 'ilp:F02') throw new Unexpected(`probe after bad bytes answered ${probe}, expected ilp:F02`)
@@ -270,7 +285,7 @@ async function badThenProbe (conn: WsConn, t: Target, bad: Buffer[], badId: numb
 
 // ---- the kinds ------------------------------------------------------------------------------------------
 
-type Maker = (rng: Rng) => { variant: string, run: (t: Target) => Promise<string> }
+type Maker = (rng: Rng) => { variant: string, run: (t: CaseTarget) => Promise<string> }
 
 const anyBtpPort = (rng: Rng, t: Target): number => rng.pick(Object.values(t.btpPorts))
 
@@ -374,7 +389,7 @@ const btpMalformed: Maker = (rng) => {
     variant,
     run: async (t) => await withVictim(t, async (conn) => {
       const r = new Rng(seed)
-      const id = requestId()
+      const id = requestId(t)
       const message = (): Buffer => btpMessage(id, validPrepare(`${t.ilpAddress}.nobody`))
       let bad: Buffer
       let badId: number | undefined = id
@@ -449,7 +464,7 @@ const ilpMalformed: Maker = (rng) => {
         case 'reject-as-request': ilp = reject('F00', 'test.x'); break
         default: ilp = validPrepare(`${t.ilpAddress}.bob`, 1n, r.bytes(32768 + r.int(100)))
       }
-      const id = requestId()
+      const id = requestId(t)
       conn.send(btpMessage(id, ilp))
       const answer = await answerTo(conn, id, t.timeout)
       if (answer === 'ilp:fulfill' && variant !== 'mutated-prepare') throw new Unexpected(`${variant}: a broken ILP packet was fulfilled`)
@@ -499,7 +514,7 @@ const ilpHostile: Maker = (rng) => {
       // half the ILDCP requests carry the peer protocols' condition, so conn answers them (a Fulfill)
       const condition = destinationKind === 'ildcp' && r.chance(0.5) ? PEER_PROTOCOL_CONDITION : r.bytes(32)
       const ilp = encodePrepare({ amount, expiresAt: expiry, condition, destination: Buffer.from(destination, 'ascii'), data })
-      const id = requestId()
+      const id = requestId(t)
       conn.send(btpMessage(id, ilp))
       const answer = await answerTo(conn, id, t.timeout)
       if (answer === 'ilp:fulfill' && amount > 0n && destinationKind !== 'ildcp') {
@@ -539,7 +554,7 @@ const oversized: Maker = (rng) => {
             break
           }
           default: {
-            const id = requestId()
+            const id = requestId(t)
             conn.send(btpMessage(id, validPrepare(`${t.ilpAddress}.bob`, 1n, r.bytes(r.range(40_000, 600_000)))))
             return await answerTo(conn, id, t.timeout)
           }
@@ -686,7 +701,7 @@ export function makeCase (seed: number, index: number): FuzzCase {
     roll -= WEIGHTS[k]
   }
   const { variant, run } = MAKERS[kind](rng)
-  return { index, kind, variant, run }
+  return { index, kind, variant, run: async (t) => await run({ ...t, lastRequestId: 100 }) }
 }
 
 export { Hang }

@@ -2,7 +2,8 @@
  * `pnpm fuzz`: drives a real `conn` with FUZZ_CASES hostile cases (default 1000) from FUZZ_SEED (default: the
  * time), checking between batches of FUZZ_BATCH (default 250) that it is alive, that a canary payment is fulfilled
  * and that no balance moved but the victim's and the canaries'. FUZZ_TIMEOUT: ms a case waits for an answer
- * (default 5000). FUZZ_ONLY=3,17: replay those cases of the seed; FUZZ_TRACE=1: one line per case. FUZZ_JSON=1 prints the whole report as JSON.
+ * (default 5000). FUZZ_ONLY=3,17: replay those cases of the seed; FUZZ_TRACE=1: one line per case.
+ * FUZZ_CONCURRENCY: cases at once (default 1; more also tests load, but victim sessions then replace each other). FUZZ_JSON=1 prints the whole report as JSON.
  * Prints a table and exits non-zero on any failure. A script, not a test (test/fuzz.spec.ts runs a small count).
  */
 import { runFuzz, type FuzzReport } from './fuzz.ts'
@@ -24,6 +25,7 @@ const report = await runFuzz({
   seed,
   batchSize: intOption('FUZZ_BATCH', 250) || 250,
   caseTimeout: intOption('FUZZ_TIMEOUT', 5000) || 5000,
+  concurrency: intOption('FUZZ_CONCURRENCY', 1) || 1,
   only,
   trace: process.env.FUZZ_TRACE === '1',
   log: (line) => console.log(line)
@@ -36,7 +38,7 @@ function table (title: string, rows: Array<[string, string | number]>): string {
 
 function print (r: FuzzReport): void {
   console.log('')
-  console.log(`fuzz: seed ${r.seed}, ${r.cases} cases in batches of ${r.batchSize}, ${(r.durationMs / 1000).toFixed(1)} s, case time-out ${r.caseTimeout} ms`)
+  console.log(`fuzz: seed ${r.seed}, ${r.cases} cases in batches of ${r.batchSize}, ${(r.durationMs / 1000).toFixed(1)} s, case time-out ${r.caseTimeout} ms, ${r.concurrency} at a time`)
   console.log(table('cases by kind', Object.entries(r.kinds)))
   console.log(table('answers', Object.entries(r.answers)))
   for (const [kind, answers] of Object.entries(r.answersByKind)) {

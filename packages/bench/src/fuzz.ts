@@ -27,6 +27,8 @@ export interface FuzzOptions {
   batchSize?: number
   /** ms a case waits for any one answer (default 5000). */
   caseTimeout?: number
+  /** Cases run at once (default 1: one at a time, so each is replayable alone). */
+  concurrency?: number
   /** Run only these case numbers (to replay failures). */
   only?: number[]
   /** Progress lines. */
@@ -64,6 +66,7 @@ export interface FuzzReport {
   cases: number
   batchSize: number
   caseTimeout: number
+  concurrency: number
   durationMs: number
   kinds: Record<string, number>
   answers: Record<string, number>
@@ -100,6 +103,7 @@ export async function runFuzz (options: FuzzOptions): Promise<FuzzReport> {
   const log = options.log ?? (() => {})
   const batchSize = options.batchSize ?? 250
   const caseTimeout = options.caseTimeout ?? 5000
+  const concurrency = Math.max(1, options.concurrency ?? 1)
   const ports: Record<string, number> = {}
   for (const id of ACCOUNTS) ports[id] = await freePort()
   const adminPort = await freePort()
@@ -281,7 +285,8 @@ export async function runFuzz (options: FuzzOptions): Promise<FuzzReport> {
     for (let from = 0; from < indices.length; from += batchSize) {
       batch++
       const batchStarted = Date.now()
-      for (const index of indices.slice(from, from + batchSize)) {
+      const queue = indices.slice(from, from + batchSize)
+      const runOne = async (index: number): Promise<void> => {
         const c = makeCase(options.seed, index)
         kinds[c.kind] = (kinds[c.kind] ?? 0) + 1
         let answer: string
@@ -298,6 +303,10 @@ export async function runFuzz (options: FuzzOptions): Promise<FuzzReport> {
         byKind[answer] = (byKind[answer] ?? 0) + 1
         done++
       }
+      // `concurrency` workers take the batch's cases in order (with more than one, victim sessions replace each other)
+      await Promise.all(Array.from({ length: concurrency }, async () => {
+        for (let index = queue.shift(); index !== undefined; index = queue.shift()) await runOne(index)
+      }))
       const ok = await check(batch, done)
       const last = batches.at(-1)!
       log(`batch ${batch}: ${done} cases, ${Date.now() - batchStarted} ms, alive ${String(last.alive)}, canary ${last.canary}, balances ${last.balancesOk ? 'ok' : 'MOVED'}, failures so far ${failures.length}`)
@@ -316,6 +325,7 @@ export async function runFuzz (options: FuzzOptions): Promise<FuzzReport> {
     cases: Object.values(kinds).reduce((s, n) => s + n, 0),
     batchSize,
     caseTimeout,
+    concurrency,
     durationMs: Date.now() - started,
     kinds,
     answers: Object.fromEntries(Object.entries(answers).sort(([, a], [, b]) => b - a)),
