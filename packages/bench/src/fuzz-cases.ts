@@ -525,9 +525,9 @@ const ilpHostile: Maker = (rng) => {
   }
 }
 
-/** Frames over the 1 MiB limit (announced or real), before or after auth; a big but allowed ILP packet. */
+/** Frames over the 1 MiB limit (announced or real), before or after auth; a big but allowed ILP packet; a flood of requests in one write. */
 const oversized: Maker = (rng) => {
-  const variant = rng.pick(['announced-64MiB', 'announced-64MiB-unauth', 'real-1MiB+1', 'msb-length', 'fragments-over-limit', 'big-ilp'])
+  const variant = rng.pick(['announced-64MiB', 'announced-64MiB-unauth', 'real-1MiB+1', 'msb-length', 'fragments-over-limit', 'big-ilp', 'request-flood'])
   const seed = rng.u32()
   return {
     variant,
@@ -552,6 +552,25 @@ const oversized: Maker = (rng) => {
             for (let i = 0; i < 5; i++) conn.write(frame(piece, { fin: false, opcode: i === 0 ? OP_BINARY : 0 }))
             conn.write(frame(piece, { opcode: 0 }))
             break
+          }
+          case 'request-flood': {
+            // hundreds of Prepares in one write: every one must be answered
+            const n = r.range(200, 2000)
+            const ids = new Set<number>()
+            const frames: Buffer[] = []
+            for (let i = 0; i < n; i++) {
+              const id = requestId(t)
+              ids.add(id)
+              frames.push(frame(btpMessage(id, validPrepare(`${t.ilpAddress}.${r.pick(['nobody', 'carol', 'dave', 'bob'])}`, BigInt(r.range(0, 100))))))
+            }
+            conn.write(Buffer.concat(frames))
+            const deadline = Date.now() + t.timeout
+            while (ids.size > 0) {
+              const event = await conn.next(Math.max(1, deadline - Date.now()), `answers to ${ids.size} of ${n} Prepares sent at once`)
+              if (event.kind === 'closed') return `flood:closed-after-${n - ids.size === 0 ? 'none' : 'some'}`
+              if (event.data.length >= 5 && (event.data[0] === BTP_RESPONSE || event.data[0] === BTP_ERROR)) ids.delete(event.data.readUInt32BE(1))
+            }
+            return 'flood:all-answered'
           }
           default: {
             const id = requestId(t)
