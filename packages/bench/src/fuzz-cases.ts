@@ -5,7 +5,7 @@
  * neither answered nor closed in time, and Unexpected when the answer is one conn must never give (an
  * authenticated session for a wrong secret, an admin request honoured without the token, ...).
  *
- * Kinds: before authentication, TCP garbage and WebSocket sessions with bad auth on every BTP port, the admin API
+ * Kinds: before authentication, TCP garbage, idle TCP and WebSocket sessions with bad auth on every BTP port, the admin API
  * without (or with) its token, connect bursts; after authenticating as the victim account, malformed BTP, malformed
  * ILP inside valid BTP, hostile-but-valid Prepares and oversized frames.
  */
@@ -44,11 +44,11 @@ export class Unexpected extends Error {
 }
 
 export const KINDS = [
-  'tcp-garbage', 'ws-bad-auth', 'btp-malformed', 'ilp-malformed', 'ilp-hostile', 'oversized', 'connect-burst', 'admin'
+  'tcp-garbage', 'tcp-idle', 'ws-bad-auth', 'btp-malformed', 'ilp-malformed', 'ilp-hostile', 'oversized', 'connect-burst', 'admin'
 ] as const
 export type Kind = typeof KINDS[number]
 const WEIGHTS: Record<Kind, number> = {
-  'tcp-garbage': 12, 'ws-bad-auth': 14, 'btp-malformed': 16, 'ilp-malformed': 18, 'ilp-hostile': 18, oversized: 5, 'connect-burst': 3, admin: 14
+  'tcp-garbage': 12, 'tcp-idle': 1, 'ws-bad-auth': 14, 'btp-malformed': 16, 'ilp-malformed': 18, 'ilp-hostile': 18, oversized: 5, 'connect-burst': 3, admin: 14
 }
 
 export interface FuzzCase {
@@ -316,6 +316,25 @@ const tcpGarbage: Maker = (rng) => {
       const answer = await rawExchange(port, chunks, t.timeout)
       const status = httpStatus(answer)
       if (status === 101) throw new Unexpected('a BTP port upgraded a request that was no valid WebSocket handshake')
+      return status === undefined ? (answer.received === 0 ? 'closed' : 'closed-after-bytes') : `http:${status}`
+    }
+  }
+}
+
+/**
+ * A TCP connection to any BTP port that sends nothing, or half an upgrade request, and stays open: conn must close
+ * it (after the listener's `authTimeout`; the runner sets 1 s), else the case hangs.
+ */
+const tcpIdle: Maker = (rng) => {
+  const variant = rng.pick(['silent', 'half-request', 'request-line'])
+  const seed = rng.u32()
+  return {
+    variant,
+    run: async (t) => {
+      const r = new Rng(seed)
+      const bytes = variant === 'silent' ? [] : variant === 'half-request' ? [Buffer.from('GET / HTTP/1.1\r\nUpgrade: websocket\r\n')] : [Buffer.from('GET / HTTP/1.1')]
+      const answer = await rawExchange(anyBtpPort(r, t), bytes, t.timeout, false)
+      const status = httpStatus(answer)
       return status === undefined ? (answer.received === 0 ? 'closed' : 'closed-after-bytes') : `http:${status}`
     }
   }
@@ -699,6 +718,7 @@ const admin: Maker = (rng) => {
 
 const MAKERS: Record<Kind, Maker> = {
   'tcp-garbage': tcpGarbage,
+  'tcp-idle': tcpIdle,
   'ws-bad-auth': wsBadAuth,
   'btp-malformed': btpMalformed,
   'ilp-malformed': ilpMalformed,

@@ -112,7 +112,8 @@ export async function runFuzz (options: FuzzOptions): Promise<FuzzReport> {
   const account = (id: string): Record<string, unknown> => ({
     relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'XRP', assetScale: 9,
     balance: { minimum: '-' + LIMIT, maximum: LIMIT },
-    options: { listener: { port: ports[id], secret: secrets[id], wsOpts: { host: '127.0.0.1', port: ports[id] } } }
+    // authTimeout 1 s: sockets that neither upgrade nor authenticate are closed within a case's time-out
+    options: { listener: { port: ports[id], secret: secrets[id], wsOpts: { host: '127.0.0.1', port: ports[id] } }, authTimeout: 1000 }
   })
 
   const conn = spawn(process.execPath, [join(CLI_DIR, 'bin', 'conn.js')], {
