@@ -119,6 +119,8 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
   private clientLink: Link | undefined = undefined
   // server mode
   private wss: WebSocketServer | undefined = undefined
+  /** The HTTP server under `wss`, and whether it is ours (see listenWebSocket). */
+  private httpServer: { server: unknown, own: boolean } | undefined
   /** Server mode: every socket, authenticated or not. */
   private readonly links = new Set<Link>()
   /** Sockets not authenticated yet, capped at maxUnauthenticated so a connect flood cannot pile them up. */
@@ -219,7 +221,7 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
     this.wss = undefined
     if (wss !== undefined) {
       for (const link of this.links) closeLink(link, 1001, 'server shutting down')
-      await closeServer(wss, this.links, this.listener?.wsOpts?.server)
+      await closeServer(wss, this.links, this.httpServer?.server, this.httpServer?.own)
       this.links.clear()
     }
     if (wasLive) this.emit('disconnect')
@@ -334,14 +336,16 @@ export class BtpPlugin extends BtpEndpoint implements Plugin {
 
   private async listen (listener: BtpListenerOptions): Promise<void> {
     const wsOpts = listener.wsOpts ?? {}
-    const { wss, listening } = listenWebSocket({
+    const { wss, listening, httpServer, ownServer } = listenWebSocket({
       port: listener.port,
       wsOpts,
       maxPayload: this.maxPayload,
+      handshakeTimeout: this.authTimeout,
       onConnection: (ws, req) => { this.accept(ws, req) },
       onError: (err) => { this.log.error({ err }, 'BTP server error') }
     })
     this.wss = wss
+    this.httpServer = { server: httpServer, own: ownServer }
     await listening
     this.log.info({ port: listener.port, host: wsOpts.host ?? '(all interfaces)' }, 'listening for BTP connections')
   }

@@ -367,9 +367,10 @@ export function closeLink (link: Link, code: number, reason: string): void {
 
 /**
  * Closes a WebSocketServer once its sockets are gone; sockets that do not finish the close handshake within a
- * second are terminated. An HTTP server passed in `wsOpts.server` is closed too, as ilp-plugin-btp does.
+ * second are terminated. Its HTTP server is closed too (one passed in `wsOpts.server` as well, as ilp-plugin-btp
+ * does); when it is our own (`own`), connections that never upgraded are ended with it.
  */
-export async function closeServer (wss: WebSocketServer, links: Set<Link>, httpServer?: unknown): Promise<void> {
+export async function closeServer (wss: WebSocketServer, links: Set<Link>, httpServer?: unknown, own = false): Promise<void> {
   const sockets = [...links].map((l) => l.ws)
   const timer = setTimeout(() => { for (const ws of sockets) ws.terminate() }, 1000)
   timer.unref()
@@ -380,5 +381,10 @@ export async function closeServer (wss: WebSocketServer, links: Set<Link>, httpS
   clearTimeout(timer)
   await new Promise<void>((resolve) => { wss.close(() => { resolve() }) })
   const server = httpServer as HttpServer | undefined
-  if (server?.listening === true) await new Promise<void>((resolve) => { server.close(() => { resolve() }) })
+  if (server?.listening === true) {
+    await new Promise<void>((resolve) => {
+      server.close(() => { resolve() })
+      if (own) server.closeAllConnections()
+    })
+  }
 }

@@ -103,6 +103,8 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
   private readonly maxPayload: number
 
   private wss: WebSocketServer | undefined = undefined
+  /** The HTTP server under `wss`, and whether it is ours (see listenWebSocket). */
+  private httpServer: { server: unknown, own: boolean } | undefined
   private connecting: Promise<void> | undefined = undefined
   private hostInfo: IldcpInfo = { clientAddress: '', assetScale: 9, assetCode: '' }
   /** The connector's address for this account plus '.'. */
@@ -179,14 +181,16 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
       throw new Error('no request handler registered')
     }
     this.prefix = this.hostInfo.clientAddress + '.'
-    const { wss, listening } = listenWebSocket({
+    const { wss, listening, httpServer, ownServer } = listenWebSocket({
       port: this.port,
       wsOpts: this.wsOpts,
       maxPayload: this.maxPayload,
+      handshakeTimeout: this.authTimeout,
       onConnection: (ws, req) => { this.accept(ws, req) },
       onError: (err) => { this.log.error({ err }, 'mini-accounts server error') }
     })
     this.wss = wss
+    this.httpServer = { server: httpServer, own: ownServer }
     await listening
     this.startTimers()
     this.log.info({ port: this.port, host: this.wsOpts.host ?? '(all interfaces)', prefix: this.prefix }, 'listening for BTP clients')
@@ -199,7 +203,7 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
     this.pending.failAll(undefined, (r) => new Error(`plugin disconnected before request ${r.id} was answered`))
     if (wss === undefined) return
     for (const link of this.links) closeLink(link, 1001, 'server shutting down')
-    await closeServer(wss, this.links, this.wsOpts.server)
+    await closeServer(wss, this.links, this.httpServer?.server, this.httpServer?.own)
     this.links.clear()
     this.connections.clear()
     this.emit('disconnect')

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto'
 import { expect } from 'chai'
-import { BtpPlugin } from '../src/index.ts'
+import { connect } from 'node:net'
+import { MapStore } from '@conn/testkit'
+import { BtpPlugin, MiniAccountsPlugin } from '../src/index.ts'
 import { decode, encodeIlp, TYPE_ERROR, TYPE_MESSAGE, TYPE_RESPONSE } from '../src/codec.ts'
 import {
   authMessage, BtpPacket, freePort, fulfill, fulfiller, newFulfillment, prepare, RawSocket, RefBtpPlugin, sleep, waitFor,
@@ -261,6 +263,25 @@ describe('hardening', () => {
       await waitFor(() => later.received.length > 0)
       expect(decode(later.received[0]!).type).to.equal(TYPE_ERROR)
       expect(await s.roundTrip()).to.equal('ok')
+    })
+
+    it('closes TCP connections that do not upgrade within authTimeout (silent, half a request), from BtpPlugin and MiniAccountsPlugin; the session goes on', async () => {
+      const s = await session((port) => new BtpPlugin({ listener: { port, secret: SECRET, wsOpts: { host: '127.0.0.1', port } }, authTimeout: 200, responseTimeout: 500 }))
+      const mport = await freePort()
+      const mini = new MiniAccountsPlugin({ wsOpts: { host: '127.0.0.1', port: mport }, authTimeout: 200, debugHostIldcpInfo: { clientAddress: 'test.mini', assetScale: 9, assetCode: 'XRP' } }, { store: new MapStore() })
+      cleanup.push(mini)
+      await mini.connect()
+      const closedAfter = async (port: number, bytes: string): Promise<number> => {
+        const started = Date.now()
+        const socket = connect(port, '127.0.0.1', () => { if (bytes !== '') socket.write(bytes) })
+        socket.on('error', () => {})
+        await new Promise((resolve) => socket.once('close', resolve))
+        return Date.now() - started
+      }
+      const times = await Promise.all([s.port, mport].flatMap((port) => [closedAfter(port, ''), closedAfter(port, 'GET / HTTP/1.1\r\nUpgrade: websocket\r\n')]))
+      for (const ms of times) expect(ms).to.be.within(150, 1500)
+      expect(await s.roundTrip()).to.equal('ok')
+      expect(s.events).to.deep.equal([])
     })
 
     it('a malformed MESSAGE from the authenticated peer gets F01 InvalidFieldsError and the session goes on', async () => {

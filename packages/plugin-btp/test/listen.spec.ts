@@ -1,4 +1,5 @@
 import { createServer, type Server } from 'node:http'
+import { connect } from 'node:net'
 import { expect } from 'chai'
 import { MapStore, rejectionOf } from '@conn/testkit'
 import { WebSocket, WebSocketServer } from 'ws'
@@ -41,7 +42,7 @@ describe('listenWebSocket', () => {
         ...options
       })
     }
-    closing.push(async () => { await close(result.wss, options.wsOpts?.server as Server | undefined) })
+    closing.push(async () => { await close(result.wss, result.httpServer) })
     return result
   }
 
@@ -49,14 +50,48 @@ describe('listenWebSocket', () => {
     const port = await freePort()
     const ours = started({ port, wsOpts: { host: '127.0.0.1' } })
     await ours.listening
-    expect(ours.wss.options).to.include({ perMessageDeflate: false, maxPayload: 4096, clientTracking: false, port, host: '127.0.0.1' })
+    expect(ours.wss.options).to.include({ perMessageDeflate: false, maxPayload: 4096, clientTracking: false, host: '127.0.0.1' })
+    expect(ours.wss.address()).to.deep.include({ address: '127.0.0.1', port })
+    expect(ours.ownServer).to.equal(true)
     const other = await freePort()
     const theirs = started({ port, wsOpts: { host: '127.0.0.1', port: other, maxPayload: 10, clientTracking: true, perMessageDeflate: true } })
     await theirs.listening
-    expect(theirs.wss.options).to.include({ maxPayload: 10, clientTracking: true, port: other })
+    expect(theirs.wss.options).to.include({ maxPayload: 10, clientTracking: true })
+    expect(theirs.wss.address()).to.deep.include({ port: other })
     expect(theirs.wss.options.perMessageDeflate).to.not.equal(false) // ws turns `true` into its default settings
     expect(await opens(other)).to.equal(true)
     expect(theirs.connections).to.equal(1)
+  })
+
+  it('answers a plain HTTP request 426, as ws does', async () => {
+    const port = await freePort()
+    await started({ port, wsOpts: { host: '127.0.0.1' } }).listening
+    const res = await fetch(`http://127.0.0.1:${port}/`)
+    expect([res.status, await res.text()]).to.deep.equal([426, 'Upgrade Required'])
+  })
+
+  it('closes a connection that has not upgraded within handshakeTimeout (silent, or half a request), not one that did', async () => {
+    const port = await freePort()
+    const result = started({ port, wsOpts: { host: '127.0.0.1' }, handshakeTimeout: 200 })
+    await result.listening
+    const closedAfter = async (bytes: string): Promise<number> => {
+      const started = Date.now()
+      const socket = connect(port, '127.0.0.1', () => { if (bytes !== '') socket.write(bytes) })
+      socket.on('error', () => {})
+      await new Promise((resolve) => socket.once('close', resolve))
+      return Date.now() - started
+    }
+    const [silent, half] = await Promise.all([closedAfter(''), closedAfter('GET / HTTP/1.1\r\nHost: x\r\n')])
+    expect(silent).to.be.within(150, 1500)
+    expect(half).to.be.within(150, 1500)
+    // an upgraded socket is the plugin's to time out (authTimeout), not this one's
+    const upgraded = started({ port: await freePort(), wsOpts: { host: '127.0.0.1' }, handshakeTimeout: 200, onConnection: () => {} })
+    await upgraded.listening
+    const ws = new WebSocket(`ws://127.0.0.1:${(upgraded.wss.address() as { port: number }).port}`)
+    await new Promise((resolve) => ws.once('open', resolve))
+    await new Promise((resolve) => setTimeout(resolve, 400))
+    expect(ws.readyState).to.equal(WebSocket.OPEN)
+    ws.terminate()
   })
 
   it('rejects `listening` with EADDRINUSE when the port is taken, and does not report it as a server error', async () => {
