@@ -95,7 +95,9 @@ describe('store-redis: balances in Redis through the cli process', function () {
     const inFlight = Array.from({ length: 5 }, async (_, i) =>
       await doomed.alice.pay({ amount: 100, destination: BOB, expiresIn: 3000, ...paymentData(100 + i) }).catch(() => undefined))
     const deadline = Date.now() + 2000
-    while (await redis.get(prefix + 'balance:alice') !== '3500' && Date.now() < deadline) await sleep(10)
+    // alice's 5 reservations come first, bob's as each packet goes on to him: wait for both
+    const reserved = async (): Promise<boolean> => await redis.get(prefix + 'balance:alice') === '3500' && await redis.get(prefix + 'balance:bob') === '-3500'
+    while (!await reserved() && Date.now() < deadline) await sleep(10)
     expect([await redis.get(prefix + 'balance:alice'), await redis.get(prefix + 'balance:bob')]).to.deep.equal(['3500', '-3500'])
     doomed.conn.child.kill('SIGKILL')
     await doomed.conn.exited
