@@ -197,7 +197,7 @@ if (doc !== undefined) {
     '',
     `Settings: ${settings.inFlight} packets in flight in all (split evenly over the instances), warm-up ${settings.warmup} ms, measured ` +
       `${settings.duration} ms, ${settings.rounds} round(s), medians shown. Both accounts have balance limits, so every packet ` +
-      'reserves on both accounts before it is forwarded and commits both on the Fulfill (four balance scripts per packet on Redis).',
+      'reserves on both accounts before it is forwarded and commits both on the Fulfill (four balance changes per packet, sent to Redis in batched script calls).',
     '',
     ...lines,
     '',
