@@ -5,19 +5,14 @@
  * the end on a table of 30,000 routes.
  */
 import { expect } from 'chai'
+import { Rng } from '@conn/testkit'
 import type { Relation, Route, StaticRoute } from '@conn/types'
 import { RoutingTable } from '../src/routing.ts'
 
-/** mulberry32: a small seeded PRNG, so a failure is replayed by its seed. */
+/** Seeded numbers in [0, 1), so a failure is replayed by its seed. */
 function random (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6D2B79F5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Rng(seed)
+  return () => rng.float()
 }
 
 const RANK: Record<Relation, number> = { child: 0, peer: 1, parent: 2 }

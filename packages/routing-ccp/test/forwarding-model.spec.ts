@@ -6,7 +6,7 @@
  */
 import { expect } from 'chai'
 import { RoutingTable } from '@conn/core'
-import { RecordingLogger } from '@conn/testkit'
+import { RecordingLogger, Rng } from '@conn/testkit'
 import type { Relation, Route, RoutingTableView } from '@conn/types'
 import { ForwardingTable, type RouteRelation } from '../src/forwarding-table.ts'
 import { CcpReceiver } from '../src/receiver.ts'
@@ -16,16 +16,10 @@ const OWN = 'test.me'
 const SECRET = Buffer.alloc(32, 7)
 const RELATIONS: Record<string, Relation> = { kid: 'child', p1: 'peer', p2: 'peer', up: 'parent' }
 
-/** mulberry32: a small seeded PRNG, so a failure is replayed by its seed. */
+/** Seeded numbers in [0, 1), so a failure is replayed by its seed. */
 function random (seed: number): () => number {
-  let state = seed >>> 0
-  return () => {
-    state = (state + 0x6D2B79F5) >>> 0
-    let t = state
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const rng = new Rng(seed)
+  return () => rng.float()
 }
 
 const relationOf = (id: string): RouteRelation => id === '' ? 'local' : RELATIONS[id] ?? 'peer'

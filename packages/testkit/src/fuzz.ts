@@ -34,6 +34,11 @@ export class Rng {
     return max <= 1 ? 0 : Math.floor(this.next() / 0x100000000 * max)
   }
 
+  /** A number in [0, 1), like Math.random. */
+  float (): number {
+    return this.next() / 0x100000000
+  }
+
   /** True with probability p. */
   chance (p: number): boolean {
     return this.next() / 0x100000000 < p
