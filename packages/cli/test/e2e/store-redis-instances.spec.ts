@@ -10,7 +10,7 @@ import { Redis } from 'ioredis'
 import { BtpPlugin as ConnBtpPlugin } from '@conn/plugin-btp'
 import { Node, freePort, sleep, type BtpPluginInstance } from '../helpers/harness.ts'
 import { startConn, type ConnProcess } from '../helpers/process.ts'
-import { OWN_ADDRESS, answer, clientNode, paymentData } from '../helpers/store.ts'
+import { OWN_ADDRESS, answer, clientNode, deletePrefix, paymentData, stopEverything } from '../helpers/store.ts'
 
 const REDIS_URL = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const BOB = `${OWN_ADDRESS}.bob`
@@ -40,15 +40,8 @@ describe('store-redis: three conn instances on one prefix', function () {
   beforeEach(() => { prefix = `conn-e2e:${randomUUID()}:` })
   afterEach(async () => {
     const stopping = instances.splice(0)
-    await Promise.all(stopping.flatMap((i) => [i.alice, i.carol, i.bob]).map(async (node) => { await node.disconnect().catch(() => {}) }))
-    for (const { conn } of stopping) {
-      if (conn.child.exitCode === null && conn.child.signalCode === null) {
-        conn.child.kill('SIGKILL')
-        await conn.exited
-      }
-    }
-    const keys = await redis.keys(prefix + '*')
-    if (keys.length > 0) await redis.del(...keys)
+    await stopEverything(stopping.flatMap((i) => [i.alice, i.carol, i.bob]), stopping.map((i) => i.conn))
+    await deletePrefix(redis, prefix)
   })
   after(async () => { await redis.quit() })
 

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { Redis } from 'ioredis'
 import { freePort, sleep, type Node } from '../helpers/harness.ts'
 import { startConn, type ConnProcess } from '../helpers/process.ts'
-import { OWN_ADDRESS, answer, indexOf, isListening, paymentData, startStoreNetwork, storeConnEnv, type StoreNetwork } from '../helpers/store.ts'
+import { OWN_ADDRESS, answer, deletePrefix, indexOf, isListening, paymentData, startStoreNetwork, stopEverything, storeConnEnv, type StoreNetwork } from '../helpers/store.ts'
 
 const REDIS_URL = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const BOB = `${OWN_ADDRESS}.bob`
@@ -55,15 +55,8 @@ describe('store-redis: balances in Redis through the cli process', function () {
   before(async () => { await redis.connect() })
   beforeEach(() => { prefix = `conn-e2e:${randomUUID()}:` })
   afterEach(async () => {
-    await Promise.all(nodes.splice(0).map(async (node) => { await node.disconnect().catch(() => {}) }))
-    for (const conn of conns.splice(0)) {
-      if (conn.child.exitCode === null && conn.child.signalCode === null) {
-        conn.child.kill('SIGKILL')
-        await conn.exited
-      }
-    }
-    const keys = await redis.keys(prefix + '*')
-    if (keys.length > 0) await redis.del(...keys)
+    await stopEverything(nodes.splice(0), conns.splice(0))
+    await deletePrefix(redis, prefix)
   })
   after(async () => { await redis.quit() })
 

@@ -116,6 +116,23 @@ export function answer (data: Buffer, reject: boolean, from: string): Buffer {
     : fulfillPacket(data.subarray(0, 32))
 }
 
+/** After a test: disconnects the clients, kills the conn processes still running and waits for them. */
+export async function stopEverything (nodes: Node[], conns: ConnProcess[]): Promise<void> {
+  await Promise.all(nodes.map(async (node) => { await node.disconnect().catch(() => {}) }))
+  for (const conn of conns) {
+    if (conn.child.exitCode === null && conn.child.signalCode === null) {
+      conn.child.kill('SIGKILL')
+      await conn.exited
+    }
+  }
+}
+
+/** Deletes every key under a Redis prefix (the tests' own). */
+export async function deletePrefix (redis: { keys: (pattern: string) => Promise<string[]>, del: (...keys: string[]) => Promise<number> }, prefix: string): Promise<void> {
+  const keys = await redis.keys(prefix + '*')
+  if (keys.length > 0) await redis.del(...keys)
+}
+
 /** Whether something accepts TCP connections on 127.0.0.1:port. */
 export async function isListening (port: number): Promise<boolean> {
   return await new Promise((resolve) => {
