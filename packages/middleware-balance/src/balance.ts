@@ -244,7 +244,7 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   readonly incomingData: DataHandler = (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
-    return tracked === undefined ? next(ctx) : this.forward(ctx, next, tracked, amount, tracked.incomingValue, true)
+    return tracked === undefined ? next(ctx) : this.forward(ctx, next, tracked, amount, tracked.incomingValue)
   }
 
   /**
@@ -254,14 +254,14 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   readonly outgoingData: DataHandler = (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
-    return tracked === undefined ? next(ctx) : this.forward(ctx, next, tracked, -amount, tracked.outgoingValue, false)
+    return tracked === undefined ? next(ctx) : this.forward(ctx, next, tracked, -amount, tracked.outgoingValue)
   }
 
   /**
    * Reserves `delta` (only the limit it moves towards applies), forwards the packet, then commits or releases
    * the reservation by the outcome.
    */
-  private async forward (ctx: PacketContext, next: NextData, tracked: Tracked, delta: bigint, value: PacketValue, incoming: boolean): Promise<Buffer> {
+  private async forward (ctx: PacketContext, next: NextData, tracked: Tracked, delta: bigint, value: PacketValue): Promise<Buffer> {
     const reservation: Reservation = { id: this.reservationPrefix + (this.reservationCount++).toString(36), expiresAt: ctx.prepare.expiresAt }
     try {
       tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, delta, tracked.minimum, tracked.maximum, reservation)))
@@ -278,14 +278,13 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
       value.failed.inc(Number(amount))
       throw err
     }
-    // The limits already count the reservation, so it becomes final (or goes) in the background, with one
-    // exception: a Fulfill goes back to the sender only once the sender's commit is stored (the next hop's, asked
-    // for just before, goes with it in the store's batch): whoever holds a Fulfill from us finds it booked.
+    // A Fulfill goes on only once its commit is stored (the next hop's before the sender's, whatever the store):
+    // whoever holds a Fulfill from us finds it booked. A release only loosens a limit the reservation already
+    // counts, so it goes in the background.
     this.finishing++
     if (Buffer.isBuffer(reply) && isFulfill(reply)) {
       value.fulfilled.inc(Number(amount))
-      if (incoming) await this.finish(tracked, delta, reservation, true, '')
-      else void this.finish(tracked, delta, reservation, true, '')
+      await this.finish(tracked, delta, reservation, true, '')
     } else {
       void this.finish(tracked, delta, reservation, false, 'packet rejected')
       countNotFulfilled(value, reply, amount)

@@ -129,20 +129,22 @@ describe('balance', () => {
   })
 
   describe('when the Fulfill goes back', () => {
-    it('to the sender only once the sender\'s commit is stored; the next hop\'s commit does not hold its reply up', async () => {
+    it('on either side only once its commit is stored; a Reject does not wait for its release', async () => {
       const s = setup()
       const [alice, bob] = [await s.add('alice', { maximum: '10000' }), await s.add('bob', { minimum: '-10000', maximum: '0' })]
       const stored = deferred<bigint>()
       const commit = sinon.stub(s.balances, 'commit').returns(stored.promise)
-      let outgoingAnswered = false
-      let incomingAnswered = false
-      const outgoing = s.middleware.outgoingData(ctxFor(bob, 100n), fulfilling()).then((reply) => { outgoingAnswered = true; return reply })
-      const incoming = s.middleware.incomingData(ctxFor(alice, 100n), fulfilling()).then((reply) => { incomingAnswered = true; return reply })
-      expect(await outgoing).to.equal(FULFILL)
+      const released = deferred<bigint>()
+      sinon.stub(s.balances, 'release').returns(released.promise)
+      const answered: string[] = []
+      const outgoing = s.middleware.outgoingData(ctxFor(bob, 100n), fulfilling()).then((reply) => { answered.push('bob'); return reply })
+      const incoming = s.middleware.incomingData(ctxFor(alice, 100n), fulfilling()).then((reply) => { answered.push('alice'); return reply })
+      expect(await s.middleware.incomingData(ctxFor(alice, 50n), rejecting())).to.equal(REJECT_F99)
       for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
-      expect([outgoingAnswered, incomingAnswered, commit.callCount]).to.deep.equal([true, false, 2])
+      expect([answered, commit.callCount]).to.deep.equal([[], 2])
       stored.resolve(100n)
-      expect(await incoming).to.equal(FULFILL)
+      expect([await outgoing, await incoming]).to.deep.equal([FULFILL, FULFILL])
+      released.resolve(0n)
     })
   })
 
