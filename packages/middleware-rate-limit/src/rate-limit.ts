@@ -4,7 +4,7 @@
  * floods the connector is throttled (T05) before any other work is done for its packets.
  */
 import {
-  InternalError, LeasedTokenBucket, PerAccount, RateLimitedError, TokenBucket, isTokenStore,
+  InternalError, PerAccount, RateLimitedError, limitBucket, type LeasedTokenBucket, type TokenBucket,
   type Account, type Counter, type CounterChild, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type MoneyHandler
 } from '@conn/types'
 import { rateLimitConfigOf } from './options.ts'
@@ -35,9 +35,6 @@ export function rateLimitSettings (account: Account): RateLimitSettings {
     capacity: config.capacity ?? refillCount
   }
 }
-
-/** Longest refill period a bucket shared through the store takes (ms); a longer one stays per instance. */
-const SHARED_PERIOD_LIMIT = 99_999_999
 
 interface AccountLimit {
   /** Shared with the other connectors when the store offers buckets (the redis store), else this process's. */
@@ -76,11 +73,8 @@ export class RateLimit implements Middleware {
     const labels = { account: account.id, asset: account.assetCode, scale: account.assetScale }
     if (settings.capacity === 0) this.logger.warn({ account: account.id }, 'rateLimit.capacity is 0: every packet and money call from this account is rejected with T05')
     else if (this.logger.isLevelEnabled('debug')) this.logger.debug({ account: account.id, ...settings }, 'rate limit set')
-    const store = this.api.store
     return {
-      bucket: isTokenStore(store) && settings.refillPeriod <= SHARED_PERIOD_LIMIT
-        ? new LeasedTokenBucket(store, 'rateLimit:' + account.id, BigInt(settings.capacity), BigInt(settings.refillCount), settings.refillPeriod)
-        : new TokenBucket(BigInt(settings.capacity), BigInt(settings.refillCount), settings.refillPeriod),
+      bucket: limitBucket(this.api.store, 'rateLimit:' + account.id, BigInt(settings.capacity), BigInt(settings.refillCount), settings.refillPeriod),
       limitedPackets: this.packetsCounter.labels(labels),
       limitedMoney: this.moneyCounter.labels(labels)
     }

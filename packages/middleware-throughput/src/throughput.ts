@@ -5,7 +5,7 @@
  * packet are not given back when it is rejected later on, as in the reference.
  */
 import {
-  InsufficientLiquidityError, InternalError, LeasedTokenBucket, PerAccount, TokenBucket, isTokenStore,
+  InsufficientLiquidityError, InternalError, PerAccount, limitBucket, type LeasedTokenBucket, type TokenBucket,
   type Account, type DataHandler, type Logger, type Middleware, type MiddlewareApi, type NextData, type PacketContext
 } from '@conn/types'
 import { throughputConfigOf } from './options.ts'
@@ -34,9 +34,6 @@ export function throughputSettings (account: Account): ThroughputSettings {
   }
 }
 
-/** Longest refill period a bucket shared through the store takes (ms); a longer one stays per instance. */
-const SHARED_PERIOD_LIMIT = 99_999_999
-
 type Bucket = TokenBucket | LeasedTokenBucket
 
 /** The buckets of one account; null: no limit in that direction. */
@@ -47,10 +44,7 @@ interface AccountBuckets {
 
 /** Shared with the other connectors when the store offers buckets (the redis store), else this process's. */
 function bucket (store: unknown, key: string, amount: bigint | undefined, refillPeriod: number): Bucket | null {
-  if (amount === undefined) return null
-  return isTokenStore(store) && refillPeriod <= SHARED_PERIOD_LIMIT
-    ? new LeasedTokenBucket(store, key, amount, amount, refillPeriod)
-    : new TokenBucket(amount, amount, refillPeriod)
+  return amount === undefined ? null : limitBucket(store, key, amount, amount, refillPeriod)
 }
 
 /** The packet goes on if the shared bucket had its amount; T04 if not, T00 if the store failed. */

@@ -5,7 +5,7 @@
  * below a maximum.
  */
 import { Redis } from 'ioredis'
-import { BalanceRangeError, OperatorError, type AtomicBalanceStore, type Logger, type Reservation, type SettlementClaim, type Store, type TokenStore } from '@conn/types'
+import { BalanceRangeError, OperatorError, SHARED_BUCKET_MAX_PERIOD, type AtomicBalanceStore, type Logger, type Reservation, type SettlementClaim, type Store, type TokenStore } from '@conn/types'
 import { BATCH_SCRIPT, CLAIM_SCRIPT, SWEEP_SCRIPT, TOKENS_SCRIPT } from './balance-script.ts'
 
 export type RedisStoreErrorCode = 'ERR_STORE_CONFIG' | 'ERR_STORE_UNREACHABLE'
@@ -48,8 +48,6 @@ const SWEEP_BATCH = 1000
 export const DEFAULT_URL = 'redis://127.0.0.1:6379'
 export const DEFAULT_PREFIX = 'conn:'
 const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'sweepInterval', 'sharedLimits', 'path'])
-/** Longest refill period a shared bucket takes (ms; the script's arithmetic); a longer one stays per instance. */
-export const SHARED_PERIOD_LIMIT = 99_999_999
 
 type BalanceAction = 'adjust' | 'reserve' | 'commit' | 'release'
 
@@ -211,8 +209,8 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
 
   /** Tokens from the bucket `bucket:<key>` shared by every connector on this prefix (TokenStore). */
   private async takeSharedTokens (key: string, atLeast: bigint, atMost: bigint, capacity: bigint, refillCount: bigint, refillPeriod: number): Promise<bigint> {
-    if (!Number.isSafeInteger(refillPeriod) || refillPeriod <= 0 || refillPeriod > SHARED_PERIOD_LIMIT) {
-      throw new RangeError(`takeTokens: refillPeriod must be an integer of 1 to ${SHARED_PERIOD_LIMIT} ms, got ${refillPeriod}`)
+    if (!Number.isSafeInteger(refillPeriod) || refillPeriod <= 0 || refillPeriod > SHARED_BUCKET_MAX_PERIOD) {
+      throw new RangeError(`takeTokens: refillPeriod must be an integer of 1 to ${SHARED_BUCKET_MAX_PERIOD} ms, got ${refillPeriod}`)
     }
     // Kept until it would be full again anyway (plus a margin), at most a day.
     const fillsIn = refillCount > 0n ? capacity * BigInt(refillPeriod) / refillCount + 1000n : 86_400_000n

@@ -55,6 +55,9 @@ export interface TokenStore {
   takeTokens (key: string, atLeast: bigint, atMost: bigint, capacity: bigint, refillCount: bigint, refillPeriod: number): Promise<bigint>
 }
 
+/** Longest refill period (ms) a shared bucket takes (a TokenStore's arithmetic); longer ones stay per instance. */
+export const SHARED_BUCKET_MAX_PERIOD = 99_999_999
+
 /** True for a store that offers shared buckets. */
 export function isTokenStore (store: unknown): store is TokenStore {
   return typeof (store as Partial<TokenStore> | null)?.takeTokens === 'function'
@@ -134,4 +137,14 @@ export class LeasedTokenBucket {
     }
     return granted
   }
+}
+
+/**
+ * The bucket of a limit: shared through the store when it offers buckets (and the period is one it takes),
+ * else this process's own.
+ */
+export function limitBucket (store: unknown, key: string, capacity: bigint, refillCount: bigint, refillPeriod: number): TokenBucket | LeasedTokenBucket {
+  return isTokenStore(store) && refillPeriod <= SHARED_BUCKET_MAX_PERIOD
+    ? new LeasedTokenBucket(store, key, capacity, refillCount, refillPeriod)
+    : new TokenBucket(capacity, refillCount, refillPeriod)
 }
