@@ -13,7 +13,7 @@
 import { pino } from 'pino'
 import { createApp, STANDARD_MIDDLEWARE_NAMES } from '@conn/core'
 import type { AccountConfig, Logger, Plugin } from '@conn/types'
-import { ACCOUNT_OPTIONS, CLI_DIR, env, loadPluginClass, pluginOptions, serveRunner } from './connector-ipc.ts'
+import { ACCOUNT_OPTIONS, CLI_DIR, benchLimits, env, loadPluginClass, pluginOptions, serveRunner } from './connector-ipc.ts'
 
 serveRunner()
 const mode = process.env.BENCH_MODE === 'children' ? 'children' : 'pair'
@@ -22,8 +22,7 @@ const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
 const pluginName = process.env.BENCH_PLUGIN_NAME
 const account = (port: string): AccountConfig => {
   const options = pluginOptions(mode, Number(env(port)))
-  // BENCH_BALANCE=1: balance limits on both accounts, so every packet reserves and commits in the store
-  const limits = process.env.BENCH_BALANCE === '1' ? { balance: { minimum: '-1000000000000000000', maximum: '1000000000000000000' } } : {}
+  const limits = benchLimits()
   return pluginName !== undefined && pluginName !== ''
     ? { relation: 'child', plugin: pluginName, options, ...ACCOUNT_OPTIONS, ...limits }
     : { relation: 'child', plugin: new Transport(options) as Plugin, ...ACCOUNT_OPTIONS, ...limits }

@@ -73,6 +73,11 @@ export const ACCOUNT_OPTIONS = {
   rateLimit: { refillPeriod: 1000, refillCount: 1000000, capacity: 1000000 }
 }
 
+/** BENCH_BALANCE=1: balance limits on the accounts, so every packet reserves and commits (pnpm bench:redis). */
+export function benchLimits (): { balance?: { minimum: string, maximum: string } } {
+  return process.env.BENCH_BALANCE === '1' ? { balance: { minimum: '-1000000000000000000', maximum: '1000000000000000000' } } : {}
+}
+
 export function serveRunner (): void {
   let cpuBase = process.cpuUsage()
   process.once('SIGINT', () => process.exit(0))

@@ -6,7 +6,7 @@
  * Every default middleware stays on; the store is its built-in memory store.
  */
 import type { Plugin } from '@conn/types'
-import { ACCOUNT_OPTIONS, env, loadPluginClass, pluginOptions, referenceCreateApp, serveRunner } from './connector-ipc.ts'
+import { ACCOUNT_OPTIONS, benchLimits, env, loadPluginClass, pluginOptions, referenceCreateApp, serveRunner } from './connector-ipc.ts'
 
 serveRunner()
 const reference = { createApp: referenceCreateApp() }
@@ -14,7 +14,7 @@ const reference = { createApp: referenceCreateApp() }
 const mode = process.env.BENCH_MODE === 'children' ? 'children' : 'pair'
 const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
 const account = (port: string): { relation: string, plugin: Plugin } & typeof ACCOUNT_OPTIONS =>
-  ({ relation: 'child', plugin: new Transport(pluginOptions(mode, Number(env(port)))) as Plugin, ...ACCOUNT_OPTIONS })
+  ({ relation: 'child', plugin: new Transport(pluginOptions(mode, Number(env(port)))) as Plugin, ...ACCOUNT_OPTIONS, ...benchLimits() })
 
 const app = reference.createApp({
   env: 'test',

@@ -2,9 +2,11 @@
  * `pnpm bench:redis`: what the redis store costs. The same load (BENCH_IN_FLIGHT packets in flight, default 100,
  * from lean BTP senders to lean receivers through conn, both accounts with balance limits so every packet
  * reserves and commits) against:
+ * - the reference (ilp-connector 23) on its memory store, for the ratio;
  * - conn on the memory store, one instance;
  * - conn on the redis store (127.0.0.1:6379, a fresh prefix), one instance;
  * - three conn instances on the same Redis prefix, the load split over them (a sender and a receiver each).
+ * conn runs the config an ilp-connector operator writes (accounts name "ilp-plugin-btp", no conn-specific option).
  * For each: packets/s (summed over the senders), p50/p99 latency (the worst sender's), conn's CPU per packet
  * (summed over the instances) and Redis's (from INFO cpu over the measured period). Rounds rotate the order.
  * Writes docs/redis-benchmark.md and .json (BENCH_REDIS_DOC / BENCH_REDIS_OUT; BENCH_QUICK=1: neither).
@@ -33,8 +35,9 @@ const settings = {
 const out = process.env.BENCH_REDIS_OUT ?? (quick ? undefined : resolve(ROOT, 'docs/redis-benchmark.json'))
 const doc = process.env.BENCH_REDIS_DOC ?? (quick ? undefined : resolve(ROOT, 'docs/redis-benchmark.md'))
 
-interface Setup { id: string, name: string, store: 'memory' | 'redis', instances: number }
+interface Setup { id: string, name: string, store: 'memory' | 'redis', instances: number, reference?: boolean }
 const SETUPS: Setup[] = [
+  { id: 'reference', name: 'ilp-connector 23, memory store (ilp-plugin-btp)', store: 'memory', instances: 1, reference: true },
   { id: 'memory', name: 'conn, memory store, 1 instance', store: 'memory', instances: 1 },
   { id: 'redis', name: 'conn, redis store, 1 instance', store: 'redis', instances: 1 },
   { id: 'redis-3', name: 'conn, redis store, 3 instances on one prefix', store: 'redis', instances: 3 }
@@ -101,15 +104,17 @@ async function measure (setup: Setup, round: number, redis: Redis): Promise<Row>
       children.push(receiver, sender)
       await Promise.all([next(receiver, 'ready'), next(sender, 'ready')])
       const [alicePort, bobPort] = [await freePort(), await freePort()]
-      const connector = start('connector-conn.js', {
+      // conn as an ilp-connector operator configures it: accounts name "ilp-plugin-btp" with its options
+      const connector = start(setup.reference === true ? 'connector-reference.js' : 'connector-conn.js', {
         BENCH_MODE: 'pair',
-        BENCH_TRANSPORT: '@conn/plugin-btp',
+        BENCH_TRANSPORT: setup.reference === true ? 'ilp-plugin-btp' : '@conn/plugin-btp',
+        BENCH_PLUGIN_NAME: setup.reference === true ? '' : 'ilp-plugin-btp',
         BENCH_ALICE_PORT: String(alicePort),
         BENCH_BOB_PORT: String(bobPort),
         BENCH_BALANCE: '1',
         BENCH_STORE: setup.store,
         ...(setup.store === 'redis' ? { BENCH_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix }) } : {})
-      }, [...CONN_NODE_FLAGS, ...profileFlags(setup.id)])
+      }, setup.reference === true ? profileFlags(setup.id) : [...CONN_NODE_FLAGS, ...profileFlags(setup.id)])
       children.push(connector)
       receiver.send({ type: 'connect', port: bobPort })
       sender.send({ type: 'connect', port: alicePort })
@@ -175,13 +180,14 @@ for (let round = 1; round <= settings.rounds; round++) {
 await redis.quit()
 
 const memoryRate = median(rows.filter((r) => r.setup === 'memory').map((r) => r.packetsPerSecond))
+const referenceRate = median(rows.filter((r) => r.setup === 'reference').map((r) => r.packetsPerSecond))
 const lines = [
-  '| setup | packets/s (median) | of the memory store | p50 ms | p99 ms | conn CPU µs/packet | Redis CPU µs/packet | not fulfilled |',
-  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
+  '| setup | packets/s (median) | of conn on the memory store | of the reference | p50 ms | p99 ms | connector CPU µs/packet | Redis CPU µs/packet | not fulfilled |',
+  '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |',
   ...SETUPS.map((setup) => {
     const mine = rows.filter((r) => r.setup === setup.id)
     const rate = median(mine.map((r) => r.packetsPerSecond))
-    return `| ${setup.name} | ${fixed(rate)} | ${fixed(100 * rate / memoryRate)} % | ${fixed(median(mine.map((r) => r.p50)), 1)} | ${fixed(median(mine.map((r) => r.p99)), 1)} | ` +
+    return `| ${setup.name} | ${fixed(rate)} | ${fixed(100 * rate / memoryRate)} % | ${fixed(rate / referenceRate, 2)} × | ${fixed(median(mine.map((r) => r.p50)), 1)} | ${fixed(median(mine.map((r) => r.p99)), 1)} | ` +
       `${fixed(median(mine.map((r) => r.connCpuMicrosPerPacket)), 1)} | ${fixed(median(mine.map((r) => r.redisCpuMicrosPerPacket)), 1)} | ${mine.reduce((s, r) => s + r.notFulfilled, 0)} |`
   })
 ]
@@ -201,8 +207,9 @@ if (doc !== undefined) {
     '',
     ...lines,
     '',
-    'Each instance is a conn process (`@conn/core` with `@conn/plugin-btp` accounts and every default middleware, the `conn` ' +
-      'bin\'s node flags) with its own lean BTP sender and receiver (the processes of `pnpm bench`). conn CPU is summed over the ' +
+    'Each conn instance runs the config an ilp-connector operator writes (accounts name `"plugin": "ilp-plugin-btp"` with its ' +
+      'listener options, every default middleware, the `conn` bin\'s node flags); the reference row is ilp-connector 23 with ' +
+      'ilp-plugin-btp accounts and the same balance limits. Each instance has its own lean BTP sender and receiver (the processes of `pnpm bench`). Connector CPU is summed over the ' +
       'instances; Redis CPU is `used_cpu_user + used_cpu_sys` from `INFO cpu` over the measured period, divided by the packets ' +
       'answered. On a 2-core machine the three-instance row shares two cores between three connectors, three senders, three ' +
       'receivers and Redis: it shows the cost of sharing, not the scaling of a real cluster.',
