@@ -11,7 +11,7 @@
  * (summed over the instances) and Redis's (from INFO cpu over the measured period). Rounds rotate the order.
  * Writes docs/redis-benchmark.md and .json (BENCH_REDIS_DOC / BENCH_REDIS_OUT; BENCH_QUICK=1: neither).
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { writeFile } from 'node:fs/promises'
 import { cpus, totalmem } from 'node:os'
 import { resolve } from 'node:path'
@@ -21,6 +21,7 @@ import { Redis } from 'ioredis'
 import { freePort } from '@conn/testkit'
 import type { ConnectorReport } from './connector-ipc.ts'
 import { CONN_NODE_FLAGS } from './targets.ts'
+import { nextMessage, startProcess } from './processes.ts'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = resolve(HERE, '../../..')
@@ -56,28 +57,6 @@ interface Row {
   notFulfilled: number
 }
 
-function start (script: string, env: Record<string, string>, nodeFlags: readonly string[] = []): ChildProcess {
-  return fork(HERE + script, [], {
-    execArgv: [...nodeFlags],
-    env: { ...process.env, NODE_ENV: 'production', DEBUG: '', ...env },
-    stdio: ['ignore', process.stderr, 'inherit', 'ipc']
-  })
-}
-
-async function next<T> (child: ChildProcess, type: string): Promise<T> {
-  return await new Promise((resolve, reject) => {
-    const onMessage = (message: { type: string }): void => {
-      if (message.type !== type) return
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-      resolve(message as T)
-    }
-    const onExit = (code: number | null): void => { child.off('message', onMessage); reject(new Error(`a child exited (${String(code)}) before '${type}'`)) }
-    child.on('message', onMessage)
-    child.once('exit', onExit)
-  })
-}
-
 /** Redis's own CPU time so far (user + system), µs, from INFO cpu. */
 async function redisCpuMicros (redis: Redis): Promise<number> {
   const info = await redis.info('cpu')
@@ -99,13 +78,13 @@ async function measure (setup: Setup, round: number, redis: Redis): Promise<Row>
   const children: ChildProcess[] = []
   try {
     const lanes = await Promise.all(Array.from({ length: setup.instances }, async () => {
-      const receiver = start('receiver.js', {})
-      const sender = start('sender.js', { BENCH_IN_FLIGHT: String(share), BENCH_WARMUP: String(settings.warmup), BENCH_DURATION: String(settings.duration), BENCH_POOL: pool })
+      const receiver = startProcess('receiver.js', {})
+      const sender = startProcess('sender.js', { BENCH_IN_FLIGHT: String(share), BENCH_WARMUP: String(settings.warmup), BENCH_DURATION: String(settings.duration), BENCH_POOL: pool })
       children.push(receiver, sender)
-      await Promise.all([next(receiver, 'ready'), next(sender, 'ready')])
+      await Promise.all([nextMessage(receiver, 'ready'), nextMessage(sender, 'ready')])
       const [alicePort, bobPort] = [await freePort(), await freePort()]
       // conn as an ilp-connector operator configures it: accounts name "ilp-plugin-btp" with its options
-      const connector = start(setup.reference === true ? 'connector-reference.js' : 'connector-conn.js', {
+      const connector = startProcess(setup.reference === true ? 'connector-reference.js' : 'connector-conn.js', {
         BENCH_MODE: 'pair',
         BENCH_TRANSPORT: setup.reference === true ? 'ilp-plugin-btp' : '@conn/plugin-btp',
         BENCH_PLUGIN_NAME: setup.reference === true ? '' : 'ilp-plugin-btp',
@@ -118,13 +97,13 @@ async function measure (setup: Setup, round: number, redis: Redis): Promise<Row>
       children.push(connector)
       receiver.send({ type: 'connect', port: bobPort })
       sender.send({ type: 'connect', port: alicePort })
-      await next(sender, 'first')
+      await nextMessage(sender, 'first')
       return { receiver, sender, connector }
     }))
     // All lanes start their load together; their measured periods overlap (each measures its own).
-    const marks = lanes.map(({ sender }) => next(sender, 'mark'))
-    const measured = lanes.map(({ sender }) => next(sender, 'measured'))
-    const results = lanes.map(({ sender }) => next<SenderResult>(sender, 'result'))
+    const marks = lanes.map(({ sender }) => nextMessage(sender, 'mark'))
+    const measured = lanes.map(({ sender }) => nextMessage(sender, 'measured'))
+    const results = lanes.map(({ sender }) => nextMessage<SenderResult>(sender, 'result'))
     for (const { sender } of lanes) sender.send({ type: 'load' })
     await Promise.all(marks)
     for (const { connector } of lanes) connector.send({ type: 'mark' })
@@ -132,7 +111,7 @@ async function measure (setup: Setup, round: number, redis: Redis): Promise<Row>
     await Promise.all(measured)
     const redisAfter = await redisCpuMicros(redis)
     const reports = await Promise.all(lanes.map(async ({ connector }) => {
-      const report = next<ConnectorReport>(connector, 'report')
+      const report = nextMessage<ConnectorReport>(connector, 'report')
       connector.send({ type: 'report' })
       return await report
     }))

@@ -13,22 +13,19 @@
  * (VmRSS) each time another 10,000 routes are taught, and its peak (VmHWM); from the connector itself: the
  * longest event-loop delay (perf_hooks) during and after.
  */
-import { fork, type ChildProcess } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { fileURLToPath } from 'node:url'
 import { freePort } from '@conn/testkit'
 import type { EventLoopReport } from './connector-ipc.ts'
 import { CONN_NODE_FLAGS } from './targets.ts'
+import { nextMessage, startProcess } from './processes.ts'
+import type { PhaseResult, TaughtReport } from './routes-shared.ts'
 
 /** conn's node flags: the `conn` bin's, or ROUTES_CONN_NODE_FLAGS (space-separated; '' for none), for diagnosis. */
 function connNodeFlags (): readonly string[] {
   const flags = process.env.ROUTES_CONN_NODE_FLAGS
   return flags === undefined ? CONN_NODE_FLAGS : flags.split(' ').filter((flag) => flag !== '')
 }
-import type { PhaseResult, TaughtReport } from './routes-shared.ts'
-
-// the processes run compiled (dist/), also when this module runs from its source (the tests, through tsx)
-const HERE = fileURLToPath(new URL(import.meta.url.endsWith('.ts') ? '../dist/' : '.', import.meta.url))
 
 export type RoutesTarget = 'conn' | 'reference'
 
@@ -121,30 +118,9 @@ export function memoryOf (pid: number): { rss: number, peak: number } {
   return { rss: kb('VmRSS') / 1024, peak: kb('VmHWM') / 1024 }
 }
 
-function start (script: string, env: Record<string, string>, execArgv: string[] = []): ChildProcess {
-  return fork(HERE + script, [], {
-    execArgv,
-    env: { ...process.env, NODE_ENV: 'production', DEBUG: '', ...env },
-    stdio: ['ignore', process.stderr, 'inherit', 'ipc']
-  })
-}
-
-function next<T> (child: ChildProcess, type: string, timeoutMs = 60000): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => { cleanup(); reject(new Error(`${child.spawnargs.at(-1) ?? 'child'}: no '${type}' in ${timeoutMs} ms`)) }, timeoutMs)
-    const onMessage = (message: { type: string }): void => {
-      if (message.type !== type) return
-      cleanup()
-      resolve(message as T)
-    }
-    const onExit = (code: number | null, signal: string | null): void => {
-      cleanup()
-      reject(new Error(`${child.spawnargs.at(-1) ?? 'child'} exited (${signal ?? String(code)}) before sending '${type}'`))
-    }
-    const cleanup = (): void => { clearTimeout(timer); child.off('message', onMessage); child.off('exit', onExit) }
-    child.on('message', onMessage)
-    child.once('exit', onExit)
-  })
+/** A child's next message of this type, within 60 s unless told otherwise. */
+async function next<T> (child: ChildProcess, type: string, timeoutMs = 60000): Promise<T> {
+  return await nextMessage<T>(child, type, timeoutMs)
 }
 
 const sleep = async (ms: number): Promise<void> => await new Promise((resolve) => setTimeout(resolve, ms))
@@ -175,13 +151,13 @@ export async function measureRoutes (target: RoutesTarget, options: RoutesOption
   const capMs = options.capMs ?? Infinity
   const errors: string[] = []
   const [alicePort, bobPort, peerPort] = [await freePort(), await freePort(), await freePort()]
-  const receiver = start('receiver.js', {})
-  const sender = start('routes-sender.js', { ROUTES_RATE: String(rate) })
-  const speaker = start('routes-speaker.js', { BENCH_PEER_PORT: String(peerPort), ROUTES_COUNT: String(routes), ROUTES_PER_UPDATE: String(perUpdate) })
+  const receiver = startProcess('receiver.js', {})
+  const sender = startProcess('routes-sender.js', { ROUTES_RATE: String(rate) })
+  const speaker = startProcess('routes-speaker.js', { BENCH_PEER_PORT: String(peerPort), ROUTES_COUNT: String(routes), ROUTES_PER_UPDATE: String(perUpdate) })
   const profile = options.profileDir !== undefined
     ? ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`, `--cpu-prof-name=routes-${target}-${routes}-${Date.now()}.cpuprofile`]
     : []
-  const connector = start(t.script, {
+  const connector = startProcess(t.script, {
     BENCH_TRANSPORT: t.transport,
     BENCH_ALICE_PORT: String(alicePort),
     BENCH_BOB_PORT: String(bobPort),

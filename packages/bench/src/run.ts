@@ -13,7 +13,7 @@
  * Medians over the rounds go to stdout, to BENCH_OUT (JSON with every raw round) and to BENCH_DOC (markdown).
  * Options: see README.md.
  */
-import { fork, execFileSync, type ChildProcess } from 'node:child_process'
+import { execFileSync, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
@@ -22,6 +22,7 @@ import { cpus, release, totalmem, platform } from 'node:os'
 import { dirname, relative, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { numberOption, type ConnectorReport } from './connector-ipc.ts'
+import { nextMessage as next, startProcess } from './processes.ts'
 import { CONN_NODE_FLAGS, firstAvailable, unavailable, DEFAULT_TARGETS, REFERENCE, TARGETS, type Target } from './targets.ts'
 import { markdown, summarize, type BenchResults, type ChildrenMeasurement, type Measurement, type Skipped } from './report.ts'
 
@@ -74,29 +75,7 @@ function start (script: string, env: Record<string, string>, connector = false, 
   const profile = connector && settings.profile !== undefined
     ? ['--cpu-prof', `--cpu-prof-dir=${resolve(settings.profile)}`, `--cpu-prof-name=${env.BENCH_PROFILE_NAME ?? 'connector'}-${Date.now()}.cpuprofile`]
     : []
-  return fork(HERE + script, [], {
-    execArgv: [...profile, ...nodeFlags],
-    env: { ...process.env, NODE_ENV: 'production', DEBUG: '', ...env },
-    // a child's stdout goes to our stderr: stdout is for the results
-    stdio: ['ignore', process.stderr, 'inherit', 'ipc']
-  })
-}
-
-function next<T> (child: ChildProcess, type: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: { type: string }): void => {
-      if (message.type !== type) return
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-      resolve(message as T)
-    }
-    const onExit = (code: number | null, signal: string | null): void => {
-      child.off('message', onMessage)
-      reject(new Error(`${child.spawnargs.at(-1) ?? 'child'} exited (${signal ?? String(code)}) before sending '${type}'`))
-    }
-    child.on('message', onMessage)
-    child.once('exit', onExit)
-  })
+  return startProcess(script, env, [...profile, ...nodeFlags])
 }
 
 function exited (child: ChildProcess): Promise<void> {
