@@ -90,17 +90,19 @@ describe('packet path under fuzzing (Prepares in, replies back)', function () {
     expect(bob.dataSent.length).to.be.greaterThan(10) // some mutants were still valid, and forwarded
 
     // valid Prepares through a fresh connector (no state left by the fuzzed ones), so that every one reaches
-    // bob and his fuzzed reply is what comes back
+    // bob and his fuzzed reply is what comes back; each carries its own data, or the deduplicate middleware
+    // would answer one sent in the same millisecond with an amount no greater from the earlier one's outcome
     codes.clear()
     const fresh = await connector(fuzzedReply)
     for (let i = 0; i < 500; i++) {
-      const input = prepare('test.conn.bob', String(1 + rng.nextInt(1000)))
+      const input = prepare('test.conn.bob', String(1 + rng.nextInt(1000)), Buffer.from(String(i)))
       const reply = await fresh.handler(input)
       if (!wellFormed(reply)) expect.fail(`reply ${String(reply)} to ${input.toString('hex')} (seed ${rng.seed})`)
       const code = reply[0] === IlpPacket.Type.TYPE_ILP_FULFILL ? 'fulfill' : IlpPacket.deserializeIlpReject(reply).code
       codes.set(code, (codes.get(code) ?? 0) + 1)
     }
     const seen = JSON.stringify([...codes])
+    expect(fresh.bob.dataSent.length, seen).to.equal(500)
     expect(codes.get('fulfill'), seen).to.be.greaterThan(30) // bob's valid Fulfills
     expect(codes.get('F99'), seen).to.be.greaterThan(30) // bob's valid Rejects, passed on
     expect([...codes.keys()].some((code) => code !== 'fulfill' && code !== 'F99')).to.equal(true) // his garbage, made a Reject
