@@ -53,7 +53,13 @@ export type { Route, RouteChangeListener }
 interface PrefixEntry {
   /** Undefined while the prefix has learned routes but none usable (the entry is then a hole for lookups). */
   route: Route | undefined
-  learned: Route[] | undefined
+  /** One route alone (the usual case: no array per prefix), or several. */
+  learned: Route | Route[] | undefined
+}
+
+/** The learned routes of an entry as a list (for the rare paths that change or search several). */
+function learnedList (learned: Route | Route[] | undefined): Route[] {
+  return learned === undefined ? [] : Array.isArray(learned) ? learned : [learned]
 }
 
 function isHole (entry: PrefixEntry): boolean { return entry.route === undefined }
@@ -122,24 +128,27 @@ export class RoutingTable implements RoutingTableView {
     const learned: Route = { nextHop: accountId, path: route.path, auth: route.auth }
     let entry = this.table.get(prefix)
     if (entry === undefined) this.table.set(prefix, entry = { route: undefined, learned: undefined })
-    const routes = entry.learned
-    if (routes === undefined) {
-      entry.learned = [learned]
+    const known = entry.learned
+    if (known === undefined || (!Array.isArray(known) && known.nextHop === accountId)) {
+      entry.learned = learned
     } else {
-      const index = routes.findIndex((known) => known.nextHop === accountId)
+      const routes = learnedList(known)
+      const index = routes.findIndex((route) => route.nextHop === accountId)
       if (index === -1) routes.push(learned)
       else routes[index] = learned
+      entry.learned = routes
     }
     this.recompute(prefix)
   }
 
   removeLearnedRoute (accountId: string, prefix: string): void {
     const entry = this.table.get(prefix)
-    const routes = entry?.learned
-    const index = routes?.findIndex((known) => known.nextHop === accountId) ?? -1
+    if (entry === undefined) return
+    const routes = learnedList(entry.learned)
+    const index = routes.findIndex((known) => known.nextHop === accountId)
     if (index === -1) return
-    if (routes!.length === 1) entry!.learned = undefined
-    else routes!.splice(index, 1)
+    routes.splice(index, 1)
+    entry.learned = routes.length === 0 ? undefined : routes.length === 1 ? routes[0] : routes
     this.recompute(prefix)
   }
 
@@ -154,7 +163,9 @@ export class RoutingTable implements RoutingTableView {
   learnedPrefixesOf (accountId: string): string[] {
     const prefixes: string[] = []
     for (const [prefix, entry] of this.table.entries()) {
-      if (entry.learned?.some((known) => known.nextHop === accountId) === true) prefixes.push(prefix)
+      const learned = entry.learned
+      if (learned === undefined) continue
+      if (Array.isArray(learned) ? learned.some((known) => known.nextHop === accountId) : learned.nextHop === accountId) prefixes.push(prefix)
     }
     return prefixes
   }
@@ -169,14 +180,16 @@ export class RoutingTable implements RoutingTableView {
   }
 
   /** Best route for exactly this prefix: static, then local, then learned (child > peer > parent, shorter path, smaller id). */
-  private best (prefix: string, learned: Route[] | undefined): Route | undefined {
+  private best (prefix: string, learned: Route | Route[] | undefined): Route | undefined {
     const staticHop = this.statics.get(prefix)
     if (staticHop !== undefined && this.relationOf(staticHop) !== undefined) return { nextHop: staticHop, path: [] }
     const local = this.local.get(prefix)
     if (local !== undefined) return local
+    if (learned === undefined) return undefined
+    if (!Array.isArray(learned)) return this.relationOf(learned.nextHop) === undefined ? undefined : learned
     let best: Route | undefined
     let bestRank = Infinity
-    for (const route of learned ?? []) {
+    for (const route of learned) {
       const relation = this.relationOf(route.nextHop)
       if (relation === undefined) continue
       const rank = RELATION_PREFERENCE[relation]

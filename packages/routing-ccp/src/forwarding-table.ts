@@ -61,6 +61,13 @@ export class ForwardingTable {
    * scanning the whole table.
    */
   private readonly current = new PrefixTree<RouteUpdate>()
+  /**
+   * The advertised path for each path we learned (the same array when the learned one is shared, as the
+   * receiver's are): 100,000 routes through one peer advertise one array, not 100,000. Cleared when our
+   * address changes.
+   */
+  private advertisedPaths = new WeakMap<string[], string[]>()
+  private advertisedPathsOf = ''
 
   constructor (private readonly deps: ForwardingTableDeps) {}
 
@@ -123,7 +130,21 @@ export class ForwardingTable {
     // A route that starts here (own address, child, default, static) is signed with our secret. The copy
     // lands in Node's shared buffer pool: 100,000 digests of their own cost 20 MB more.
     const auth = Buffer.from(sha256(route.auth ?? hmacSha256(routingSecret, prefix)))
-    return { nextHop: route.nextHop, path: [ownAddress, ...route.path], auth }
+    return { nextHop: route.nextHop, path: this.advertisedPath(ownAddress, route.path), auth }
+  }
+
+  /** Our address, then `path` (one frozen array per learned path array and address). */
+  private advertisedPath (ownAddress: string, path: string[]): string[] {
+    if (this.advertisedPathsOf !== ownAddress) {
+      this.advertisedPaths = new WeakMap()
+      this.advertisedPathsOf = ownAddress
+    }
+    let advertised = this.advertisedPaths.get(path)
+    if (advertised === undefined) {
+      advertised = Object.freeze([ownAddress, ...path]) as string[]
+      this.advertisedPaths.set(path, advertised)
+    }
+    return advertised
   }
 
   /**

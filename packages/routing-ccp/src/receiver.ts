@@ -56,6 +56,9 @@ interface LearnedRoute {
   auth: Buffer
 }
 
+/** Distinct paths remembered for sharing at most (a peer sending endless distinct paths only empties it). */
+const SHARED_PATHS_LIMIT = 10_000
+
 export class CcpReceiver {
   /** The peer's table we follow, and the epoch of it we have. */
   routingTableId = ZERO_UUID
@@ -71,6 +74,11 @@ export class CcpReceiver {
   private controlAgain = false
   private stopped = false
   private readonly failures: FailureLog
+  /**
+   * One array per distinct path (by its hops), shared by the routes that have it: a peer's 100,000 routes
+   * mostly have a handful of paths, and 100,000 copies of each cost memory and garbage-collection pauses.
+   */
+  private readonly sharedPaths = new Map<string, string[]>()
 
   constructor (private readonly deps: ReceiverDeps) {
     this.failures = new FailureLog(deps.logger, 'route control messages to peer are failing; retrying', 'route control message to peer accepted again')
@@ -155,7 +163,7 @@ export class CcpReceiver {
         this.remove(route.prefix)
         continue
       }
-      this.add(route.prefix, { path: route.path, auth: route.auth })
+      this.add(route.prefix, { path: this.sharedPath(route.path), auth: route.auth })
     }
     this.epoch = update.toEpochIndex
     if (this.stale !== undefined && this.epoch >= update.currentEpochIndex) {
@@ -185,6 +193,18 @@ export class CcpReceiver {
   stop (): void {
     this.stopped = true
     this.clearRetry()
+  }
+
+  /** The shared array for these hops (frozen: every route with them holds it). */
+  private sharedPath (path: string[]): string[] {
+    const key = path.length === 1 ? path[0]! : path.join(' ')
+    let shared = this.sharedPaths.get(key)
+    if (shared === undefined) {
+      if (this.sharedPaths.size >= SHARED_PATHS_LIMIT) this.sharedPaths.clear()
+      shared = Object.freeze(path) as string[]
+      this.sharedPaths.set(key, shared)
+    }
+    return shared
   }
 
   private add (prefix: string, route: LearnedRoute): void {

@@ -51,6 +51,18 @@ describe('forwarding-table', () => {
     expect(route.auth.equals(sha256(bobAuth))).to.equal(true)
   })
 
+  it('advertises the routes that share a learned path with one shared path array, a new one once our address changes', () => {
+    const { table, forwarding, address } = setup({ bob: 'peer' })
+    const path = Object.freeze(['test.bob']) as string[]
+    table.addLearnedRoute('bob', 'test.bob.a', { path, auth: Buffer.alloc(32) })
+    table.addLearnedRoute('bob', 'test.bob.b', { path, auth: Buffer.alloc(32) })
+    const [a, b] = ['test.bob.a', 'test.bob.b'].map((prefix) => forwarding.get(prefix)!.route!.path)
+    expect(a).to.deep.equal(['test.me', 'test.bob']).and.equal(b)
+    address.value = 'test.you'
+    forwarding.refreshAll()
+    expect(forwarding.get('test.bob.a')!.route!.path).to.deep.equal(['test.you', 'test.bob']).and.equal(forwarding.get('test.bob.b')!.route!.path)
+  })
+
   it('signs a static route (no auth of its own) with HMAC-SHA256(routingSecret, prefix), hashed', () => {
     const { table, forwarding } = setup({ bob: 'peer' })
     table.setLocal('test.static', { nextHop: 'bob', path: [] })

@@ -202,6 +202,19 @@ describe('receiver', () => {
       expect(receiver.prefixes()).to.deep.equal(['test.bob', 'test.c'])
     })
 
+    it('gives the routes with the same hops one shared, frozen path array (memory at 100,000 routes)', () => {
+      const { receiver, table } = setup()
+      receiver.handleUpdate(updateRequest({
+        toEpochIndex: 3,
+        newRoutes: [{ prefix: 'test.p.a', path: ['test.p'] }, { prefix: 'test.p.b', path: ['test.p'] }, { prefix: 'test.q', path: ['test.p', 'test.q'] }]
+      }))
+      const [a, b, q] = ['test.p.a', 'test.p.b', 'test.q'].map((prefix) => table.get(prefix)!.path)
+      expect(a).to.equal(b)
+      expect(a).to.deep.equal(['test.p']).and.not.equal(q)
+      expect(q).to.deep.equal(['test.p', 'test.q'])
+      expect(Object.isFrozen(a)).to.equal(true)
+    })
+
     it('removes withdrawn routes', () => {
       const { receiver, table } = setup()
       receiver.handleUpdate(updateRequest({ toEpochIndex: 1, newRoutes: [{ prefix: 'test.bob', path: ['test.bob'] }] }))
