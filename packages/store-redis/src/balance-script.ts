@@ -206,9 +206,19 @@ export const SWEEP_SCRIPT = DECIMAL + `
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(members) do
   local id, key, delta = string.match(member, '^(%S+) (%S+) (%S+)$')
-  local balance = ARGV[3] .. key
-  redis.call('SET', balance, add(redis.call('GET', balance) or '0', negate(delta)))
-  redis.call('SET', ARGV[3] .. 'released:' .. id, '1', 'PX', ARGV[4])
+  if id then
+    local balance = ARGV[3] .. key
+    redis.call('SET', balance, add(redis.call('GET', balance) or '0', negate(delta)))
+    redis.call('SET', ARGV[3] .. 'released:' .. id, '1', 'PX', ARGV[4])
+  else
+    -- left by conn 0.1 (a bare id, the reservation in a hash of its own): released the same way
+    local record = ARGV[3] .. 'reservation:' .. member
+    local fields = redis.call('HMGET', record, 'state', 'delta', 'balance')
+    if fields[1] == 'reserved' then
+      redis.call('SET', fields[3], add(redis.call('GET', fields[3]) or '0', negate(fields[2])))
+    end
+    redis.call('DEL', record)
+  end
   redis.call('ZREM', KEYS[1], member)
 end
 return #members

@@ -242,6 +242,17 @@ describe('redis-store', () => {
       expect(await living!.releaseBalance('bob', -300n, { id: 'dead:3', expiresAt: now - 5000 })).to.equal(0n)
     })
 
+    it('releases an expired reservation an earlier version left (a bare id in the index, a hash of its own)', async () => {
+      const [store] = await opened3()
+      const p = store!.prefix
+      await admin.set(p + 'balance:alice', '900')
+      await admin.hset(p + 'reservation:old-1', 'state', 'reserved', 'delta', '400', 'balance', p + 'balance:alice', 'reserved', p + 'reserved:balance:alice')
+      await admin.zadd(p + 'reservations', Date.now() - 5000, 'old-1')
+      expect(await store!.sweep()).to.equal(1)
+      expect(await store!.getBalance('balance:alice')).to.equal(500n)
+      expect([await admin.exists(p + 'reservation:old-1'), await admin.zcard(p + 'reservations')]).to.deep.equal([0, 0])
+    })
+
     it('sweeps by itself every sweepInterval', async () => {
       const prefix = `conn-test:${randomUUID()}:`
       const store = storeOn(prefix, { sweepInterval: 20 })
