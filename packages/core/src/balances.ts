@@ -53,25 +53,38 @@ export class StoreBalances implements Balances {
     return balance
   }
 
-  async reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint> {
+  reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint> {
     const key = KEY_PREFIX + accountId
-    if (this.atomic !== undefined) return await this.atomic.reserveBalance(key, delta, minimum, maximum, reservation)
+    // a shared store's promise as it is: no async frame of ours per packet and side
+    if (this.atomic !== undefined) return this.atomic.reserveBalance(key, delta, minimum, maximum, reservation)
+    return this.reserveInBook(key, delta, minimum, maximum)
+  }
+
+  private async reserveInBook (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
     await this.load(key)
     return this.book.reserve(key, delta, minimum, maximum)
   }
 
-  async commit (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
+  commit (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
     const key = KEY_PREFIX + accountId
-    if (this.atomic !== undefined) return await this.atomic.commitBalance(key, delta, reservation)
+    if (this.atomic !== undefined) return this.atomic.commitBalance(key, delta, reservation)
+    return this.commitInBook(key, delta)
+  }
+
+  private async commitInBook (key: string, delta: bigint): Promise<bigint> {
     await this.load(key)
     const balance = this.book.commit(key, delta)
     await this.persist(key)
     return balance
   }
 
-  async release (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
+  release (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
     const key = KEY_PREFIX + accountId
-    if (this.atomic !== undefined) return await this.atomic.releaseBalance(key, delta, reservation)
+    if (this.atomic !== undefined) return this.atomic.releaseBalance(key, delta, reservation)
+    return this.releaseInBook(key, delta)
+  }
+
+  private async releaseInBook (key: string, delta: bigint): Promise<bigint> {
     await this.load(key)
     return this.book.release(key, delta)
   }

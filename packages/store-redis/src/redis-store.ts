@@ -203,16 +203,16 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
     return await this.change(key, delta, 'adjust', minimum, maximum)
   }
 
-  async reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint> {
-    return await this.change(key, delta, 'reserve', minimum, maximum, reservation)
+  reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint> {
+    return this.change(key, delta, 'reserve', minimum, maximum, reservation)
   }
 
-  async commitBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
-    return await this.change(key, delta, 'commit', undefined, undefined, reservation)
+  commitBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
+    return this.change(key, delta, 'commit', undefined, undefined, reservation)
   }
 
-  async releaseBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
-    return await this.change(key, delta, 'release', undefined, undefined, reservation)
+  releaseBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint> {
+    return this.change(key, delta, 'release', undefined, undefined, reservation)
   }
 
   /** Tokens from the bucket `bucket:<key>` shared by every connector on this prefix (TokenStore). */
