@@ -7,7 +7,8 @@
  * announces a change (pub/sub), and when a link to a member goes up or down.
  *
  * Keys (under the store's prefix):
- *   cluster:members          sorted set: member id -> when its entry expires (ms)
+ *   cluster:members          sorted set: member id -> when its entry expires (ms, the member's clock; ids are
+ *                            dropped a minute after that, liveness is the entry's own expiry in Redis)
  *   cluster:member:<id>      JSON { address, accounts, clients: { <account>: [client...] }, at }, PX ttl
  *   cluster:changed          pub/sub channel: a member's id, published when its entry changed
  */
@@ -33,6 +34,9 @@ interface Member {
   entry: Entry
   link: LinkClient
 }
+
+/** How long (ms) after its entry expired a member's id stays in `cluster:members`. */
+const FORGET_AFTER = 60_000
 
 type HostEvent = 'account-connect' | 'account-disconnect' | 'account-added' | 'account-removed'
 const HOST_EVENTS: readonly HostEvent[] = ['account-connect', 'account-disconnect', 'account-added', 'account-removed']
@@ -228,7 +232,8 @@ export class RedisCluster implements Cluster {
       const multi = this.deps.redis().multi()
         .set(this.key('member:' + this.id), JSON.stringify({ ...entry, at: now }), 'PX', ttl)
         .zadd(this.key('members'), now + ttl, this.id)
-        .zremrangebyscore(this.key('members'), '-inf', now)
+        // ids whose entries are long gone (the entries themselves expire by Redis's clock, so members' clocks may differ)
+        .zremrangebyscore(this.key('members'), '-inf', now - ttl - FORGET_AFTER)
       if (changed) multi.publish(this.key('changed'), this.id)
       await multi.exec()
       this.lastWritten = written
@@ -264,7 +269,8 @@ export class RedisCluster implements Cluster {
     let entries: Map<string, Entry>
     try {
       const redis = this.deps.redis()
-      const ids = (await redis.zrangebyscore(this.key('members'), Date.now(), '+inf')).filter((id) => id !== this.id)
+      // an entry not renewed within ttl is gone (PX): mget answers null for it
+      const ids = (await redis.zrange(this.key('members'), 0, -1)).filter((id) => id !== this.id)
       const values = ids.length === 0 ? [] : await redis.mget(ids.map((id) => this.key('member:' + id)))
       entries = new Map()
       for (let i = 0; i < ids.length; i++) {
