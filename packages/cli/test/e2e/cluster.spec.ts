@@ -210,6 +210,7 @@ describe('e2e: a cluster of three instances on one Redis prefix', function () {
     // bob's client reconnects, to the third instance
     const bob2 = await clientNode('bob', three.ports.bob, 'bob-secret', fulfiller(ADDRESS.bob))
     nodes.push(bob2)
+    clients.bob = bob2
     const resumedBy = Date.now() + 5000
     let resumed: DecodedReply
     let index = 300
@@ -226,6 +227,57 @@ describe('e2e: a cluster of three instances on one Redis prefix', function () {
     expect(fulfilled).to.equal(6n)
 
     // only the fulfilled packets count, once: the held ones were released
+    const settledBy = Date.now() + 5000
+    while ((await reserved('alice') !== '0' || await reserved('bob') !== '0') && Date.now() < settledBy) await sleep(50)
+    expect(await reserved('alice')).to.equal('0')
+    expect(await reserved('bob')).to.equal('0')
+    expect(await balance('alice') - before.alice).to.equal(fulfilled * AMOUNT)
+    expect(await balance('bob') - before.bob).to.equal(-fulfilled * AMOUNT)
+  })
+
+  it('an instance that hangs (SIGSTOP) holding bob: its packets expire upstream (R00), after its ttl the others give T01 at once, and it serves again when it resumes', async () => {
+    const three = instances[2]!
+    const AMOUNT = 70n
+    const before = { alice: await balance('alice'), bob: await balance('bob') }
+    clients.bob.handler = clients.bob.hold()
+    clients.bob.received.length = 0
+    const sentAt = Date.now()
+    // 3 s to expire at alice (conn wants two minMessageWindows), 2 s once instance 1 took its minMessageWindow
+    const inFlight = Array.from({ length: 3 }, async (_, n) => await pay('alice', ADDRESS.bob, AMOUNT, 500 + n, 3000))
+    const deadline = Date.now() + 2000
+    while (clients.bob.received.length < 3 && Date.now() < deadline) await sleep(5)
+    expect(clients.bob.received.length).to.equal(3)
+    three.conn.child.kill('SIGSTOP')
+    try {
+      const replies = await Promise.all(inFlight)
+      expect(replies.map((r) => r.type === 'reject' ? r.code : 'fulfill')).to.deep.equal(['R00', 'R00', 'R00'])
+      expect(Date.now() - sentAt).to.be.below(3500) // answered by their expiry, not left hanging
+      // once its entry expired (ttl 1 s), nobody holds bob: T01 at once
+      const t01By = Date.now() + 3000
+      let reply: DecodedReply
+      do {
+        const started = Date.now()
+        reply = await pay('alice', ADDRESS.bob, AMOUNT, 600, 3000)
+        if (reply.type === 'reject' && reply.code === 'T01') {
+          expect(Date.now() - started).to.be.below(200)
+          break
+        }
+      } while (Date.now() < t01By)
+      expect(reply.type === 'reject' ? reply.code : 'fulfill').to.equal('T01')
+    } finally {
+      three.conn.child.kill('SIGCONT')
+    }
+    clients.bob.handler = fulfiller(ADDRESS.bob)
+    const resumedBy = Date.now() + 5000
+    let resumed: DecodedReply
+    let index = 700
+    do {
+      resumed = await pay('alice', ADDRESS.bob, AMOUNT, index++)
+      if (resumed.type !== 'fulfill') await sleep(50)
+    } while (resumed.type !== 'fulfill' && Date.now() < resumedBy)
+    expect(resumed.type).to.equal('fulfill')
+    const fulfilled = BigInt(clients.bob.received.filter((p) => p.data.readUInt32BE(32) >= 700).length)
+    expect(fulfilled).to.equal(1n)
     const settledBy = Date.now() + 5000
     while ((await reserved('alice') !== '0' || await reserved('bob') !== '0') && Date.now() < settledBy) await sleep(50)
     expect(await reserved('alice')).to.equal('0')
