@@ -33,6 +33,11 @@ export const AUTH_TIMEOUT = 2000
 /** A request whose packet expired this long ago (ms) without a reply is failed (the expire middleware answered it already). */
 const EXPIRY_GRACE = 1000
 const SWEEP_INTERVAL = 250
+/** Connections waiting to authenticate at once; more are closed at once (a connect flood cannot pile them up). */
+const MAX_UNAUTHENTICATED = 64
+/** Longest member id (bytes) an AUTH may carry, and longest account id a PREPARE may name (one length byte). */
+const MAX_MEMBER_ID = 128
+const MAX_ACCOUNT_ID = 255
 
 function mac (secret: string, label: string, a: Buffer, b: Buffer): Buffer {
   return createHmac('sha256', secret).update(label).update(a).update(b).digest()
@@ -100,6 +105,7 @@ export interface LinkServerOptions {
 export class LinkServer {
   private server: Server | undefined
   private readonly sockets = new Set<Socket>()
+  private unauthenticated = 0
   /** Prepares from other members not answered yet. */
   private inFlight = 0
   private idle: (() => void) | undefined
@@ -140,12 +146,23 @@ export class LinkServer {
 
   private accept (socket: Socket): void {
     const { secret, logger } = this.options
+    if (this.unauthenticated >= MAX_UNAUTHENTICATED) {
+      socket.destroy()
+      return
+    }
+    this.unauthenticated++
     socket.setNoDelay(true)
     this.sockets.add(socket)
     const writer = new Writer(socket)
     const nonce = randomBytes(NONCE)
     let member: string | undefined
     const remote = `${socket.remoteAddress ?? ''}:${String(socket.remotePort ?? '')}`
+    let waiting = true
+    const authenticated = (): void => {
+      if (!waiting) return
+      waiting = false
+      this.unauthenticated--
+    }
     const timer = setTimeout(() => {
       logger.warn({ remote }, 'cluster link: a connection did not authenticate in time; closed')
       socket.destroy()
@@ -157,7 +174,7 @@ export class LinkServer {
         this.prepare(writer, body)
         return true
       }
-      if (type !== AUTH || body.length < 2 * NONCE) {
+      if (type !== AUTH || body.length < 2 * NONCE || body.length > 2 * NONCE + MAX_MEMBER_ID) {
         logger.warn({ remote }, 'cluster link: refused a connection that did not authenticate')
         return false
       }
@@ -168,6 +185,7 @@ export class LinkServer {
         return false
       }
       clearTimeout(timer)
+      authenticated()
       member = body.subarray(2 * NONCE).toString('utf8')
       writer.write(frame(AUTH_OK, mac(secret, 'server', clientNonce, nonce)))
       logger.info({ member, remote }, 'cluster link: member connected')
@@ -175,7 +193,7 @@ export class LinkServer {
     })
     socket.on('data', (chunk: Buffer) => { if (!reader.push(chunk)) socket.destroy() })
     socket.on('error', () => {})
-    socket.on('close', () => { clearTimeout(timer); this.sockets.delete(socket) })
+    socket.on('close', () => { clearTimeout(timer); authenticated(); this.sockets.delete(socket) })
     socket.write(frame(HELLO, nonce))
   }
 
@@ -295,6 +313,7 @@ export class LinkClient extends EventEmitter<{ up: [], down: [] }> {
     if (!this.isUp) return Promise.reject(new PeerUnreachableError('no connection to account. account=' + accountId))
     const id = this.nextId = (this.nextId + 1) >>> 0
     const idLength = Buffer.byteLength(accountId)
+    if (idLength > MAX_ACCOUNT_ID) return Promise.reject(new PeerUnreachableError('account id too long for the cluster link. account=' + accountId))
     const out = Buffer.allocUnsafe(10 + idLength + packet.length)
     out.writeUInt32BE(6 + idLength + packet.length, 0)
     out[4] = PREPARE

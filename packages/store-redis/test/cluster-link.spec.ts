@@ -126,6 +126,29 @@ describe('cluster link', () => {
     expect(delivered).to.equal(0)
   }).timeout(AUTH_TIMEOUT + 3000)
 
+  it('closes connections beyond 64 waiting to authenticate at once, and takes new ones once those are gone', async () => {
+    const port = await server(async () => Buffer.from('x'))
+    const open = async (): Promise<{ socket: ReturnType<typeof connect>, closed: Promise<number> }> => {
+      const socket = connect(port, '127.0.0.1')
+      socket.on('error', () => {})
+      socket.on('data', () => {})
+      const started = Date.now()
+      const closed = new Promise<number>((resolve) => socket.on('close', () => resolve(Date.now() - started)))
+      await new Promise((resolve) => socket.once('connect', resolve))
+      return { socket, closed }
+    }
+    const waiting = []
+    for (let i = 0; i < 64; i++) waiting.push(await open())
+    const extra = await open()
+    expect(await extra.closed).to.be.below(500)
+    for (const { socket } of waiting) socket.destroy()
+    await Promise.all(waiting.map(async ({ closed }) => await closed))
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const link = client(port)
+    await until('link up', () => link.isUp)
+    expect((await link.send('bob', Buffer.from('p'), Date.now() + 5000)).toString()).to.equal('x')
+  })
+
   it('fails the requests in flight with T01 at once when the other member goes, and never answers them again', async () => {
     const port = await server(async () => await new Promise<Buffer>(() => {}))
     const link = client(port)
