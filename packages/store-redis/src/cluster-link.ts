@@ -7,7 +7,7 @@
  *   server -> HELLO    nonce(32)
  *   client -> AUTH     nonce(32) hmac(secret, "client", serverNonce, clientNonce)(32) memberId
  *   server -> AUTH_OK  hmac(secret, "server", clientNonce, serverNonce)(32)
- *   client -> PREPARE  requestId(u32) accountIdLength(u8) accountId packet
+ *   client -> PREPARE  requestId(u32) expiresAt(u48, ms) accountIdLength(u8) accountId packet
  *   server -> REPLY    requestId(u32) status(u8: 0 the reply follows, 1 not delivered: a reason follows)
  *
  * A Prepare is the serialized packet as the sender's outgoing pipeline left it; the server hands it straight
@@ -106,8 +106,9 @@ export class LinkServer {
   private server: Server | undefined
   private readonly sockets = new Set<Socket>()
   private unauthenticated = 0
-  /** Prepares from other members not answered yet. */
+  /** Prepares from other members not answered yet, and the latest expiry among them (0 when none). */
   private inFlight = 0
+  private latestExpiry = 0
   private idle: (() => void) | undefined
 
   constructor (private readonly options: LinkServerOptions) {}
@@ -125,22 +126,30 @@ export class LinkServer {
     return (server.address() as AddressInfo).port
   }
 
-  /** Stops accepting, waits (at most `timeout` ms) for the Prepares in flight to be answered, closes every socket. */
+  /**
+   * Stops accepting, waits for the Prepares in flight to be answered (at most `timeout` ms, and not past the
+   * latest of their expiries: the senders have answered those themselves by then), closes every socket.
+   */
   async close (timeout: number): Promise<void> {
     const server = this.server
     this.server = undefined
     if (server === undefined) return
     server.close()
-    if (this.inFlight > 0) {
+    const wait = Math.min(timeout, this.latestExpiry + EXPIRY_GRACE - Date.now())
+    if (this.inFlight > 0 && wait > 0) {
       let timer: NodeJS.Timeout | undefined
       await new Promise<void>((resolve) => {
         this.idle = resolve
-        timer = setTimeout(resolve, timeout)
+        timer = setTimeout(resolve, wait)
       })
       clearTimeout(timer)
       this.idle = undefined
     }
-    for (const socket of this.sockets) socket.destroy()
+    // end, not destroy: the last replies (written corked, until the current callback ends) still go out
+    for (const socket of this.sockets) {
+      socket.end()
+      setTimeout(() => socket.destroy(), 1000).unref()
+    }
     this.sockets.clear()
   }
 
@@ -170,7 +179,7 @@ export class LinkServer {
     timer.unref()
     const reader = new FrameReader((type, body) => {
       if (member !== undefined) {
-        if (type !== PREPARE || body.length < 6) return false
+        if (type !== PREPARE || body.length < 12) return false
         this.prepare(writer, body)
         return true
       }
@@ -199,11 +208,13 @@ export class LinkServer {
 
   private prepare (writer: Writer, body: Buffer): void {
     const id = body.readUInt32BE(0)
-    const idLength = body[4]!
-    const accountId = body.toString('utf8', 5, 5 + idLength)
+    const expiresAt = body.readUIntBE(4, 6)
+    const idLength = body[10]!
+    const accountId = body.toString('utf8', 11, 11 + idLength)
     // copied: the frame's bytes belong to the read buffer, the plugin may keep the packet past this callback
-    const packet = Buffer.from(body.subarray(5 + idLength))
+    const packet = Buffer.from(body.subarray(11 + idLength))
     this.inFlight++
+    if (expiresAt > this.latestExpiry) this.latestExpiry = expiresAt
     let sent: Promise<Buffer>
     try {
       sent = this.options.deliver(accountId, packet)
@@ -225,7 +236,9 @@ export class LinkServer {
     out[9] = status
     payload.copy(out, 10)
     writer.write(out)
-    if (--this.inFlight === 0 && this.idle !== undefined) this.idle()
+    if (--this.inFlight > 0) return
+    this.latestExpiry = 0
+    if (this.idle !== undefined) this.idle()
   }
 }
 
@@ -314,13 +327,14 @@ export class LinkClient extends EventEmitter<{ up: [], down: [] }> {
     const id = this.nextId = (this.nextId + 1) >>> 0
     const idLength = Buffer.byteLength(accountId)
     if (idLength > MAX_ACCOUNT_ID) return Promise.reject(new PeerUnreachableError('account id too long for the cluster link. account=' + accountId))
-    const out = Buffer.allocUnsafe(10 + idLength + packet.length)
-    out.writeUInt32BE(6 + idLength + packet.length, 0)
+    const out = Buffer.allocUnsafe(16 + idLength + packet.length)
+    out.writeUInt32BE(12 + idLength + packet.length, 0)
     out[4] = PREPARE
     out.writeUInt32BE(id, 5)
-    out[9] = idLength
-    out.write(accountId, 10, 'utf8')
-    packet.copy(out, 10 + idLength)
+    out.writeUIntBE(expiresAt, 9, 6)
+    out[15] = idLength
+    out.write(accountId, 16, 'utf8')
+    packet.copy(out, 16 + idLength)
     return new Promise<Buffer>((resolve, reject) => {
       this.pending.set(id, { resolve, reject, accountId, expiresAt })
       this.writer.write(out)

@@ -120,7 +120,7 @@ describe('cluster link', () => {
       socket.on('close', () => resolve(Date.now() - started))
     })
     // a PREPARE frame (type 4) for account "bob" straight away
-    const prepare = Buffer.from([0, 0, 0, 11, 4, 0, 0, 0, 1, 3, 0x62, 0x6f, 0x62, 1, 2])
+    const prepare = Buffer.from([0, 0, 0, 17, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 3, 0x62, 0x6f, 0x62, 1, 2])
     expect(await closed(prepare)).to.be.below(AUTH_TIMEOUT)
     expect(await closed(undefined)).to.be.within(AUTH_TIMEOUT - 50, AUTH_TIMEOUT + 1000)
     expect(delivered).to.equal(0)
@@ -160,6 +160,35 @@ describe('cluster link', () => {
     expect(await Promise.all(pending.map(codeOf))).to.deep.equal(['T01', 'T01'])
     expect(Date.now() - started).to.be.below(1000)
     expect(link.isUp).to.equal(false)
+  })
+
+  it('on close, answers what is in flight first, but does not wait for packets that expired long ago', async () => {
+    let answerSlowly = true
+    const port = await server(async () => {
+      if (answerSlowly) {
+        await new Promise((resolve) => setTimeout(resolve, 150))
+        return Buffer.from('late but answered')
+      }
+      return await new Promise<Buffer>(() => {})
+    })
+    const link = client(port)
+    await until('link up', () => link.isUp)
+    const slow = link.send('bob', Buffer.from('a'), Date.now() + 5000)
+    await until('delivered', () => servers[0]!.deliveriesInFlight === 1)
+    await servers[0]!.close(5000)
+    expect((await slow).toString()).to.equal('late but answered')
+
+    // a delivery the plugin never answers, whose packet expired: close waits at most until a grace after its expiry
+    answerSlowly = false
+    const port2 = await server(async () => await new Promise<Buffer>(() => {}))
+    const link2 = client(port2)
+    await until('link up', () => link2.isUp)
+    const stuck = link2.send('bob', Buffer.from('b'), Date.now() - 700)
+    await until('delivered', () => servers[1]!.deliveriesInFlight === 1)
+    const started = Date.now()
+    await servers[1]!.close(30000)
+    expect(Date.now() - started).to.be.below(600)
+    expect(['R00', 'T01']).to.include(await codeOf(stuck))
   })
 
   it('answers T01 when the owner could not deliver (its plugin failed)', async () => {

@@ -285,4 +285,36 @@ describe('e2e: a cluster of three instances on one Redis prefix', function () {
     expect(await balance('alice') - before.alice).to.equal(fulfilled * AMOUNT)
     expect(await balance('bob') - before.bob).to.equal(-fulfilled * AMOUNT)
   })
+
+  it('a graceful shutdown (SIGTERM) of the instance holding bob: packets in flight through it are fulfilled, its entry leaves Redis, then T01 at once', async () => {
+    const [one, , three] = instances as [Instance, Instance, Instance]
+    const AMOUNT = 11n
+    const before = { alice: await balance('alice'), bob: await balance('bob') }
+    const members = await redis.zrange(prefix + 'cluster:members', 0, -1)
+    // bob answers after 300 ms: these packets are in flight when the signal comes
+    clients.bob.handler = async (prepare) => { await sleep(300); return answer(prepare.data, false, ADDRESS.bob) }
+    clients.bob.received.length = 0
+    const inFlight = Array.from({ length: 4 }, async (_, n) => await pay('alice', ADDRESS.bob, AMOUNT, 800 + n))
+    const deadline = Date.now() + 2000
+    while (clients.bob.received.length < 4 && Date.now() < deadline) await sleep(5)
+    expect(clients.bob.received.length).to.equal(4)
+    three.conn.child.kill('SIGTERM')
+    const replies = await Promise.all(inFlight)
+    expect(replies.map((r) => r.type)).to.deep.equal(['fulfill', 'fulfill', 'fulfill', 'fulfill'])
+    expect(await three.conn.exited).to.equal(0)
+    // its entry is gone from Redis at once (not after its ttl), and instance 1 knows
+    const left = await redis.zrange(prefix + 'cluster:members', 0, -1)
+    expect(left).to.have.length(members.length - 1)
+    // only instance 1's entry is left (the killed instance's expired after its ttl; its id stays listed a while)
+    expect(await redis.keys(prefix + 'cluster:member:*')).to.have.length(1)
+    const started = Date.now()
+    const after = await pay('alice', ADDRESS.bob, AMOUNT, 900)
+    expect(after.type === 'reject' ? after.code : 'fulfill').to.equal('T01')
+    expect(Date.now() - started).to.be.below(200)
+    expect(one.conn.child.exitCode).to.equal(null)
+    const settledBy = Date.now() + 5000
+    while ((await reserved('alice') !== '0' || await reserved('bob') !== '0') && Date.now() < settledBy) await sleep(50)
+    expect(await balance('alice') - before.alice).to.equal(4n * AMOUNT)
+    expect(await balance('bob') - before.bob).to.equal(-4n * AMOUNT)
+  })
 })
