@@ -44,15 +44,24 @@ export function buildLocalRoutes (settings: LocalRouteSettings): Map<string, Rou
 
 export type { Route, RouteChangeListener }
 
+/**
+ * What the table holds for one prefix: the route chosen for it and the routes accounts advertised for it, one
+ * per account (an array: rarely more than a few). One entry per prefix in one map: at 100,000 prefixes a
+ * second map of the same size doubles its storage in the same update as the first, and each doubling blocks
+ * the event loop for about 15 ms.
+ */
+interface PrefixEntry {
+  /** Undefined while the prefix has learned routes but none usable (the entry is then a hole for lookups). */
+  route: Route | undefined
+  learned: Route[] | undefined
+}
+
+function isHole (entry: PrefixEntry): boolean { return entry.route === undefined }
+
 export class RoutingTable implements RoutingTableView {
-  private readonly table = new PrefixMap<Route>()
+  private readonly table = new PrefixMap<PrefixEntry>(isHole)
   private local = new Map<string, Route>()
   private readonly statics = new Map<string, string>()
-  /**
-   * prefix -> the routes accounts advertised for it, one per account (an array: rarely more than a few, and
-   * far smaller than a map per prefix when the table holds 100,000 of them)
-   */
-  private readonly learned = new Map<string, Route[]>()
   private readonly listeners: RouteChangeListener[] = []
   /**
    * Next hop by destination for the destinations seen since the table last changed: a STREAM connection
@@ -72,7 +81,7 @@ export class RoutingTable implements RoutingTableView {
   resolve (destination: string): string | undefined {
     let nextHop = this.resolved.get(destination)
     if (nextHop === undefined && !this.resolved.has(destination)) {
-      nextHop = this.table.resolve(destination)?.nextHop
+      nextHop = this.table.resolve(destination)?.route!.nextHop
       if (this.resolved.size >= RESOLVED_LIMIT) this.resolved.clear()
       this.resolved.set(destination, nextHop)
     }
@@ -82,14 +91,14 @@ export class RoutingTable implements RoutingTableView {
   /** The table entry (prefix and route) a destination resolves to. */
   lookup (destination: string): { prefix: string, route: Route } | undefined {
     const prefix = this.table.resolvePrefix(destination)
-    return prefix === undefined ? undefined : { prefix, route: this.table.get(prefix)! }
+    return prefix === undefined ? undefined : { prefix, route: this.table.get(prefix)!.route! }
   }
 
-  get (prefix: string): Route | undefined { return this.table.get(prefix) }
+  get (prefix: string): Route | undefined { return this.table.get(prefix)?.route }
 
   /** A snapshot of the table, longest prefixes first. */
   entries (): Array<[string, Route]> {
-    return this.table.sortedKeys().map((prefix) => [prefix, this.table.get(prefix)!])
+    return this.table.sortedKeys().map((prefix) => [prefix, this.table.get(prefix)!.route!])
   }
 
   onChange (listener: RouteChangeListener): () => void {
@@ -111,9 +120,11 @@ export class RoutingTable implements RoutingTableView {
   /** Records a route an account advertised to us (replacing the one it advertised before for that prefix). */
   addLearnedRoute (accountId: string, prefix: string, route: Omit<Route, 'nextHop'>): void {
     const learned: Route = { nextHop: accountId, path: route.path, auth: route.auth }
-    const routes = this.learned.get(prefix)
+    let entry = this.table.get(prefix)
+    if (entry === undefined) this.table.set(prefix, entry = { route: undefined, learned: undefined })
+    const routes = entry.learned
     if (routes === undefined) {
-      this.learned.set(prefix, [learned])
+      entry.learned = [learned]
     } else {
       const index = routes.findIndex((known) => known.nextHop === accountId)
       if (index === -1) routes.push(learned)
@@ -123,24 +134,29 @@ export class RoutingTable implements RoutingTableView {
   }
 
   removeLearnedRoute (accountId: string, prefix: string): void {
-    const routes = this.learned.get(prefix)
+    const entry = this.table.get(prefix)
+    const routes = entry?.learned
     const index = routes?.findIndex((known) => known.nextHop === accountId) ?? -1
     if (index === -1) return
-    if (routes!.length === 1) this.learned.delete(prefix)
+    if (routes!.length === 1) entry!.learned = undefined
     else routes!.splice(index, 1)
     this.recompute(prefix)
   }
 
   /**
-   * Drops every route learned from an account (it disconnected or was removed). This walks the learned
-   * routes once; it happens once per disconnect, not per route update.
+   * Drops every route learned from an account (it disconnected or was removed). This walks the table once;
+   * it happens once per disconnect, not per route update.
    */
   removeLearnedRoutesOf (accountId: string): void {
+    for (const prefix of this.learnedPrefixesOf(accountId)) this.removeLearnedRoute(accountId, prefix)
+  }
+
+  learnedPrefixesOf (accountId: string): string[] {
     const prefixes: string[] = []
-    for (const [prefix, routes] of this.learned) {
-      if (routes.some((known) => known.nextHop === accountId)) prefixes.push(prefix)
+    for (const [prefix, entry] of this.table.entries()) {
+      if (entry.learned?.some((known) => known.nextHop === accountId) === true) prefixes.push(prefix)
     }
-    for (const prefix of prefixes) this.removeLearnedRoute(accountId, prefix)
+    return prefixes
   }
 
   /**
@@ -148,19 +164,19 @@ export class RoutingTable implements RoutingTableView {
    * setLocalRoutes re-evaluates the local and static routes, and an account's learned routes go with it.
    */
   recomputeAll (): void {
-    const prefixes = new Set([...this.table.keys(), ...this.local.keys(), ...this.statics.keys(), ...this.learned.keys()])
+    const prefixes = new Set([...this.table.keys(), ...this.local.keys(), ...this.statics.keys()])
     for (const prefix of prefixes) this.recompute(prefix)
   }
 
   /** Best route for exactly this prefix: static, then local, then learned (child > peer > parent, shorter path, smaller id). */
-  private best (prefix: string): Route | undefined {
+  private best (prefix: string, learned: Route[] | undefined): Route | undefined {
     const staticHop = this.statics.get(prefix)
     if (staticHop !== undefined && this.relationOf(staticHop) !== undefined) return { nextHop: staticHop, path: [] }
     const local = this.local.get(prefix)
     if (local !== undefined) return local
     let best: Route | undefined
     let bestRank = Infinity
-    for (const route of this.learned.get(prefix) ?? []) {
+    for (const route of learned ?? []) {
       const relation = this.relationOf(route.nextHop)
       if (relation === undefined) continue
       const rank = RELATION_PREFERENCE[relation]
@@ -175,11 +191,17 @@ export class RoutingTable implements RoutingTableView {
   }
 
   private recompute (prefix: string): void {
-    const current = this.table.get(prefix)
-    const next = this.best(prefix)
+    let entry = this.table.get(prefix)
+    const current = entry?.route
+    const next = this.best(prefix, entry?.learned)
+    if (entry !== undefined && next === undefined && entry.learned === undefined) this.table.delete(prefix)
     if (sameRoute(current, next)) return
-    if (next === undefined) this.table.delete(prefix)
-    else this.table.set(prefix, next)
+    if (next !== undefined) {
+      if (entry === undefined) this.table.set(prefix, entry = { route: next, learned: undefined })
+      else entry.route = next
+    } else if (entry?.learned !== undefined) {
+      entry.route = undefined
+    }
     this.resolved.clear()
     for (const listener of this.listeners) listener(prefix, next)
   }

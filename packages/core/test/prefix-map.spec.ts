@@ -111,4 +111,17 @@ describe('prefix-map', () => {
     const map = mapOf('b', '', 'test.b', 'a', 'test.a', 'test.a.b', 'g.zz', 'test')
     expect(map.sortedKeys()).to.deep.equal(['test.a.b', 'test.a', 'test.b', 'g.zz', 'test', 'a', 'b', ''])
   })
+  it('passes over holes: lookups fall back to a shorter prefix, listings leave them out', () => {
+    const map = new PrefixMap<{ value: string | undefined }>((entry) => entry.value === undefined)
+    map.set('', { value: 'root' })
+    map.set('test.a', { value: 'a' })
+    map.set('test.a.b', { value: undefined })
+    expect(map.resolve('test.a.b.c')?.value).to.equal('a')
+    expect(map.resolvePrefix('test.a.b.c')).to.equal('test.a')
+    expect(map.resolvePrefix('test.a.b')).to.equal('test.a')
+    expect(map.sortedKeys()).to.deep.equal(['test.a', ''])
+    expect(map.get('test.a.b')).to.deep.equal({ value: undefined }) // still stored: only lookups pass over it
+    map.set('', { value: undefined })
+    expect(map.resolve('test.x')).to.equal(undefined)
+  })
 })

@@ -13,7 +13,7 @@
  * unsettled (alert, metric, admin API) and the account settles no more until the operator or the plugin
  * resolves it.
  */
-import { randomUUID } from 'node:crypto'
+import { randomBytes, randomUUID } from 'node:crypto'
 import { isFulfill, isReject, rejectCodeOf } from '@conn/codec'
 import {
   InsufficientLiquidityError, MoneyNotSentError, SettlementAdminError, isBalanceRangeError, isMoneyNotSent, lateOutcomeOf,
@@ -93,6 +93,14 @@ interface Unsettled {
 
 const RESOLVED = Promise.resolve()
 
+/**
+ * Set on an incoming packet's context while this middleware forwards it: null until its next hop's side is
+ * fulfilled, then the commit of that side. The sender's side awaits both commits together, so with a store that
+ * batches the changes of one tick (redis) the two commits cost one round trip, not two in a row.
+ */
+const NEXT_HOP_COMMIT = Symbol('balance: the next hop side\'s commit')
+type CommitSlot = PacketContext & { [NEXT_HOP_COMMIT]?: Promise<void> | null }
+
 export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAdmin {
   readonly name = 'balance'
   /** The admin API's /balance and /settlements, through the connector (`getService(...)`). */
@@ -107,8 +115,11 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   private readonly retryFirstDelay: number
   private readonly retryMaxDelay: number
   private stopped = false
-  /** Reservation ids are this (unique per process) and a counter, so stores shared by connectors tell them apart. */
-  private readonly reservationPrefix = randomUUID() + ':'
+  /**
+   * Reservation ids are this (96 random bits, unique per process) and a counter, so stores shared by connectors
+   * tell them apart; short, since a shared store writes one per packet and side.
+   */
+  private readonly reservationPrefix = randomBytes(12).toString('base64url') + ':'
   private reservationCount = 0
   /** Answered packets whose reservation is being committed or released; `finished` is called when it drops to 0. */
   private finishing = 0
@@ -269,6 +280,8 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
       throw refusal(err)
     }
     const amount = delta < 0n ? -delta : delta
+    const slot = ctx as CommitSlot
+    if (ctx.incoming === undefined) slot[NEXT_HOP_COMMIT] = null
     let reply: Buffer
     try {
       reply = await next(ctx)
@@ -278,13 +291,22 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
       value.failed.inc(Number(amount))
       throw err
     }
-    // A Fulfill goes on only once its commit is stored (the next hop's before the sender's, whatever the store):
-    // whoever holds a Fulfill from us finds it booked. A release only loosens a limit the reservation already
-    // counts, so it goes in the background.
+    // A Fulfill goes on to the sender only once both sides' commits are stored, whatever the store: whoever holds
+    // a Fulfill from us finds it booked. The next hop's side leaves its commit to the sender's side when that
+    // side is tracked here (one wait for both), and waits for it itself otherwise. A release only loosens a
+    // limit the reservation already counts, so it goes in the background.
     this.finishing++
     if (Buffer.isBuffer(reply) && isFulfill(reply)) {
       value.fulfilled.inc(Number(amount))
-      await this.finish(tracked, delta, reservation, true, '')
+      const committed = this.finish(tracked, delta, reservation, true, '')
+      const sender = ctx.incoming as CommitSlot | undefined
+      if (sender !== undefined && sender[NEXT_HOP_COMMIT] === null) {
+        sender[NEXT_HOP_COMMIT] = committed
+      } else {
+        const nextHopCommit = slot[NEXT_HOP_COMMIT]
+        await committed
+        if (nextHopCommit != null) await nextHopCommit
+      }
     } else {
       void this.finish(tracked, delta, reservation, false, 'packet rejected')
       countNotFulfilled(value, reply, amount)

@@ -146,6 +146,53 @@ describe('balance', () => {
       expect([await outgoing, await incoming]).to.deep.equal([FULFILL, FULFILL])
       released.resolve(0n)
     })
+
+    it('through both sides of one packet: the next hop\'s side leaves its commit to the sender\'s, which waits for both, issued in one tick', async () => {
+      const s = setup()
+      const [alice, bob] = [await s.add('alice', { maximum: '10000' }), await s.add('bob', { minimum: '-10000', maximum: '0' })]
+      const stored = [deferred<bigint>(), deferred<bigint>()]
+      const commits: Array<{ account: string, tick: number }> = []
+      let tick = 0
+      const ticking = setInterval(() => { tick++ }, 0)
+      sinon.stub(s.balances, 'commit').callsFake(async (account) => {
+        commits.push({ account, tick })
+        return await stored[commits.length - 1]!.promise
+      })
+      const answered: string[] = []
+      const incomingCtx = ctxFor(alice, 100n)
+      const toBob = packetContext({ account: bob, amount: 100n, incoming: incomingCtx })
+      const incoming = s.middleware.incomingData(incomingCtx, async () => {
+        const reply = await s.middleware.outgoingData(toBob, fulfilling())
+        answered.push('bob side')
+        return reply
+      }).then((reply) => { answered.push('alice side'); return reply })
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+      clearInterval(ticking)
+      expect(commits.map((c) => c.account)).to.deep.equal(['bob', 'alice'])
+      expect(commits[0]!.tick).to.equal(commits[1]!.tick)
+      expect(answered).to.deep.equal(['bob side']) // the sender's side holds the Fulfill until both are stored
+      stored[1]!.resolve(100n)
+      for (let i = 0; i < 5; i++) await new Promise((resolve) => setImmediate(resolve))
+      expect(answered).to.deep.equal(['bob side']) // bob's commit is not stored yet
+      stored[0]!.resolve(-100n)
+      expect(await incoming).to.equal(FULFILL)
+      expect(answered).to.deep.equal(['bob side', 'alice side'])
+    })
+
+    it('on the next hop\'s side waits for its own commit when the sender\'s account has no balance here', async () => {
+      const s = setup()
+      const bob = await s.add('bob', { minimum: '-10000', maximum: '0' })
+      const stored = deferred<bigint>()
+      sinon.stub(s.balances, 'commit').returns(stored.promise)
+      const untracked = packetContext({ account: fakeAccount({ id: 'stranger' }), amount: 100n })
+      let answered = false
+      const outgoing = s.middleware.outgoingData(packetContext({ account: bob, amount: 100n, incoming: untracked }), fulfilling())
+        .then((reply) => { answered = true; return reply })
+      for (let i = 0; i < 20; i++) await new Promise((resolve) => setImmediate(resolve))
+      expect(answered).to.equal(false)
+      stored.resolve(-100n)
+      expect(await outgoing).to.equal(FULFILL)
+    })
   })
 
   describe('incomingData', () => {
@@ -173,7 +220,7 @@ describe('balance', () => {
       await s.middleware.incomingData(ctxFor(alice, 20n), rejecting())
       const [a, b] = reserve.getCalls().map((call) => call.args[4]!)
       expect(a!.expiresAt).to.equal(first.prepare.expiresAt)
-      expect(a!.id).to.match(/^[0-9a-f-]{36}:\w+$/)
+      expect(a!.id).to.match(/^[\w-]{16}:\w+$/)
       expect(a!.id).to.not.equal(b!.id)
       expect(commit.firstCall.args[2]).to.equal(a)
       expect(release.firstCall.args[2]).to.equal(b)

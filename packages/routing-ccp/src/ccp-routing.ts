@@ -92,7 +92,7 @@ export class CcpRouting implements Routing {
       routingSecret: api.routingSecret,
       relationOf: this.relationOf
     })
-    this.withdrawals = new PendingWithdrawals(api.table, (accountId, prefix) => this.peers.get(accountId)?.receiver?.get(prefix) !== undefined)
+    this.withdrawals = new PendingWithdrawals(api.table)
     this.listeners = [
       ['account-connect', (id) => this.add(id)],
       ['account-added', (id) => this.add(id)],
@@ -275,6 +275,7 @@ export class CcpRouting implements Routing {
         peerId: accountId,
         table: this.api.table,
         withdrawLater: (prefixes) => this.withdrawals.add(accountId, prefixes),
+        keep: (prefix) => this.withdrawals.cancel(accountId, prefix),
         getOwnAddress: () => this.api.getOwnAddress(),
         globalPrefix: this.globalPrefix,
         send,
@@ -313,7 +314,16 @@ export class CcpRouting implements Routing {
 
   private readonly onRouteChange = (prefix: string): void => {
     this.changed.add(prefix)
-    this.refreshPending ??= setImmediate(this.refreshChanged)
+    this.refreshPending ??= setImmediate(this.refreshNextTurn)
+  }
+
+  /**
+   * The refresh runs one turn of the event loop after the route update that caused it (an immediate queued
+   * from an immediate waits for the next turn): the packets that arrived meanwhile are forwarded between the
+   * two, so a packet waits for the longer of them, not for both.
+   */
+  private readonly refreshNextTurn = (): void => {
+    this.refreshPending = setImmediate(this.refreshChanged)
   }
 
   /**

@@ -25,12 +25,14 @@ export type UpdateResult = 'applied' | 'heartbeat' | 'stale' | 'gap'
 export interface ReceiverDeps {
   peerId: string
   /** The connector's table, where learned routes go. */
-  table: Pick<RoutingTableView, 'addLearnedRoute' | 'removeLearnedRoute'>
+  table: Pick<RoutingTableView, 'addLearnedRoute' | 'removeLearnedRoute' | 'learnedPrefixesOf'>
   /**
    * Removes many routes of this peer from the table (expiry, the rest of a replaced table); the caller may
    * spread the work over several macrotasks. Default: each removed from the table at once.
    */
   withdrawLater?: (prefixes: string[]) => void
+  /** The peer taught us this prefix again: a withdrawal of it still waiting in `withdrawLater` is cancelled. */
+  keep?: (prefix: string) => void
   getOwnAddress: () => string
   /** `g` in production, `test` otherwise. */
   globalPrefix: string
@@ -60,7 +62,6 @@ export class CcpReceiver {
   epoch = 0
   /** When the routes expire unless an update comes (ms since the epoch; 0: never heard from the peer). */
   expiry = 0
-  private readonly routes = new Map<string, LearnedRoute>()
   /** Routes from a previous table of the peer, dropped once its new table has been read in full. */
   private stale: Set<string> | undefined
   private retryTimer: NodeJS.Timeout | undefined
@@ -76,11 +77,8 @@ export class CcpReceiver {
     this.retryDelay = Math.min(FIRST_CONTROL_RETRY_DELAY, deps.controlRetryInterval)
   }
 
-  /** Prefixes this peer gave us a route to. */
-  prefixes (): string[] { return [...this.routes.keys()] }
-
-  /** The route this peer gave us for a prefix. */
-  get (prefix: string): LearnedRoute | undefined { return this.routes.get(prefix) }
+  /** Prefixes this peer gave us a route to (from the connector's table: the receiver keeps no copy). */
+  prefixes (): string[] { return this.deps.table.learnedPrefixesOf(this.deps.peerId) }
 
   status (): ReceiverStatus {
     return { routingTableId: this.routingTableId, epoch: this.epoch }
@@ -139,7 +137,8 @@ export class CcpReceiver {
     this.expiry = Math.max(this.expiry, now + update.holdDownTime)
     if (update.routingTableId !== this.routingTableId) {
       // The peer restarted (or we never heard from it): keep its old routes until its new table is read.
-      if (this.routes.size > 0) this.stale = new Set([...(this.stale ?? []), ...this.routes.keys()])
+      const known = this.prefixes()
+      if (known.length > 0) this.stale = new Set([...(this.stale ?? []), ...known])
       this.routingTableId = update.routingTableId
       this.epoch = 0
     }
@@ -160,7 +159,7 @@ export class CcpReceiver {
     }
     this.epoch = update.toEpochIndex
     if (this.stale !== undefined && this.epoch >= update.currentEpochIndex) {
-      const gone = [...this.stale].filter((prefix) => this.routes.delete(prefix))
+      const gone = [...this.stale]
       this.stale = undefined
       this.withdraw(gone)
     }
@@ -172,9 +171,9 @@ export class CcpReceiver {
    * the next update starts from epoch 0. Returns true if routes were dropped.
    */
   expire (now = Date.now()): boolean {
-    if (this.routes.size === 0 || now <= this.expiry) return false
-    const gone = [...this.routes.keys()]
-    this.routes.clear()
+    if (now <= this.expiry) return false
+    const gone = this.prefixes()
+    if (gone.length === 0) return false
     this.stale = undefined
     this.withdraw(gone)
     this.routingTableId = ZERO_UUID
@@ -190,13 +189,13 @@ export class CcpReceiver {
 
   private add (prefix: string, route: LearnedRoute): void {
     this.stale?.delete(prefix)
-    this.routes.set(prefix, route)
+    this.deps.keep?.(prefix)
     this.deps.table.addLearnedRoute(this.deps.peerId, prefix, route)
   }
 
+  /** The table ignores a prefix this peer gave us no route to. */
   private remove (prefix: string): void {
     this.stale?.delete(prefix)
-    if (!this.routes.delete(prefix)) return
     this.deps.table.removeLearnedRoute(this.deps.peerId, prefix)
   }
 

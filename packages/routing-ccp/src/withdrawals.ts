@@ -2,8 +2,8 @@
  * Learned routes waiting to leave the connector's table. A peer that disconnects, or whose routes expire or
  * are replaced by a new table, can take 100,000 routes with it: removed in one go they would block the event
  * loop (and every packet) for a quarter of a second, so they go a chunk per macrotask. Until its turn a
- * route still points at the peer, which answers T01 while it is gone. A route the peer has taught us again by
- * its turn (it reconnected) is kept: the peer's current receiver is asked, so nothing has to be cancelled.
+ * route still points at the peer, which answers T01 while it is gone. A route the peer teaches us again before
+ * its turn (it reconnected, or sent its new table) is kept: its receiver cancels that prefix's withdrawal.
  */
 import type { RoutingTableView } from '@conn/types'
 
@@ -19,14 +19,12 @@ interface Batch {
 
 export class PendingWithdrawals {
   private readonly batches: Batch[] = []
+  /** By account, the prefixes queued and not cancelled since. */
+  private readonly pending = new Map<string, Set<string>>()
   private scheduled: NodeJS.Immediate | undefined
 
-  /**
-   * @param isLearned whether `accountId` currently teaches us `prefix` (then its route stays)
-   */
   constructor (
     private readonly table: Pick<RoutingTableView, 'removeLearnedRoute'>,
-    private readonly isLearned: (accountId: string, prefix: string) => boolean,
     private readonly chunk = WITHDRAWAL_CHUNK
   ) {}
 
@@ -40,8 +38,17 @@ export class PendingWithdrawals {
   /** Queues the removal of routes learned from `accountId` (the array is kept, not copied). */
   add (accountId: string, prefixes: string[]): void {
     if (prefixes.length === 0) return
+    let pending = this.pending.get(accountId)
+    if (pending === undefined) this.pending.set(accountId, pending = new Set())
+    for (const prefix of prefixes) pending.add(prefix)
     this.batches.push({ accountId, prefixes, next: 0 })
     this.scheduled ??= setImmediate(this.step)
+  }
+
+  /** `accountId` taught us `prefix` again: its route stays. (Called per learned route: cheap when nothing is queued.) */
+  cancel (accountId: string, prefix: string): void {
+    if (this.pending.size === 0) return
+    this.pending.get(accountId)?.delete(prefix)
   }
 
   /** Removes everything still queued, now. */
@@ -62,15 +69,17 @@ export class PendingWithdrawals {
     while (this.batches.length > 0) {
       const batch = this.batches[0]!
       const { accountId, prefixes } = batch
+      const pending = this.pending.get(accountId)
       const end = Math.min(prefixes.length, batch.next + left)
       for (let i = batch.next; i < end; i++) {
         const prefix = prefixes[i]!
-        if (!this.isLearned(accountId, prefix)) this.table.removeLearnedRoute(accountId, prefix)
+        if (pending?.delete(prefix) === true) this.table.removeLearnedRoute(accountId, prefix)
       }
       left -= end - batch.next
       batch.next = end
       if (end < prefixes.length) return
       this.batches.shift()
+      if (pending !== undefined && pending.size === 0) this.pending.delete(accountId)
     }
   }
 }

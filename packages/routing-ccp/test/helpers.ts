@@ -67,6 +67,10 @@ export class FakeTable implements RoutingTableView {
     for (const prefix of [...this.learned.keys()]) this.removeLearnedRoute(accountId, prefix)
   }
 
+  learnedPrefixesOf (accountId: string): string[] {
+    return [...this.learned].filter(([, byAccount]) => byAccount.has(accountId)).map(([prefix]) => prefix)
+  }
+
   /** Prefixes learned from an account. */
   learnedFrom (accountId: string): string[] {
     return [...this.learned].filter(([, byAccount]) => byAccount.has(accountId)).map(([prefix]) => prefix).sort()

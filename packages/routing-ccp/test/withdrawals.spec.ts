@@ -14,7 +14,7 @@ describe('pending withdrawals', () => {
 
   it('removes nothing at once, then one chunk per macrotask until all are gone', async () => {
     const table = tableOf(prefixes.map((prefix) => ['bob', prefix]))
-    const withdrawals = new PendingWithdrawals(table, () => false, 2000)
+    const withdrawals = new PendingWithdrawals(table, 2000)
     withdrawals.add('bob', prefixes)
     expect(table.left.size).to.equal(5000)
     await nextMacrotask()
@@ -28,16 +28,18 @@ describe('pending withdrawals', () => {
 
   it('keeps a route the account teaches again by its turn, and removes only the account\'s own', async () => {
     const table = tableOf([...prefixes.map((prefix): [string, string] => ['bob', prefix]), ['carl', 'test.r.7']])
-    const learnedAgain = new Set(['bob test.r.4999'])
-    const withdrawals = new PendingWithdrawals(table, (id, prefix) => learnedAgain.has(`${id} ${prefix}`), 2000)
+    const withdrawals = new PendingWithdrawals(table, 2000)
     withdrawals.add('bob', prefixes)
+    await nextMacrotask()
+    withdrawals.cancel('bob', 'test.r.4999') // taught again after the first chunk went
+    withdrawals.cancel('carl', 'test.r.10') // not queued for carl: nothing happens
     for (let i = 0; i < 4; i++) await nextMacrotask()
     expect([...table.left]).to.deep.equal(['bob test.r.4999', 'carl test.r.7'])
   })
 
   it('flush removes everything still queued at once', () => {
     const table = tableOf(prefixes.map((prefix) => ['bob', prefix]))
-    const withdrawals = new PendingWithdrawals(table, () => false, 10)
+    const withdrawals = new PendingWithdrawals(table, 10)
     withdrawals.add('bob', prefixes)
     withdrawals.flush()
     expect(table.left.size).to.equal(0)

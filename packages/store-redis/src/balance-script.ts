@@ -4,12 +4,14 @@
  * amounts and can pass 2^64): the scripts add decimal strings seven digits at a time and never turn an amount
  * into a Lua number (a double, which rounds above 2^53) nor use INCRBY (64 bits).
  *
- * A reservation with an id is also recorded while it is open (a hash: state, delta and the keys it moved) and
- * indexed by expiry, so that:
- * - a commit or release given twice (a retry after a lost reply) counts once: the first deletes the record, and
- *   a commit or release without a record is a retry;
- * - the reservations of an instance that died are released by any other once their packets expired (SWEEP);
- * - a commit that comes after such a release (the store was unreachable until then) books the amount again.
+ * A reservation with an id is also recorded while it is open, as one member of a sorted set by expiry (the
+ * member names the id, the balance key and the delta: one command to write, one to remove), so that:
+ * - a commit or release given twice (a retry after a lost reply) counts once: the first removes the member, and
+ *   a commit or release that finds none is a retry;
+ * - the reservations of an instance that died are released by any other once their packets expired (SWEEP),
+ *   which leaves a `released:<id>` marker for a day;
+ * - a commit that comes after such a release (the store was unreachable until then) finds the marker and books
+ *   the amount again.
  */
 
 /** Exact arithmetic on decimal integer strings: add, negate, compare. */
@@ -131,53 +133,40 @@ end
 `
 
 /**
- * One balance change: `balance` (reservations included), `reserved` (the reservations alone), `record` (the
- * reservation's), `index` (reservations by expiry); delta; minimum and maximum ('' for none);
- * action 'adjust' | 'reserve' (both checked against the limits) | 'commit' | 'release'; the reservation id ('' for
- * none), its packet's expiry (ms) and how long a swept record is kept after that (ms).
- * Returns 'ok' | 'minimum' | 'maximum', the balance before, and after (or as it would have been).
+ * One balance change: the key prefix; `index` (reservations by expiry); the balance's key after the prefix; delta; minimum and maximum ('' for none); action 'adjust' | 'reserve' (both checked against the limits) |
+ * 'commit' | 'release'; the reservation id ('' for none) and its packet's expiry (ms). Returns 'ok' | 'minimum' | 'maximum', the balance before, and after (or as it would have been).
  */
 const CHANGE = `
-local function move (key, amount)
-  local after = add(redis.call('GET', key) or '0', amount)
-  redis.call('SET', key, after)
-  return after
-end
-
-local function change (balance, reserved, record, index, delta, minimum, maximum, action, id, expiresAt, keptFor)
+local function change (prefix, index, key, delta, minimum, maximum, action, id, expiresAt)
+  local balance = prefix .. key
   local before = redis.call('GET', balance) or '0'
   if action == 'commit' or action == 'release' then
-    local state = 'reserved'
-    -- no record: it was committed or released already (the record goes then), so this is a retry
-    if id ~= '' then state = redis.call('HGET', record, 'state') or 'done' end
-    if state == 'done' or state == 'committed' or (action == 'release' and state == 'released') then
+    local open = true
+    if id ~= '' then open = redis.call('ZREM', index, id .. ' ' .. key .. ' ' .. delta) == 1 end
+    if not open then
+      -- released by a sweep when its packet expired, fulfilled after all: the amount counts again
+      if action == 'commit' and redis.call('DEL', prefix .. 'released:' .. id) == 1 then
+        local after = add(before, delta)
+        redis.call('SET', balance, after)
+        return 'ok', before, after
+      end
+      -- committed or released already: this is a retry
       return 'ok', before, before
     end
-    if id ~= '' then
-      redis.call('DEL', record)
-      redis.call('ZREM', index, id)
-    end
-    if state == 'released' then
-      -- released when its packet expired, fulfilled after all: the amount counts again
-      return 'ok', before, move(balance, delta)
-    end
-    move(reserved, negate(delta))
     if action == 'commit' then return 'ok', before, before end
-    return 'ok', before, move(balance, negate(delta))
+    local after = add(before, negate(delta))
+    redis.call('SET', balance, after)
+    return 'ok', before, after
   end
   local after = add(before, delta)
-  local direction = compare(delta, '0')
-  if direction > 0 and maximum ~= '' and compare(after, maximum) > 0 then return 'maximum', before, after end
-  if direction < 0 and minimum ~= '' and compare(after, minimum) < 0 then return 'minimum', before, after end
-  redis.call('SET', balance, after)
-  if action == 'reserve' then
-    move(reserved, delta)
-    if id ~= '' then
-      redis.call('HSET', record, 'state', 'reserved', 'delta', delta, 'balance', balance, 'reserved', reserved)
-      redis.call('PEXPIREAT', record, tonumber(expiresAt) + tonumber(keptFor))
-      redis.call('ZADD', index, expiresAt, id)
-    end
+  -- the delta's sign picks the limit it moves towards; a zero delta moves towards neither
+  if delta:byte(1) == 45 then
+    if minimum ~= '' and compare(after, minimum) < 0 then return 'minimum', before, after end
+  elseif delta ~= '0' and maximum ~= '' and compare(after, maximum) > 0 then
+    return 'maximum', before, after
   end
+  redis.call('SET', balance, after)
+  if action == 'reserve' and id ~= '' then redis.call('ZADD', index, expiresAt, id .. ' ' .. key .. ' ' .. delta) end
   return 'ok', before, after
 end
 `
@@ -188,52 +177,41 @@ export const BATCH_FIELDS = 7
 /**
  * Several balance changes in one call, each atomic and in order (the changes issued by concurrent packets in one
  * turn of the event loop go together: one command instead of one per change).
- * ARGV[1] the key prefix; ARGV[2] how long a swept record is kept (ms); ARGV[3] the changes, BATCH_FIELDS
+ * ARGV[1] the key prefix; ARGV[2] the changes, BATCH_FIELDS
  * values each, all separated by spaces (one argument costs less than seven per change on both sides): key,
  * delta, minimum, maximum, action, reservation id, expiry ('-' for no minimum, maximum or id). The keys are built from the prefix (a single
  * Redis or a replicated one, not Redis Cluster). Returns three values per change (see CHANGE), space-separated.
  */
 export const BATCH_SCRIPT = DECIMAL + CHANGE + `
-local prefix, keptFor = ARGV[1], ARGV[2]
+local prefix = ARGV[1]
 local index = prefix .. 'reservations'
-local fields = {}
-for field in string.gmatch(ARGV[3], '[^ ]+') do fields[#fields + 1] = field end
-local results = {}
-for i = 1, #fields, ${7} do
-  local key, id, minimum, maximum = fields[i], fields[i + 5], fields[i + 2], fields[i + 3]
+local results, n = {}, 0
+for key, delta, minimum, maximum, action, id, expiresAt in string.gmatch(ARGV[2], '(%S+) (%S+) (%S+) (%S+) (%S+) (%S+) (%S+)') do
   if id == '-' then id = '' end
   if minimum == '-' then minimum = '' end
   if maximum == '-' then maximum = '' end
-  local outcome, before, after = change(prefix .. key, prefix .. 'reserved:' .. key, prefix .. 'reservation:' .. id, index,
-    fields[i + 1], minimum, maximum, fields[i + 4], id, fields[i + 6], keptFor)
-  results[#results + 1] = outcome
-  results[#results + 1] = before
-  results[#results + 1] = after
+  local outcome, before, after = change(prefix, index, key, delta, minimum, maximum, action, id, expiresAt)
+  results[n + 1], results[n + 2], results[n + 3] = outcome, before, after
+  n = n + 3
 end
 return table.concat(results, ' ')
 `
 
 /**
  * Releases reservations whose packets expired before ARGV[1] (ms) and that nobody committed or released (their
- * connector died or lost the store): at most ARGV[2] of them. KEYS[1] the expiry index; ARGV[3] the key of a
- * record without the id. Returns how many were released.
+ * connector died or lost the store): at most ARGV[2] of them. KEYS[1] the expiry index; ARGV[3] the key prefix;
+ * ARGV[4] how long the marker `released:<id>` is kept (ms). Returns how many were released.
  */
 export const SWEEP_SCRIPT = DECIMAL + `
-local ids = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
-local released = 0
-for _, id in ipairs(ids) do
-  local record = ARGV[3] .. id
-  local fields = redis.call('HMGET', record, 'state', 'delta', 'balance', 'reserved')
-  if fields[1] == 'reserved' then
-    local back = negate(fields[2])
-    redis.call('SET', fields[3], add(redis.call('GET', fields[3]) or '0', back))
-    redis.call('SET', fields[4], add(redis.call('GET', fields[4]) or '0', back))
-    redis.call('HSET', record, 'state', 'released')
-    released = released + 1
-  end
-  redis.call('ZREM', KEYS[1], id)
+local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
+for _, member in ipairs(members) do
+  local id, key, delta = string.match(member, '^(%S+) (%S+) (%S+)$')
+  local balance = ARGV[3] .. key
+  redis.call('SET', balance, add(redis.call('GET', balance) or '0', negate(delta)))
+  redis.call('SET', ARGV[3] .. 'released:' .. id, '1', 'PX', ARGV[4])
+  redis.call('ZREM', KEYS[1], member)
 end
-return released
+return #members
 `
 
 /**

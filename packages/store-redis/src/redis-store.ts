@@ -41,7 +41,7 @@ export interface RedisStoreOptions {
 
 /** A reservation is swept this long after its packet expired (ms): the answer to a packet at its expiry is not one. */
 export const SWEEP_GRACE = 1000
-/** How long a reservation's record stays after its packet expired (ms): a retried commit within it counts once. */
+/** How long the marker of a reservation the sweep released stays (ms): a late commit within it books the amount again. */
 export const RECORD_KEPT_FOR = 86_400_000
 /** Reservations released per sweep at most. */
 const SWEEP_BATCH = 1000
@@ -52,11 +52,18 @@ const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'sweepInterval
 
 type BalanceAction = 'adjust' | 'reserve' | 'commit' | 'release'
 
-/** A balance change waiting for its batch: its arguments (BATCH_FIELDS of them), and its caller. */
-interface QueuedChange {
-  /** BATCH_FIELDS values separated by spaces. */
+/**
+ * Balance changes that go to Redis in one script call. Every change of it awaits the same reply and reads its
+ * own three values at its index: one promise per batch, none per change.
+ */
+interface ChangeBatch {
+  /** BATCH_FIELDS values per change, all separated by spaces. */
   fields: string
-  resolve: (result: [string, string, string]) => void
+  count: number
+  sent: boolean
+  /** The script's reply, split. */
+  readonly reply: Promise<string[]>
+  resolve: (reply: string[]) => void
   reject: (err: unknown) => void
 }
 
@@ -65,8 +72,8 @@ const BATCH_LIMIT = 500
 type ScriptResult = [outcome: 'ok' | 'minimum' | 'maximum', before: string, after: string]
 
 interface RedisWithBalance extends Redis {
-  balanceBatch: (prefix: string, keptFor: string, changes: string) => Promise<string>
-  sweep: (index: string, now: string, limit: string, recordPrefix: string) => Promise<number>
+  balanceBatch: (prefix: string, changes: string) => Promise<string>
+  sweep: (index: string, now: string, limit: string, prefix: string, keptFor: string) => Promise<number>
   takeTokens: (bucket: string, atLeast: string, atMost: string, capacity: string, refillCount: string, refillPeriod: string, keepFor: string) => Promise<string>
   claimSettlement: (balance: string, record: string, threshold: string, settleTo: string, before: string, after: string) => Promise<[outcome: 'claimed' | 'busy' | 'none', amount: string]>
 }
@@ -84,8 +91,8 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
   private redis: RedisWithBalance | undefined
   private sweepTimer: NodeJS.Timeout | undefined
   private sweepFailing = false
-  /** Balance changes waiting for the next batch. */
-  private queued: QueuedChange[] = []
+  /** The batch taking this tick's balance changes (sent on the next tick). */
+  private collecting: ChangeBatch | undefined
   /** Batches sent and not yet answered (close waits for them). */
   private readonly batches = new Set<Promise<void>>()
 
@@ -130,7 +137,8 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
     if (this.redis !== undefined) throw new Error(`the redis store at ${safeUrl(this.url)} is already open`)
     const redis = new Redis(this.url, {
       lazyConnect: true,
-      enableAutoPipelining: true,
+      // the balance changes batch themselves (one script call per tick); other commands are rare
+      enableAutoPipelining: false,
       connectTimeout: this.connectTimeout,
       // At start a failure is the operator's to fix; once running, keep trying (commands fail meanwhile).
       retryStrategy: (times) => this.redis === undefined ? null : Math.min(times * 100, 2000),
@@ -168,7 +176,7 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
    */
   async sweep (now = Date.now()): Promise<number> {
     try {
-      const released = await this.client().sweep(this.prefix + 'reservations', String(now - SWEEP_GRACE), String(SWEEP_BATCH), this.prefix + 'reservation:')
+      const released = await this.client().sweep(this.prefix + 'reservations', String(now - SWEEP_GRACE), String(SWEEP_BATCH), this.prefix, String(RECORD_KEPT_FOR))
       if (released > 0) this.logger?.warn({ released }, 'redis store: released reservations of expired packets nobody answered (a connector died or lost Redis)')
       if (this.sweepFailing) this.logger?.info('redis store: sweeping expired reservations works again')
       this.sweepFailing = false
@@ -234,7 +242,7 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
   /** Disconnects (after the commands already sent are answered); safe when never opened. */
   async close (): Promise<void> {
     // Changes still waiting for their batch go first, and are answered before the connection goes.
-    if (this.queued.length > 0 && this.redis !== undefined) this.flushBatch()
+    if (this.collecting !== undefined && this.redis !== undefined) this.send(this.collecting)
     await Promise.allSettled([...this.batches])
     const redis = this.redis
     this.redis = undefined
@@ -254,42 +262,44 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
     if (/\s/.test(key) || (reservation !== undefined && /\s/.test(reservation.id))) {
       throw new RangeError(`the redis store takes balance keys and reservation ids without spaces, got ${JSON.stringify(key)} ${JSON.stringify(reservation?.id)}`)
     }
-    const [outcome, before, after] = await new Promise<[string, string, string]>((resolve, reject) => {
-      this.queued.push({
-        fields: `${key} ${delta} ${minimum ?? '-'} ${maximum ?? '-'} ${action} ${reservation?.id ?? '-'} ${reservation?.expiresAt ?? 0}`,
-        resolve,
-        reject
-      })
-      if (this.queued.length === 1) process.nextTick(this.flushBatch)
-    })
-    if (outcome !== 'ok') throw new BalanceRangeError(BigInt(before), BigInt(after), outcome as 'minimum' | 'maximum')
-    return BigInt(after)
+    const fields = `${key} ${delta} ${minimum ?? '-'} ${maximum ?? '-'} ${action} ${reservation?.id ?? '-'} ${reservation?.expiresAt ?? 0}`
+    let batch = this.collecting
+    if (batch === undefined || batch.count >= BATCH_LIMIT) batch = this.openBatch()
+    const index = 3 * batch.count++
+    batch.fields = index === 0 ? fields : batch.fields + ' ' + fields
+    const results = await batch.reply
+    const outcome = results[index]
+    if (outcome !== 'ok') throw new BalanceRangeError(BigInt(results[index + 1]!), BigInt(results[index + 2]!), outcome as 'minimum' | 'maximum')
+    return BigInt(results[index + 2]!)
   }
 
-  /** Sends the queued changes, BATCH_LIMIT at a time. */
-  private readonly flushBatch = (): void => {
-    const changes = this.queued
-    this.queued = []
-    for (let from = 0; from < changes.length; from += BATCH_LIMIT) {
-      const batch = changes.slice(from, from + BATCH_LIMIT)
-      let fields = batch[0]!.fields
-      for (let i = 1; i < batch.length; i++) fields += ' ' + batch[i]!.fields
-      let sent: Promise<string>
-      try {
-        sent = this.client().balanceBatch(this.prefix, String(RECORD_KEPT_FOR), fields)
-      } catch (err) {
-        for (const change of batch) change.reject(err)
-        continue
-      }
-      const answered = sent.then((reply) => {
-        const results = reply.split(' ')
-        for (let i = 0; i < batch.length; i++) batch[i]!.resolve([results[3 * i]!, results[3 * i + 1]!, results[3 * i + 2]!])
-      }, (err: unknown) => {
-        for (const change of batch) change.reject(err)
-      })
-      this.batches.add(answered)
-      void answered.finally(() => this.batches.delete(answered))
+  /** A batch for the changes of this tick; a full one is sent as it is and the rest go in another. */
+  private openBatch (): ChangeBatch {
+    let resolve!: (reply: string[]) => void
+    let reject!: (err: unknown) => void
+    const reply = new Promise<string[]>((resolveReply, rejectReply) => { resolve = resolveReply; reject = rejectReply })
+    const batch: ChangeBatch = { fields: '', count: 0, sent: false, reply, resolve, reject }
+    this.collecting = batch
+    process.nextTick(this.sendOnNextTick, batch)
+    return batch
+  }
+
+  private readonly sendOnNextTick = (batch: ChangeBatch): void => { this.send(batch) }
+
+  private send (batch: ChangeBatch): void {
+    if (batch.sent) return
+    batch.sent = true
+    if (this.collecting === batch) this.collecting = undefined
+    let sent: Promise<string>
+    try {
+      sent = this.client().balanceBatch(this.prefix, batch.fields)
+    } catch (err) {
+      batch.reject(err)
+      return
     }
+    const answered = sent.then((reply) => { batch.resolve(reply.split(' ')) }, batch.reject)
+    this.batches.add(answered)
+    void answered.finally(() => this.batches.delete(answered))
   }
 
   private client (): RedisWithBalance {

@@ -31,6 +31,12 @@ export interface RoutingTableView {
   addLearnedRoute (accountId: string, prefix: string, route: { path: string[], auth?: Buffer }): void
   removeLearnedRoute (accountId: string, prefix: string): void
   removeLearnedRoutesOf (accountId: string): void
+  /**
+   * The prefixes an account advertised a route for (walks the table: for a disconnect, an expiry or a peer's
+   * new table, not per update). A route exchange keeps no copy of what it learned: at 100,000 routes a copy
+   * costs memory, and doubling its storage in the same update as the table's blocks the event loop twice as long.
+   */
+  learnedPrefixesOf (accountId: string): string[]
 }
 
 export type ConnectorEventName = 'account-connect' | 'account-disconnect' | 'account-added' | 'account-removed' | 'address-changed'
