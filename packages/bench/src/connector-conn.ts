@@ -30,6 +30,8 @@ const account = (port: string): AccountConfig => {
 
 const app = createApp({
   ilpAddress: 'test.bench',
+  // BENCH_CONNECT_TIMEOUT: how long start-up waits for the listeners' clients (a cluster member has accounts nobody connects to)
+  ...(process.env.BENCH_CONNECT_TIMEOUT === undefined ? {} : { initialConnectTimeout: Number(process.env.BENCH_CONNECT_TIMEOUT) }),
   backend: 'one-to-one',
   spread: 0,
   // BENCH_STORE=redis, BENCH_STORE_CONFIG (JSON): the redis store (pnpm bench:redis); memory otherwise

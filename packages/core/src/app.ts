@@ -12,7 +12,7 @@ import {
   OperatorError,
   type AccountConfig, type Backend, type ConnectorConfig, type ConnectorHandle, type ConnectorState, type Extension,
   type ConnectorServices, type Logger, type Middleware, type MiddlewareApi, type Plugin, type Rate, type Routing,
-  type RoutingApi, type ServiceName, type Store
+  type RoutingApi, type ServiceName, type Store, type Cluster, type ClusterHost
 } from '@conn/types'
 import type { ConnectorAccount } from './account.ts'
 import { Accounts } from './accounts.ts'
@@ -70,6 +70,8 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
   private loadedMiddlewares: LoadedMiddlewares | undefined
   private services = new Map<ServiceName, Middleware>()
   private routing: Routing | undefined
+  /** The store's cluster (delivery through other connectors on the same store), started with the accounts. */
+  private cluster: Cluster | undefined
   private readonly extensions: Extension[] = []
   private lifecycle: ConnectorState = 'new'
   private stopping: Promise<void> | undefined
@@ -231,6 +233,9 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
           'shutdownTimeout passed with packets still in flight; disconnecting anyway')
       }
     }
+    // after our own packets were answered (some went through other members), before our plugins disconnect
+    // (the packets other members sent here are answered first)
+    await this.cluster?.stop(this.config.shutdownTimeout).catch((err: Error) => this.logger.warn({ err }, 'cluster failed to stop'))
     await Promise.resolve(this.routing?.stop()).catch((err: Error) => this.logger.warn({ err }, 'route exchange failed to stop'))
     for (const extension of this.extensions.splice(0).reverse()) {
       await Promise.resolve(extension.stop()).catch((err: Error) => this.logger.warn({ err }, 'extension failed to stop'))
@@ -291,6 +296,11 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       .filter((a) => (a.config.sendRoutes ?? a.relation !== 'child') || (a.config.receiveRoutes ?? a.relation !== 'child'))
       .map((a) => a.id))
     await this.routing?.start()
+    if (this.store.cluster !== undefined) {
+      this.cluster = this.store.cluster
+      await this.cluster.start(this.clusterHost())
+      this.packetPath.useCluster(this.cluster)
+    }
 
     await this.accounts.connectAll(this.config.initialConnectTimeout)
     if (this.config.collectDefaultMetrics) this.metrics.collectDefaultMetrics()
@@ -340,6 +350,17 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       table: this.routingTable,
       registerPeerProtocol: (prefix, handler) => this.registerPeerProtocol(prefix, handler),
       sendPeerPacket: async (id, prepare) => await this.sendPeerPacket(id, prepare),
+      on: (event, listener) => { this.on(event, listener) },
+      off: (event, listener) => { this.off(event, listener) }
+    }
+  }
+
+  private clusterHost (): ClusterHost {
+    return {
+      logger: this.logger.child({ component: 'cluster' }),
+      getOwnAddress: () => this.ownAddress,
+      getAccount: (id) => this.accounts.get(id),
+      getAccounts: () => this.accounts.values(),
       on: (event, listener) => { this.on(event, listener) },
       off: (event, listener) => { this.off(event, listener) }
     }

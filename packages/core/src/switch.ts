@@ -14,7 +14,7 @@
 import {
   AmountTooLargeError, BadRequestError, InvalidPacketError, PeerUnreachableError, UnreachableError,
   isIlpError,
-  type Backend, type Logger, type Middleware, type MoneyContext, type PacketContext, type Rate
+  type Backend, type Cluster, type Logger, type Middleware, type MoneyContext, type PacketContext, type Rate
 } from '@conn/types'
 import type { ConnectorAccount } from './account.ts'
 import type { PacketReporter } from './compat/reference-backend.ts'
@@ -71,8 +71,15 @@ export class PacketSwitch {
   /** Set by drain(): new Prepares get T03 at once, and `idle` resolves when the last one in flight is answered. */
   private draining = false
   private idle: (() => void) | undefined
+  /** The store's cluster, when it runs one: accounts connected to another member are reached through it. */
+  private cluster: Cluster | undefined
 
   constructor (private readonly deps: SwitchDeps) {}
+
+  /** From now on, a next hop not connected here but to another cluster member is sent there (see sendData). */
+  useCluster (cluster: Cluster | undefined): void {
+    this.cluster = cluster
+  }
 
   /** How many Prepares are in flight (for the drain, the admin API and tests). */
   get packetsInFlight (): number { return this.inFlight }
@@ -106,7 +113,7 @@ export class PacketSwitch {
       return handler === undefined ? [] : [{ name: m.name, handler: handler.bind(m) as NonNullable<Middleware[K]> }]
     })
     this.incomingData = compose(handlersOf('incomingData'), this.forward)
-    this.outgoingData = compose(handlersOf('outgoingData'), sendData)
+    this.outgoingData = compose(handlersOf('outgoingData'), this.sendData)
     this.incomingMoney = compose(handlersOf('incomingMoney'), async () => {})
     this.outgoingMoney = compose(handlersOf('outgoingMoney'), sendMoney)
   }
@@ -181,7 +188,9 @@ export class PacketSwitch {
     if (nextHop === undefined) {
       throw new UnreachableError('no route found. source=' + source.id + ' destination=' + destination)
     }
-    if (!nextHop.isConnected()) throw new PeerUnreachableError('no connection to account. account=' + nextHopId)
+    if (!nextHop.isConnected() && this.cluster?.reaches(nextHopId) !== true) {
+      throw new PeerUnreachableError('no connection to account. account=' + nextHopId)
+    }
 
     const amount = convert(prepare.amount, rate)
     if (amount > MAX_UINT64) {
@@ -272,29 +281,32 @@ export class PacketSwitch {
   async sendMoney (account: ConnectorAccount, amount: bigint): Promise<void> {
     await this.outgoingMoney({ account, amount })
   }
-}
 
-/**
- * Terminal of the outgoing data pipeline: the next hop's plugin. Chained with `then`, not an async function
- * (one frame less per packet; what it throws, the composed pipeline turns into a rejection); a plugin that
- * throws, or answers with something other than a promise, is handled as `await` would.
- */
-function sendData (ctx: PacketContext): Promise<Buffer> {
-  const packet = serializePrepare(ctx.prepare)
-  let sent: Promise<Buffer>
-  try {
-    sent = ctx.account.plugin.sendData(packet)
-  } catch (err) {
-    throw sendFailed(err, ctx.account as ConnectorAccount)
-  }
-  if (!(sent instanceof Promise)) sent = Promise.resolve(sent)
-  return sent.then((reply) => {
-    // checked in full: a Reject with a broken triggeredBy, or a Fulfill too short for a fulfillment, is not passed upstream as our reply
-    if (!isValidReply(reply)) {
-      throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + ctx.account.id)
+  /**
+   * Terminal of the outgoing data pipeline: the next hop's plugin, or, when the next hop is connected to another
+   * cluster member and not here, that member (the cluster answers from memory). Chained with `then`, not an async
+   * function (one frame less per packet; what it throws, the composed pipeline turns into a rejection); a plugin
+   * that throws, or answers with something other than a promise, is handled as `await` would.
+   */
+  private readonly sendData = (ctx: PacketContext): Promise<Buffer> => {
+    const packet = serializePrepare(ctx.prepare)
+    const account = ctx.account as ConnectorAccount
+    let sent: Promise<Buffer> | undefined
+    try {
+      if (this.cluster !== undefined) sent = this.cluster.send(account, ctx.prepare, packet)
+      sent ??= account.plugin.sendData(packet)
+    } catch (err) {
+      throw sendFailed(err, account)
     }
-    return reply
-  }, (err: unknown) => { throw sendFailed(err, ctx.account as ConnectorAccount) })
+    if (!(sent instanceof Promise)) sent = Promise.resolve(sent)
+    return sent.then((reply) => {
+      // checked in full: a Reject with a broken triggeredBy, or a Fulfill too short for a fulfillment, is not passed upstream as our reply
+      if (!isValidReply(reply)) {
+        throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + account.id)
+      }
+      return reply
+    }, (err: unknown) => { throw sendFailed(err, account) })
+  }
 }
 
 /**

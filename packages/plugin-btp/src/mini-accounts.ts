@@ -153,6 +153,9 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
   /** The accounts with at least one authenticated client. */
   getAccounts (): string[] { return [...this.connections.keys()] }
 
+  /** Whether the account has an authenticated client (for a conn cluster: deliver here or at another member). */
+  hasAccount (account: string): boolean { return this.connections.has(account) }
+
   /**
    * Asks the connector for this account's address over IL-DCP (so a data handler must be registered, as with
    * mini-accounts), then listens. Resolves once listening and emits 'connect'.
@@ -350,6 +353,7 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
     if (links.size > 0) return
     this.connections.delete(account)
     this.pending.failAll(account, (r) => new Error(`BTP connection of account ${account} closed before request ${r.id} was answered`))
+    this.emit('client-disconnect', account)
     if (this.log.debugEnabled) this.log.debug({ account, remote: link.remote }, 'mini-accounts client disconnected')
   }
 
@@ -379,9 +383,11 @@ export class MiniAccountsPlugin extends BtpEndpoint implements Plugin {
     link.account = account
     link.owner = account
     let links = this.connections.get(account)
+    const first = links === undefined
     if (links === undefined) this.connections.set(account, links = new Set())
     links.add(link)
     link.send(encodeEmpty(TYPE_RESPONSE, frame.requestId))
+    if (first) this.emit('client-connect', account)
     if (this.log.debugEnabled) this.log.debug({ account, remote: link.remote }, 'mini-accounts client authenticated')
   }
 

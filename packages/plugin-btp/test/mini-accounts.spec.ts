@@ -161,6 +161,29 @@ describe('mini-accounts', () => {
     expect(plugin.getAccounts().sort()).to.deep.equal(['alice', 'bob'])
   })
 
+  it('says which clients are connected (hasAccount) and emits client-connect / client-disconnect once per client, not per socket', async () => {
+    const { plugin, port } = await ours()
+    tinyConnector(plugin)
+    await plugin.connect()
+    const events: string[] = []
+    plugin.on('client-connect', (name: string) => events.push('connect:' + name))
+    plugin.on('client-disconnect', (name: string) => events.push('disconnect:' + name))
+    const alice1 = client(port, 'alice')
+    await alice1.connect()
+    const alice2 = client(port, 'alice')
+    await alice2.connect()
+    expect(plugin.hasAccount('alice')).to.equal(true)
+    expect(plugin.hasAccount('bob')).to.equal(false)
+    expect(events).to.deep.equal(['connect:alice'])
+    await alice1.disconnect()
+    await sleep(50)
+    expect(events).to.deep.equal(['connect:alice']) // alice's second socket is still there
+    await alice2.disconnect()
+    await waitFor(() => events.length === 2)
+    expect(events).to.deep.equal(['connect:alice', 'disconnect:alice'])
+    expect(plugin.hasAccount('alice')).to.equal(false)
+  })
+
   it('without a username the account is the base64url sha256 of the token', async () => {
     const { plugin, port } = await ours()
     tinyConnector(plugin)

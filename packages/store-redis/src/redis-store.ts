@@ -5,18 +5,13 @@
  * below a maximum.
  */
 import { Redis } from 'ioredis'
-import { BalanceRangeError, OperatorError, SHARED_BUCKET_MAX_PERIOD, type AtomicBalanceStore, type Logger, type Reservation, type SettlementClaim, type Store, type TokenStore } from '@conn/types'
+import { BalanceRangeError, SHARED_BUCKET_MAX_PERIOD, type AtomicBalanceStore, type Logger, type Reservation, type SettlementClaim, type Store, type TokenStore } from '@conn/types'
 import { BATCH_SCRIPT, CLAIM_SCRIPT, SWEEP_SCRIPT, TOKENS_SCRIPT } from './balance-script.ts'
+import { RedisStoreError } from './errors.ts'
+import { RedisCluster } from './cluster.ts'
+import { clusterSettings, type ClusterOptions } from './cluster-options.ts'
 
-export type RedisStoreErrorCode = 'ERR_STORE_CONFIG' | 'ERR_STORE_UNREACHABLE'
-
-/** Operator-facing: the store is misconfigured or Redis cannot be reached at start. */
-export class RedisStoreError extends OperatorError {
-  declare readonly code: RedisStoreErrorCode
-  constructor (code: RedisStoreErrorCode, message: string, options?: ErrorOptions) {
-    super(code, message, options)
-  }
-}
+export { RedisStoreError, type RedisStoreErrorCode } from './errors.ts'
 
 export interface RedisStoreOptions {
   /** `redis://[user:password@]host:port[/db]` (default redis://127.0.0.1:6379). */
@@ -35,6 +30,12 @@ export interface RedisStoreOptions {
    * group allows what one instance would; false keeps a bucket per instance.
    */
   sharedLimits?: boolean
+  /**
+   * Run as a member of a cluster: deliver to accounts connected to another conn on this prefix, over an
+   * authenticated internal link (see cluster.ts). Absent: no cluster, every conn delivers only through its own
+   * connections.
+   */
+  cluster?: ClusterOptions
   [option: string]: unknown
 }
 
@@ -47,7 +48,7 @@ const SWEEP_BATCH = 1000
 
 export const DEFAULT_URL = 'redis://127.0.0.1:6379'
 export const DEFAULT_PREFIX = 'conn:'
-const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'sweepInterval', 'sharedLimits', 'path'])
+const KNOWN_OPTIONS = new Set(['url', 'prefix', 'connectTimeout', 'sweepInterval', 'sharedLimits', 'cluster', 'path'])
 
 type BalanceAction = 'adjust' | 'reserve' | 'commit' | 'release'
 
@@ -80,6 +81,8 @@ interface RedisWithBalance extends Redis {
 export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore> {
   /** Buckets shared by the connectors on this Redis (absent with `sharedLimits: false`). */
   readonly takeTokens: TokenStore['takeTokens'] | undefined
+  /** With `cluster` configured: delivery through the other members (the connector starts it). */
+  readonly cluster: RedisCluster | undefined
   readonly url: string
   readonly prefix: string
   private readonly connectTimeout: number
@@ -116,6 +119,8 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
       throw new RedisStoreError('ERR_STORE_CONFIG', `storeConfig.sharedLimits: expected true or false, got ${JSON.stringify(sharedLimits)}`)
     }
     this.takeTokens = sharedLimits ? this.takeSharedTokens.bind(this) : undefined
+    const cluster = clusterSettings(options.cluster)
+    this.cluster = cluster === undefined ? undefined : new RedisCluster(cluster, { redis: () => this.client(), prefix, logger })
     this.url = url
     this.prefix = prefix
     this.connectTimeout = connectTimeout

@@ -3,6 +3,7 @@
  * middlewares keep their own state (balances, for instance) in namespaces of their own.
  */
 import type { AtomicBalanceStore } from './balances.ts'
+import type { Cluster } from './cluster.ts'
 
 export interface Store extends Partial<AtomicBalanceStore> {
   get (key: string): Promise<string | undefined>
@@ -12,6 +13,11 @@ export interface Store extends Partial<AtomicBalanceStore> {
   open? (): Promise<void>
   /** Called once at shutdown; the store must not be used afterwards. */
   close? (): Promise<void>
+  /**
+   * Offered by a store several connectors share, when configured for it: delivery to accounts connected to
+   * another connector of the group (see cluster.ts). Read once after open().
+   */
+  readonly cluster?: Cluster
 }
 
 export interface StoreOptions {
