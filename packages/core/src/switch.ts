@@ -24,6 +24,7 @@ import {
   serveIldcp
 } from '@conn/codec'
 import { compose } from './pipeline.ts'
+import { startTrace, timedHandlers, timedTerminal, traceAnswer, traceForward, tracing } from './tracing.ts'
 import { convert, rateToFraction } from './rate.ts'
 import { childAddress, type RoutingTable } from './routing.ts'
 
@@ -64,6 +65,9 @@ export class PacketSwitch {
   readonly peerProtocols = new Map<string, PeerProtocolHandler>()
   private incomingData: Pipeline<PacketContext, Buffer> = notStarted
   private outgoingData: Pipeline<PacketContext, Buffer> = notStarted
+  /** The same two with each step timed, for the packets traced while someone subscribes (tracing.ts). */
+  private incomingDataTimed: Pipeline<PacketContext, Buffer> = notStarted
+  private outgoingDataTimed: Pipeline<PacketContext, Buffer> = notStarted
   private incomingMoney: Pipeline<MoneyContext, void> = notStarted
   private outgoingMoney: Pipeline<MoneyContext, void> = notStarted
   /** Prepares from every account in flight (answered or not, each is counted until its reply goes back). */
@@ -114,6 +118,8 @@ export class PacketSwitch {
     })
     this.incomingData = compose(handlersOf('incomingData'), this.forward)
     this.outgoingData = compose(handlersOf('outgoingData'), this.sendData)
+    this.incomingDataTimed = compose(timedHandlers(handlersOf('incomingData'), 'incoming'), timedTerminal(this.forward, 'switch', 'incoming'))
+    this.outgoingDataTimed = compose(timedHandlers(handlersOf('outgoingData'), 'outgoing'), timedTerminal(this.sendData, 'plugin', 'outgoing'))
     this.incomingMoney = compose(handlersOf('incomingMoney'), async () => {})
     this.outgoingMoney = compose(handlersOf('outgoingMoney'), sendMoney)
   }
@@ -141,8 +147,19 @@ export class PacketSwitch {
     }
     inFlight.count++
     this.inFlight++
+    const ctx: PacketContext = { account, prepare, incoming: undefined, trace: undefined }
+    // someone subscribes to the trace channels: this packet takes the timed pipelines (see tracing.ts)
+    if (tracing()) return this.traced(ctx, inFlight)
     // not async: the composed pipeline already returns a promise and never throws
-    return this.incomingData({ account, prepare, incoming: undefined }).then(inFlight.answered, inFlight.failed)
+    return this.incomingData(ctx).then(inFlight.answered, inFlight.failed)
+  }
+
+  private traced (ctx: PacketContext, inFlight: InFlight): Promise<Buffer> {
+    startTrace(ctx)
+    return this.incomingDataTimed(ctx).then((reply) => {
+      traceAnswer(ctx, reply)
+      return inFlight.answered(reply)
+    }, inFlight.failed)
   }
 
   private reject (code: string, message: string): Buffer {
@@ -211,14 +228,21 @@ export class PacketSwitch {
         data: prepare.data,
         raw: prepare.raw === undefined ? undefined : patchPrepare(prepare.raw, amount, expiresAt)
       },
-      incoming: ctx
+      incoming: ctx,
+      trace: undefined
     }
     const { logger } = this.deps
     // asked per packet, so a level changed at run time takes effect
     if (logger.isLevelEnabled('debug')) {
       logger.debug({ from: source.id, to: nextHopId, destination, amount: String(prepare.amount), outAmount: String(amount) }, 'forwarding')
     }
-    const reply = this.outgoingData(outgoing)
+    let reply: Promise<Buffer>
+    if (ctx.trace === undefined) {
+      reply = this.outgoingData(outgoing)
+    } else {
+      traceForward(ctx, outgoing)
+      reply = this.outgoingDataTimed(outgoing)
+    }
     const backend = this.deps.backend()
     if (backend.submitPayment === undefined) return reply
     // only a backend written for ilp-connector with submitPacket has reportPacket, and it always has submitPayment

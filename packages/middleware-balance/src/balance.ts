@@ -14,12 +14,13 @@
  * resolves it.
  */
 import { randomBytes, randomUUID } from 'node:crypto'
+import { channel } from 'node:diagnostics_channel'
 import { isFulfill, isReject, rejectCodeOf } from '@conn/codec'
 import {
-  InsufficientLiquidityError, MoneyNotSentError, SettlementAdminError, isBalanceRangeError, isMoneyNotSent, lateOutcomeOf,
+  InsufficientLiquidityError, MoneyNotSentError, SettlementAdminError, TRACE_CHANNELS, isBalanceRangeError, isMoneyNotSent, lateOutcomeOf,
   type Account, type BalanceAdmin, type BalanceStatus, type Counter, type CounterChild, type DataHandler, type Gauge, type GaugeChild, type LabelValues, type Logger,
   type Middleware, type MiddlewareApi, type MoneyContext, type MoneyHandler, type NextData, type NextMoney, type PacketContext,
-  type Reservation, type SettlementAdmin, type SettlementOutcome, type SettlementResolution, type UnsettledSettlement
+  type Reservation, type SettlementAdmin, type SettlementEvent, type SettlementOutcome, type SettlementResolution, type UnsettledSettlement
 } from '@conn/types'
 import { balanceConfigOf } from './options.ts'
 import {
@@ -92,6 +93,8 @@ interface Unsettled {
 }
 
 const RESOLVED = Promise.resolve()
+
+const settlementChannel = channel(TRACE_CHANNELS.settlement)
 
 /**
  * Set on an incoming packet's context while this middleware forwards it: null until its next hop's side is
@@ -536,12 +539,17 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
       await this.api.sendMoney(tracked.id, amount)
       tracked.retryAttempt = 0
       this.log.debug({ account: tracked.id, amount: String(amount) }, 'settlement sent')
+      publishSettlement(tracked.id, amount, 'sent')
       // Other connectors on the store found this settlement's record and left theirs to us: look once more.
       if (claimed !== undefined) tracked.settleAgain = true
       return true
     } catch (err) {
       // Unknown outcome: `hold` has logged and alerted; nothing more until it is resolved.
-      if (this.unsettled.has(tracked.id)) return false
+      if (this.unsettled.has(tracked.id)) {
+        publishSettlement(tracked.id, amount, 'unknown', messageOf(err))
+        return false
+      }
+      if (amount > 0n) publishSettlement(tracked.id, amount, 'failed', messageOf(err))
       // Otherwise nothing was sent (or the pay step was never reached): try again after a back-off.
       if (this.stopped || this.tracked.get(tracked.id) !== tracked) return false
       const attempt = tracked.retryAttempt++
@@ -720,6 +728,13 @@ function refusal (err: unknown): unknown {
   return err.limit === 'maximum'
     ? new InsufficientLiquidityError('exceeded maximum balance.')
     : new InsufficientLiquidityError(`insufficient funds. oldBalance=${err.balance} proposedBalance=${err.proposed}`)
+}
+
+/** On TRACE_CHANNELS.settlement, when someone subscribes (tracing). */
+function publishSettlement (account: string, amount: bigint, outcome: SettlementEvent['outcome'], reason?: string): void {
+  if (!settlementChannel.hasSubscribers) return
+  const event: SettlementEvent = { account, amount, outcome, reason }
+  settlementChannel.publish(event)
 }
 
 function messageOf (err: unknown): string {

@@ -9,10 +9,11 @@ import sinon from 'sinon'
 import fc from 'fast-check'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { join } from 'node:path'
 import {
-  MoneyNotSentError, MoneyOutcomeUnknownError, SettlementAdminError,
-  type Account, type Alert, type AlertAdmin, type Balances, type LabelValues, type SettlementOutcome, type Store
+  MoneyNotSentError, MoneyOutcomeUnknownError, SettlementAdminError, TRACE_CHANNELS,
+  type Account, type Alert, type AlertAdmin, type Balances, type LabelValues, type SettlementEvent, type SettlementOutcome, type Store
 } from '@conn/types'
 import {
   FakePlugin, MapBalances, MapStore, RecordingLogger, RecordingMetrics, deferred, fakeAccount, fakeApi, fulfill, packetContext,
@@ -252,6 +253,28 @@ describe('settlement never pays twice', () => {
       await again.owe(1500n)
       await again.middleware.stop()
       expect(clock.countTimers()).to.equal(0)
+    })
+  })
+
+  describe('on the settlement trace channel', () => {
+    it('publishes each outcome with the account and amount: failed (and why), sent, unknown', async () => {
+      const events: SettlementEvent[] = []
+      const listener = (event: unknown): void => { events.push(event as SettlementEvent) }
+      subscribe(TRACE_CHANNELS.settlement, listener)
+      try {
+        const r = await rig()
+        r.plugin.outcomes = ['refused', 'sent']
+        await r.owe(1500n)
+        await clock.tickAsync(1000)
+        await r.middleware.settled('bob')
+        const timedOut = await rig()
+        timedOut.plugin.outcomes = ['timeout-paid']
+        await timedOut.owe(1600n)
+      } finally {
+        unsubscribe(TRACE_CHANNELS.settlement, listener)
+      }
+      expect(events.map((e) => [e.account, e.amount, e.outcome])).to.deep.equal([['bob', 1500n, 'failed'], ['bob', 1500n, 'sent'], ['bob', 1600n, 'unknown']])
+      expect(events[0]!.reason).to.be.a('string').and.not.equal('')
     })
   })
 

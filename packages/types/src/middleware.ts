@@ -10,6 +10,7 @@ import type { Metrics } from './metrics.ts'
 import type { IlpPrepare } from './packet.ts'
 import type { Store } from './store.ts'
 import type { ConnectorServices, ServiceName } from './services.ts'
+import type { PacketTrace } from './tracing.ts'
 
 export interface PacketContext {
   /** incomingData: the account the Prepare came from; outgoingData: the next hop. */
@@ -18,6 +19,8 @@ export interface PacketContext {
   prepare: IlpPrepare
   /** outgoingData only: the context of the incoming packet this one forwards. */
   readonly incoming: PacketContext | undefined
+  /** Set while the packet is traced (someone subscribes to TRACE_CHANNELS); undefined otherwise. */
+  trace?: PacketTrace
 }
 
 export interface MoneyContext {
