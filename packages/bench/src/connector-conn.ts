@@ -8,14 +8,18 @@
  * BENCH_MODE=children: one child account whose plugin (BENCH_TRANSPORT: a mini-accounts class) serves many
  * BTP clients on BENCH_PORT.
  * Both: one-to-one backend, spread 0, memory store (BENCH_STORE, BENCH_STORE_CONFIG: another, e.g. redis), every default middleware (BENCH_PIPELINE=empty disables
- * them all, for diagnosis only). V8's young generation capped as the `conn` command caps it. Logs at `error` (BENCH_VERBOSE=1: `info`), to stdout.
+ * them all, for diagnosis only). BENCH_TRACE=1: a tracing subscriber attached. V8's young generation capped as the `conn` command caps it. Logs at `error` (BENCH_VERBOSE=1: `info`), to stdout.
  */
+import { subscribe } from 'node:diagnostics_channel'
 import { pino } from 'pino'
 import { createApp, STANDARD_MIDDLEWARE_NAMES } from '@conn/core'
-import type { AccountConfig, Logger, Plugin } from '@conn/types'
+import { TRACE_CHANNELS, type AccountConfig, type Logger, type Plugin } from '@conn/types'
 import { ACCOUNT_OPTIONS, CLI_DIR, benchLimits, env, loadPluginClass, pluginOptions, serveRunner } from './connector-ipc.ts'
 
 serveRunner()
+// BENCH_TRACE=1: a listener on the answered-packet channel, so every packet is traced (what tracing costs)
+let traced = 0
+if (process.env.BENCH_TRACE === '1') subscribe(TRACE_CHANNELS.answered, () => { traced++ })
 const mode = process.env.BENCH_MODE === 'children' ? 'children' : 'pair'
 const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
 // BENCH_PLUGIN_NAME: accounts name their plugin by package, with its options, as a configuration file does

@@ -83,6 +83,16 @@ export const TARGETS: Record<string, Target> = {
     nodeFlags: [],
     compare: true
   },
+  // what tracing costs once someone subscribes (a listener on conn:packet:answered); without one, `conn` pays a check
+  'conn-traced': {
+    id: 'conn-traced',
+    name: 'conn (@conn/plugin-btp), a tracing subscriber attached',
+    script: 'connector-conn.js',
+    transport: '@conn/plugin-btp',
+    childrenTransport: [],
+    env: { BENCH_TRACE: '1' },
+    compare: true
+  },
   // diagnosis only, not in the default set: how much the default middlewares cost
   'conn-empty': {
     id: 'conn-empty',
