@@ -95,10 +95,11 @@ export function timedTerminal<C extends PacketContext> (terminal: (ctx: C) => Pr
 function timed (ctx: PacketContext, name: string, pipeline: 'incoming' | 'outgoing', step: () => Promise<Buffer>): Promise<Buffer> {
   const started = performance.now()
   const record = (): void => {
-    const steps = ctx.trace!.steps
+    const trace = ctx.trace!
+    const steps = trace.steps
     const ms = performance.now() - started
     const inner = steps.at(-1)
-    steps.push({ name, pipeline, account: ctx.account.id, ms, selfMs: Math.max(0, ms - (inner?.ms ?? 0)) })
+    steps.push({ name, pipeline, account: ctx.account.id, startMs: started - trace.startedAt, ms, selfMs: Math.max(0, ms - (inner?.ms ?? 0)) })
   }
   let result: Promise<Buffer>
   try {

@@ -105,6 +105,12 @@ describe('tracing on diagnostics_channel', () => {
     expect(step('outer', 'incoming').selfMs).to.be.at.least(2.9).and.below(15)
     expect(step('outer', 'incoming').ms).to.be.at.least(step('plugin', 'outgoing').ms + 5)
     expect(answered.durationMs).to.be.at.least(step('error-handler', 'incoming').ms)
+    // each step starts after the one around it and ends before it: startMs says where in the packet's time
+    const steps = answered.steps
+    for (let i = 1; i < steps.length; i++) {
+      expect(steps[i]!.startMs).to.be.at.most(steps[i - 1]!.startMs + 0.001)
+      expect(steps[i]!.startMs + steps[i]!.ms).to.be.at.least(steps[i - 1]!.startMs + steps[i - 1]!.ms - 0.001)
+    }
   })
 
   it('reports a Reject by its code, with the steps that ran', async () => {

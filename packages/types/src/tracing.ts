@@ -22,6 +22,8 @@ export interface StepTiming {
   name: string
   pipeline: 'incoming' | 'outgoing'
   account: string
+  /** When the step started, in milliseconds after the packet arrived. */
+  startMs: number
   /** Milliseconds from the step's start to its end, the steps inside it included. */
   ms: number
   /** Milliseconds in the step itself: `ms` less the step it wrapped (0 at least). */

@@ -1,0 +1,77 @@
+import { expect } from 'chai'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { createHash, randomBytes } from 'node:crypto'
+import { createServer } from 'node:net'
+import { fileURLToPath } from 'node:url'
+import * as IlpPacket from 'ilp-packet'
+import { BtpPlugin } from '@conn/plugin-btp'
+
+const EXAMPLE = fileURLToPath(new URL('../examples/console.js', import.meta.url))
+// the middlewares are resolved from the working directory, as in a project that installed @conn/cli
+const CLI_DIR = fileURLToPath(new URL('../../cli/', import.meta.url))
+
+async function freePort (): Promise<number> {
+  return await new Promise((resolve) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number }
+      server.close(() => resolve(port))
+    })
+  })
+}
+
+describe('examples/console.js', function () {
+  this.timeout(30_000)
+  let example: ChildProcess | undefined
+  const clients: Array<{ disconnect: () => Promise<void> }> = []
+  afterEach(async () => {
+    for (const client of clients.splice(0)) await client.disconnect()
+    example?.kill('SIGTERM')
+  })
+
+  it('runs conn from CONNECTOR_* with spans and metrics on the console: a payment prints its ilp.packet span', async () => {
+    const [alicePort, bobPort] = [await freePort(), await freePort()]
+    const account = (port: number): Record<string, unknown> => ({
+      relation: 'child', plugin: '@conn/plugin-btp', assetCode: 'USD', assetScale: 9,
+      options: { listener: { port, secret: 's', wsOpts: { host: '127.0.0.1', port } } }
+    })
+    let output = ''
+    example = spawn(process.execPath, [EXAMPLE], {
+      cwd: CLI_DIR,
+      env: {
+        ...process.env,
+        CONNECTOR_ILP_ADDRESS: 'test.conn',
+        CONNECTOR_SPREAD: '0',
+        CONNECTOR_BACKEND: 'one-to-one',
+        CONNECTOR_ACCOUNTS: JSON.stringify({ alice: account(alicePort), bob: account(bobPort) }),
+        OTEL_METRIC_EXPORT_INTERVAL: '300'
+      },
+      stdio: ['ignore', 'pipe', 'pipe']
+    })
+    example.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    example.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
+    const waitFor = async (text: string): Promise<void> => {
+      const deadline = Date.now() + 15_000
+      while (!output.includes(text)) {
+        if (Date.now() > deadline) throw new Error(`no "${text}" in the example's output:\n${output}`)
+        await new Promise((resolve) => setTimeout(resolve, 50))
+      }
+    }
+    await waitFor('conn is running with OpenTelemetry')
+
+    const fulfillment = randomBytes(32)
+    const alice = new BtpPlugin({ server: `btp+ws://:s@127.0.0.1:${alicePort}` })
+    const bob = new BtpPlugin({ server: `btp+ws://:s@127.0.0.1:${bobPort}` })
+    clients.push(alice, bob)
+    bob.registerDataHandler(async () => IlpPacket.serializeIlpFulfill({ fulfillment, data: Buffer.alloc(0) }))
+    await Promise.all([alice.connect(), bob.connect()])
+    const reply = await alice.sendData(IlpPacket.serializeIlpPrepare({
+      amount: '4242', destination: 'test.conn.bob', executionCondition: createHash('sha256').update(fulfillment).digest(),
+      expiresAt: new Date(Date.now() + 10_000), data: Buffer.alloc(0)
+    }))
+    expect(reply[0]).to.equal(IlpPacket.Type.TYPE_ILP_FULFILL)
+    await waitFor("name: 'ilp.packet'")
+    expect(output).to.include("'ilp.amount': '4242'").and.include("'ilp.result': 'fulfill'").and.include("name: 'incoming balance'")
+    await waitFor('ilp.packets')
+  })
+})
