@@ -8,7 +8,7 @@
  * BENCH_MODE=children: one child account whose plugin (BENCH_TRANSPORT: a mini-accounts class) serves many
  * BTP clients on BENCH_PORT.
  * Both: one-to-one backend, spread 0, memory store (BENCH_STORE, BENCH_STORE_CONFIG: another, e.g. redis), every default middleware (BENCH_PIPELINE=empty disables
- * them all, for diagnosis only). BENCH_TRACE=1: a tracing subscriber attached. V8's young generation capped as the `conn` command caps it. Logs at `error` (BENCH_VERBOSE=1: `info`), to stdout.
+ * them all, for diagnosis only). BENCH_TRACE=1: a tracing subscriber attached. BENCH_HTTP=1.1|2: ILP over HTTP accounts. V8's young generation capped as the `conn` command caps it. Logs at `error` (BENCH_VERBOSE=1: `info`), to stdout.
  */
 import { subscribe } from 'node:diagnostics_channel'
 import { pino } from 'pino'
@@ -24,9 +24,17 @@ const mode = process.env.BENCH_MODE === 'children' ? 'children' : 'pair'
 const Transport = await loadPluginClass(env('BENCH_TRANSPORT'))
 // BENCH_PLUGIN_NAME: accounts name their plugin by package, with its options, as a configuration file does
 const pluginName = process.env.BENCH_PLUGIN_NAME
+// BENCH_HTTP=1.1|2: alice and bob are @conn/plugin-http accounts (alice's port takes the sender's POSTs, bob
+// POSTs to the receiver's server on BENCH_RECEIVER_PORT)
+const http = process.env.BENCH_HTTP
+const httpOptions = (port: string): Record<string, unknown> => ({
+  incoming: { port: Number(env(port)), host: '127.0.0.1', secretToken: 'bench' },
+  outgoing: { url: `http://127.0.0.1:${port === 'BENCH_BOB_PORT' ? env('BENCH_RECEIVER_PORT') : '9'}/`, secretToken: 'bench', http2: http === '2' }
+})
 const account = (port: string): AccountConfig => {
-  const options = pluginOptions(mode, Number(env(port)))
   const limits = benchLimits()
+  if (http !== undefined) return { relation: 'child', plugin: '@conn/plugin-http', options: httpOptions(port), ...ACCOUNT_OPTIONS, ...limits }
+  const options = pluginOptions(mode, Number(env(port)))
   return pluginName !== undefined && pluginName !== ''
     ? { relation: 'child', plugin: pluginName, options, ...ACCOUNT_OPTIONS, ...limits }
     : { relation: 'child', plugin: new Transport(options) as Plugin, ...ACCOUNT_OPTIONS, ...limits }

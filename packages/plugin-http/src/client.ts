@@ -33,7 +33,7 @@ export class IlpHttpClient {
 
   constructor (private readonly options: ClientOptions, private readonly auth: OutgoingAuth) {
     if (!options.http2) {
-      const agentOptions = { keepAlive: true, maxSockets: options.maxSockets }
+      const agentOptions = { keepAlive: true, maxSockets: options.maxSockets, noDelay: true }
       this.agent = options.url.protocol === 'https:' ? new HttpsAgent(agentOptions) : new Http1Agent(agentOptions)
     }
   }
@@ -62,7 +62,7 @@ export class IlpHttpClient {
         method: 'POST',
         agent: this.agent,
         headers: this.headers(authorization, prepare.length),
-        signal: AbortSignal.timeout(timeout)
+        timeout
       }, (res) => {
         collect(res, (err, body) => {
           if (err !== undefined) return reject(err)
@@ -70,6 +70,8 @@ export class IlpHttpClient {
           resolve(body!)
         })
       })
+      // idle time on the socket while this request waits: no AbortSignal (and its timer) per request
+      req.once('timeout', () => { req.destroy(new Error(`no answer from the peer before the packet expired (${timeout} ms)`)) })
       req.on('error', reject)
       req.end(prepare)
     })

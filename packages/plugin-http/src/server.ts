@@ -52,6 +52,8 @@ export class IlpHttpServer {
 
   /** Hands a connection to the HTTP/2 server if it starts with the HTTP/2 preface, else to the HTTP/1.1 one. */
   private route (socket: Socket): void {
+    // a reply is one small write: sent at once, not held back for Nagle's algorithm
+    socket.setNoDelay(true)
     this.sockets.add(socket)
     socket.once('close', () => this.sockets.delete(socket))
     socket.once('readable', () => {
