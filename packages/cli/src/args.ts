@@ -9,6 +9,8 @@ export interface CliArgs {
   /** Port of the embedded default's BTP server (only without any configuration). */
   port?: number
   logLevel?: string
+  /** Reload the configuration when the --config file changes. */
+  watch?: boolean
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -23,7 +25,8 @@ export function parseArgs (argv: string[]): CliArgs {
       version: { type: 'boolean', short: 'v' },
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
-      'log-level': { type: 'string' }
+      'log-level': { type: 'string' },
+      watch: { type: 'boolean', short: 'w' }
     }
   })
   let port: number | undefined
@@ -35,18 +38,20 @@ export function parseArgs (argv: string[]): CliArgs {
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
     throw new Error(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
   }
-  return { help: values.help ?? false, version: values.version ?? false, config: values.config, port, logLevel }
+  if (values.watch === true && values.config === undefined) throw new Error('--watch: watches the --config file; give one')
+  return { help: values.help ?? false, version: values.version ?? false, config: values.config, port, logLevel, watch: values.watch ?? false }
 }
 
 export const HELP = `conn - an Interledger connector, configured like ilp-connector v23
 
-Usage: conn [--config <file.json>] [--log-level <level>]
+Usage: conn [--config <file.json> [--watch]] [--log-level <level>]
        conn                      (no configuration at all: the embedded default)
 
 Options:
   -c, --config <file>   JSON file with connector options; CONNECTOR_* variables override it option by option.
                         Plugin and middleware package names resolve from the file's folder first.
   -p, --port <port>     BTP port of the embedded default (default 7768); ignored when configured.
+  -w, --watch           reload the configuration when the --config file changes (as on SIGHUP).
       --log-level <l>   fatal, error, warn, info (default), debug, trace or silent; or set LOG_LEVEL.
   -h, --help            this text
   -v, --version         conn's version
@@ -75,4 +80,6 @@ Accounts naming ilp-plugin-btp or ilp-plugin-mini-accounts run conn's own BTP tr
 With no configuration at all, conn starts at test.conn with a memory store, the one-to-one backend and a BTP
 server for many users (@conn/plugin-btp/mini-accounts) on 127.0.0.1:7768 that local clients can join.
 SIGINT or SIGTERM shuts down cleanly (exit 0); a second one exits at once (exit 1).
+SIGHUP reloads the configuration: accounts added, removed (after their packets in flight) or changed, static
+routes replaced, without a restart; a configuration with any problem is refused whole and the running one stays.
 `

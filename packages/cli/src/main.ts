@@ -2,8 +2,9 @@
  * The `conn` command: configuration from `CONNECTOR_*` variables (and optionally a JSON file), checked in
  * full before anything opens a port, then the connector from @conn/core until SIGINT or SIGTERM.
  */
+import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
-import { dirname, resolve } from 'node:path'
+import { basename, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { pino } from 'pino'
 import {
@@ -14,6 +15,7 @@ import { isOperatorError, type AccountConfig, type ConnectorConfig, type Logger 
 import { parseArgs, HELP, type CliArgs } from './args.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
 import { aliasedPackages } from './packages.ts'
+import { ConfigReloader, type ConfigSource } from './reload.ts'
 
 /** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
 const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
@@ -68,7 +70,9 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
     return 1
   }
   if (loaded.embedded) printBanner(print, loaded.config)
-  return { app, exited: options.handleSignals === false ? new Promise(() => {}) : untilSignal(app, logger, print) }
+  if (options.handleSignals === false) return { app, exited: new Promise(() => {}) }
+  const stopReloading = loaded.embedded ? () => {} : reloadOn(args, new ConfigReloader(app, loaded.config, async () => await readForReload(args, env), logger), logger)
+  return { app, exited: untilSignal(app, logger, print).finally(stopReloading) }
 }
 
 /** Entry point of the bin: runs, and exits when the connector has stopped. */
@@ -170,6 +174,41 @@ function printBanner (print: (line: string) => void, config: ConnectorConfig): v
   print(`  e.g. new BtpPlugin({ server: 'btp+ws://alice:s3cret@127.0.0.1:${String(port)}' }) gets ${config.ilpAddress}.${DEFAULT_ACCOUNT}.alice`)
   print('Configure it with CONNECTOR_* variables or --config <file>; see conn --help. Stop with Ctrl-C.')
   print('')
+}
+
+/** The configuration as a reload reads it: the file and the environment, checked as at start. */
+async function readForReload (args: CliArgs, env: NodeJS.ProcessEnv): ReturnType<ConfigSource> {
+  const loaded = await loadConfig(args, env)
+  if ('issues' in loaded) return { problems: loaded.issues }
+  const missing = missingPackages(loaded.config, [loaded.baseDir, CLI_DIR])
+  return missing.length > 0 ? { problems: missing } : { config: loaded.config }
+}
+
+/** Reloads on SIGHUP, and on a change of the --config file with --watch; returns what stops it. */
+function reloadOn (args: CliArgs, reloader: ConfigReloader, logger: Logger): () => void {
+  const onHangup = (): void => {
+    logger.info('SIGHUP: reloading the configuration')
+    void reloader.reload()
+  }
+  process.on('SIGHUP', onHangup)
+  let watcher: FSWatcher | undefined
+  if (args.watch === true && args.config !== undefined) {
+    const file = resolve(args.config)
+    let timer: NodeJS.Timeout | undefined
+    // the folder, not the file: editors often write a new file and rename it over the old one
+    watcher = watch(dirname(file), (_event, name) => {
+      if (name !== basename(file)) return
+      clearTimeout(timer)
+      timer = setTimeout(() => {
+        logger.info({ file }, 'configuration file changed: reloading')
+        void reloader.reload()
+      }, 100)
+    })
+  }
+  return () => {
+    process.off('SIGHUP', onHangup)
+    watcher?.close()
+  }
 }
 
 /** Shuts down cleanly on the first SIGINT/SIGTERM (exit 0, or 1 if shutdown fails); a second one exits 1 at once. */

@@ -12,7 +12,7 @@ import {
   OperatorError,
   type AccountConfig, type Backend, type ConnectorConfig, type ConnectorHandle, type ConnectorState, type Extension,
   type ConnectorServices, type Logger, type Middleware, type MiddlewareApi, type Plugin, type Rate, type Routing,
-  type RoutingApi, type ServiceName, type Store, type Cluster, type ClusterHost
+  type RoutingApi, type ServiceName, type StaticRoute, type Store, type Cluster, type ClusterHost
 } from '@conn/types'
 import type { ConnectorAccount } from './account.ts'
 import { Accounts } from './accounts.ts'
@@ -178,8 +178,12 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     this.logger.info({ address: this.ownAddress, accounts: this.accounts.ids() }, 'connector ready')
   }
 
-  /** Adds an account at runtime (or before listen): validated, wired into the pipelines, connected, routed. */
-  async addPlugin (id: string, accountConfig: AccountConfig): Promise<void> {
+  /**
+   * Adds an account at runtime (or before listen): validated, wired into the pipelines, connected, routed. With
+   * `waitForConnect: false` it resolves once the account is wired in and connects in the background (a BTP server
+   * account connects when its first client does; a failure is logged).
+   */
+  async addPlugin (id: string, accountConfig: AccountConfig, options: { waitForConnect?: boolean } = {}): Promise<void> {
     if (this.accounts.has(id)) throw new Error(`account already exists. accountId=${id}`)
     const config = validateAccount(id, accountConfig)
     if (this.lifecycle === 'new') {
@@ -192,7 +196,55 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     const account = await this.accounts.create(id, config, this.store)
     await this.accounts.attach(account, this.middlewares, this.packetPath)
     this.reloadLocalRoutes()
-    await account.plugin.connect({})
+    const connecting = account.plugin.connect({})
+    if (options.waitForConnect !== false) return await connecting
+    connecting.catch((err: Error) => this.logger.warn({ err, account: id }, 'account failed to connect'))
+  }
+
+  /**
+   * Removes an account after its packets in flight were answered (a configuration reload): its new Prepares get T03
+   * and nothing more is routed to it, then, once nothing of it is in flight (or after `timeout` ms, default
+   * shutdownTimeout), removePlugin. Resolves true if nothing was left in flight.
+   */
+  async drainAndRemove (id: string, timeout = this.config.shutdownTimeout): Promise<boolean> {
+    const account = this.accounts.get(id)
+    if (account === undefined) {
+      await this.removePlugin(id)
+      return true
+    }
+    account.closing = true
+    this.routingTable.removeLearnedRoutesOf(id)
+    const answered = await idle(account, timeout)
+    await this.removePlugin(id)
+    return answered
+  }
+
+  /**
+   * Applies a new configuration of an account whose plugin, plugin options, relation and asset stay (a reload that
+   * changes its limits, balance, rate or other middleware options): for the moment it takes (its packets in flight
+   * answered, at most `timeout` ms) its new Prepares get T03 and packets to it T01; then the middlewares drop the
+   * account and take it again with the new options. The plugin and its connections stay up.
+   */
+  async reconfigureAccount (id: string, accountConfig: AccountConfig, timeout = this.config.shutdownTimeout): Promise<void> {
+    const account = this.accounts.get(id)
+    if (account === undefined) throw new Error(`unknown account. accountId=${id}`)
+    const config = validateAccount(id, accountConfig)
+    const { issues } = checkAccountOptions({ [id]: config }, this.loadedMiddlewares!)
+    if (issues.length > 0) throw new ConfigError(issues)
+    account.closing = true
+    try {
+      await idle(account, timeout)
+      for (const middleware of this.middlewares) await Promise.resolve(middleware.removeAccount?.(account))
+      account.config = config
+      for (const middleware of this.middlewares) await middleware.addAccount?.(account)
+    } finally {
+      account.closing = false
+    }
+  }
+
+  /** Replaces the static routes (a configuration reload). */
+  setStaticRoutes (routes: StaticRoute[]): void {
+    this.routingTable.setStaticRoutes(routes)
   }
 
   /** Removes an account: handlers off, middleware state dropped, plugin disconnected, routes withdrawn. */
@@ -428,4 +480,12 @@ export function createApp (config?: Partial<ConnectorConfig> & Pick<ConnectorCon
   const app = new Connector(fromEnv.config, options)
   for (const name of fromEnv.unknown) app.logger.warn({ variable: name }, `unrecognized environment variable ${name} (ignored)`)
   return app
+}
+
+/** Resolves true once nothing of the account is in flight, false after `timeout` ms. */
+async function idle (account: ConnectorAccount, timeout: number): Promise<boolean> {
+  const deadline = Date.now() + timeout
+  const busy = (): boolean => (account.inFlight?.count ?? 0) + account.outgoingInFlight > 0
+  while (busy() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+  return !busy()
 }

@@ -115,6 +115,14 @@ export class RoutingTable implements RoutingTableView {
     }
   }
 
+  /** Replaces the static routes (a configuration reload) and re-evaluates the prefixes they or the previous ones named. */
+  setStaticRoutes (routes: StaticRoute[]): void {
+    const prefixes = new Set([...this.statics.keys(), ...routes.map((route) => route.targetPrefix)])
+    this.statics.clear()
+    for (const { targetPrefix, peerId } of routes) this.statics.set(targetPrefix, peerId)
+    for (const prefix of prefixes) this.recompute(prefix)
+  }
+
   /** Replaces the local routes and re-evaluates every prefix they or the previous ones covered. */
   setLocalRoutes (routes: Map<string, Route>): void {
     const previous = this.local

@@ -133,6 +133,7 @@ export class PacketSwitch {
    */
   readonly handleData = (account: ConnectorAccount, data: Buffer): Promise<Buffer> => {
     if (this.draining) return Promise.resolve(this.reject('T03', 'connector is shutting down.'))
+    if (account.closing) return Promise.resolve(this.reject('T03', 'account is being removed. account=' + account.id))
     let prepare
     try {
       prepare = parsePrepare(data)
@@ -205,6 +206,7 @@ export class PacketSwitch {
     if (nextHop === undefined) {
       throw new UnreachableError('no route found. source=' + source.id + ' destination=' + destination)
     }
+    if (nextHop.closing) throw new PeerUnreachableError('account is being removed. account=' + nextHopId)
     if (!nextHop.isConnected() && this.cluster?.reaches(nextHopId) !== true) {
       throw new PeerUnreachableError('no connection to account. account=' + nextHopId)
     }
@@ -323,13 +325,19 @@ export class PacketSwitch {
       throw sendFailed(err, account)
     }
     if (!(sent instanceof Promise)) sent = Promise.resolve(sent)
+    // counted so that removing the account (a configuration reload) waits for its answers
+    account.outgoingInFlight++
     return sent.then((reply) => {
+      account.outgoingInFlight--
       // checked in full: a Reject with a broken triggeredBy, or a Fulfill too short for a fulfillment, is not passed upstream as our reply
       if (!isValidReply(reply)) {
         throw new UnreachableError('failed to send packet: next hop answered with an invalid reply. account=' + account.id)
       }
       return reply
-    }, (err: unknown) => { throw sendFailed(err, account) })
+    }, (err: unknown) => {
+      account.outgoingInFlight--
+      throw sendFailed(err, account)
+    })
   }
 }
 
