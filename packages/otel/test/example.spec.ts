@@ -21,7 +21,7 @@ async function freePort (): Promise<number> {
 }
 
 describe('examples/console.js', function () {
-  this.timeout(30_000)
+  this.timeout(90_000) // a loaded CI machine took more than 15 s to start the example
   let example: ChildProcess | undefined
   const clients: Array<{ disconnect: () => Promise<void> }> = []
   afterEach(async () => {
@@ -51,7 +51,7 @@ describe('examples/console.js', function () {
     example.stdout!.on('data', (chunk: Buffer) => { output += chunk.toString() })
     example.stderr!.on('data', (chunk: Buffer) => { output += chunk.toString() })
     const waitFor = async (text: string): Promise<void> => {
-      const deadline = Date.now() + 15_000
+      const deadline = Date.now() + 40_000
       while (!output.includes(text)) {
         if (Date.now() > deadline) throw new Error(`no "${text}" in the example's output:\n${output}`)
         await new Promise((resolve) => setTimeout(resolve, 50))
