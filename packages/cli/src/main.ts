@@ -6,7 +6,6 @@ import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { pino } from 'pino'
 import {
   ConfigError, checkAccountOptions, createApp, envName, importByName, middlewareManifests, readEnv, resolvePackage, validateEnvConfig,
   type ConfigIssue, type Connector
@@ -15,6 +14,7 @@ import { isOperatorError, type AccountConfig, type ConnectorConfig, type Logger 
 import { parseArgs, HELP, type CliArgs } from './args.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
 import { aliasedPackages } from './packages.ts'
+import { chooseLogFormat, rootLogger } from './logger.ts'
 import { ConfigReloader, type ConfigSource } from './reload.ts'
 
 /** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
@@ -50,7 +50,13 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
   if (args.help) { process.stdout.write(HELP); return 0 }
   if (args.version) { process.stdout.write(await version() + '\n'); return 0 }
 
-  const logger = options.logger ?? rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info')
+  let logger: Logger
+  try {
+    logger = options.logger ?? consoleLogger(args, env)
+  } catch (err) {
+    print(`conn: ${(err as Error).message}`)
+    return 2
+  }
   const loaded = await loadConfig(args, env)
   if ('issues' in loaded) return printConfigErrors(print, loaded.issues)
   for (const name of loaded.unknownEnv) logger.warn({ variable: name }, `unrecognized environment variable ${name} (ignored)`)
@@ -157,12 +163,11 @@ function printConfigErrors (print: (line: string) => void, issues: ConfigIssue[]
   return 1
 }
 
-function rootLogger (level: string): Logger {
-  return pino({
-    name: 'conn',
-    level,
-    redact: { paths: ['*.secret', '*.token', '*.options', 'options.*.secret', 'accounts.*.options'], censor: '[redacted]' }
-  }) as unknown as Logger
+/** The root logger for this process's stdout, in the format asked for or suited to it. */
+function consoleLogger (args: CliArgs, env: NodeJS.ProcessEnv): Logger {
+  const terminal = process.stdout.isTTY === true
+  const format = chooseLogFormat(args.logFormat, env.LOG_FORMAT, terminal)
+  return rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info', format, terminal && env.NO_COLOR === undefined)
 }
 
 function printBanner (print: (line: string) => void, config: ConnectorConfig): void {
