@@ -53,6 +53,8 @@ export const HELP = `conn - an Interledger connector, configured like ilp-connec
 
 Usage: conn [--config <file.json> [--watch]] [--log-level <level>]
        conn                      (no configuration at all: the embedded default)
+       conn check [--config <file.json>]     check the configuration and its packages; start nothing
+       conn status|routes [--admin-url <url>] [--json]   ask a running conn's admin API (see conn status -h)
 
 Options:
   -c, --config <file>   JSON file with connector options; CONNECTOR_* variables override it option by option.

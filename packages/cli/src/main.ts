@@ -18,7 +18,7 @@ import { chooseLogFormat, rootLogger } from './logger.ts'
 import { ConfigReloader, type ConfigSource } from './reload.ts'
 
 /** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
-const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
+export const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv
@@ -87,7 +87,7 @@ export async function main (argv = process.argv.slice(2)): Promise<number> {
   return typeof result === 'number' ? result : await result.exited
 }
 
-interface LoadedConfig {
+export interface LoadedConfig {
   config: ConnectorConfig
   /** Folder that package names resolve from first: the config file's, else the working directory. */
   baseDir: string
@@ -96,7 +96,7 @@ interface LoadedConfig {
 }
 
 /** The file (if any), overridden option by option by the environment; the embedded default if neither exists. */
-async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<LoadedConfig | { issues: ConfigIssue[] }> {
+export async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<LoadedConfig | { issues: ConfigIssue[], raw: Record<string, unknown> }> {
   const fromEnv = readEnv(env)
   const issues: ConfigIssue[] = []
   let fromFile: Record<string, unknown> = {}
@@ -124,7 +124,7 @@ async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<Loade
   const optionIssues = await accountOptionIssues(raw, [baseDir, CLI_DIR], 'accounts' in fromEnv.config)
   const lastAccountIssue = issues.findLastIndex((issue) => issue.path.startsWith('accounts'))
   issues.splice(lastAccountIssue < 0 ? issues.length : lastAccountIssue + 1, 0, ...optionIssues)
-  if (result.config === undefined || issues.length > 0) return { issues }
+  if (result.config === undefined || issues.length > 0) return { issues, raw }
   return { config: result.config, baseDir, embedded, unknownEnv: fromEnv.unknown }
 }
 
