@@ -4,8 +4,9 @@
  */
 import { dirname, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { importByName, OPTIONS, resolvePackage, type ConfigIssue } from '@conn/core'
-import type { ConnectorConfig } from '@conn/types'
+import { pino } from 'pino'
+import { defaultExport, importByName, MemoryStore, OPTIONS, resolvePackage, type ConfigIssue } from '@conn/core'
+import { isPluginOptionsError, type AccountConfig, type ConnectorConfig, type Logger } from '@conn/types'
 import { aliasedPackages, type NamedPackage } from './packages.ts'
 import { CLI_DIR, loadConfig } from './main.ts'
 
@@ -34,18 +35,23 @@ export async function check (argv: string[], env: NodeJS.ProcessEnv = process.en
 
   const loaded = await loadConfig({ help: false, version: false, config }, env)
   const issues: ConfigIssue[] = []
+  let checked: ConnectorConfig
   let packages: NamedPackage[]
   if ('issues' in loaded) {
     issues.push(...loaded.issues)
     // the packages of the options that are still readable, so a missing one is said in this round too
     const flagged = new Set(loaded.issues.map((issue) => issue.path))
-    packages = namedPackages(lenientConfig(loaded.raw)).filter((named) => !flagged.has(named.path))
+    checked = lenientConfig(loaded.raw)
+    packages = namedPackages(checked).filter((named) => !flagged.has(named.path))
   } else {
-    packages = namedPackages(loaded.config)
+    checked = loaded.config
+    packages = namedPackages(checked)
   }
   // package names resolve as at start-up: from the config file's folder, then from the cli's own
   const baseDir = config === undefined ? process.cwd() : dirname(resolve(config))
-  issues.push(...await packageIssues(packages, [baseDir, CLI_DIR]))
+  const modules = new Map<string, Record<string, unknown>>()
+  issues.push(...await packageIssues(packages, [baseDir, CLI_DIR], modules))
+  issues.push(...pluginOptionIssues(checked.accounts, packages, modules))
 
   if (issues.length > 0) {
     for (const issue of issues) print(`${issue.path}: ${issue.message}`)
@@ -71,7 +77,7 @@ function namedPackages (config: ConnectorConfig): NamedPackage[] {
 }
 
 /** Each package that cannot be found, or found but not imported, as an issue at the option that names it. */
-async function packageIssues (packages: NamedPackage[], resolveFrom: string[]): Promise<ConfigIssue[]> {
+async function packageIssues (packages: NamedPackage[], resolveFrom: string[], modules: Map<string, Record<string, unknown>>): Promise<ConfigIssue[]> {
   const issues: ConfigIssue[] = []
   for (const { path, packageName, label } of packages) {
     if (resolvePackage(packageName, resolveFrom) === undefined) {
@@ -79,13 +85,40 @@ async function packageIssues (packages: NamedPackage[], resolveFrom: string[]): 
       continue
     }
     try {
-      await importByName(packageName, resolveFrom)
+      modules.set(packageName, await importByName(packageName, resolveFrom))
     } catch (err) {
       issues.push({ path, message: `${label}package "${packageName}" cannot be loaded: ${(err as Error).message}` })
     }
   }
   return issues
 }
+
+/**
+ * Each account's plugin constructed as start-up constructs it, then dropped (a plugin connects or listens only
+ * in connect()), so the options a plugin refuses are said here too, at `accounts.<id>.options.<option>`.
+ */
+function pluginOptionIssues (accounts: Readonly<Record<string, AccountConfig>>, packages: NamedPackage[], modules: Map<string, Record<string, unknown>>): ConfigIssue[] {
+  const issues: ConfigIssue[] = []
+  for (const [id, account] of Object.entries(accounts)) {
+    const mod = modules.get(packages.find((named) => named.path === `accounts.${id}.plugin`)?.packageName ?? '')
+    const PluginClass = mod === undefined ? undefined : defaultExport(mod)
+    const options = account.options ?? {}
+    if (typeof PluginClass !== 'function' || options === null || typeof options !== 'object') continue
+    const store = new MemoryStore()
+    try {
+      new (PluginClass as new (...args: unknown[]) => unknown)({ _store: store, _log: SILENT, ...options }, { store, log: SILENT })
+    } catch (err) {
+      if (isPluginOptionsError(err)) {
+        for (const issue of err.issues) issues.push({ path: `accounts.${id}.options.${issue.option}`, message: issue.message })
+      } else {
+        issues.push({ path: `accounts.${id}.plugin`, message: `the plugin refused its options: ${(err as Error).message}` })
+      }
+    }
+  }
+  return issues
+}
+
+const SILENT = pino({ level: 'silent' }) as unknown as Logger
 
 /**
  * The options that name packages, taken from a configuration that did not validate as far as their shapes

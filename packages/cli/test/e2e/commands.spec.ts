@@ -87,12 +87,13 @@ describe('conn check', function () {
     expect(code).to.equal(1)
     const lines = out.trim().split('\n')
     expect(lines.slice(0, -1).map((line) => line.slice(0, line.indexOf(':')))).to.have.members([
-      'spread', 'accounts.alice.relation', 'accounts.alice.assetScale', 'accounts.bob.maxPacketAmount', 'accounts.bob.plugin', 'middlewares.audit.type'
+      'spread', 'accounts.alice.relation', 'accounts.alice.assetScale', 'accounts.bob.maxPacketAmount', 'accounts.bob.plugin', 'middlewares.audit.type',
+      'accounts.alice.options.server' // alice's plugin, constructed, wants a server or a listener
     ])
     expect(out).to.include('accounts.alice.assetScale: expected an integer 0..255, got "9x"')
     expect(out).to.include('accounts.bob.plugin: package "ilp-plugin-not-installed-anywhere" is not installed')
     expect(out).to.include('middlewares.audit.type: package "conn-middleware-not-installed" is not installed')
-    expect(lines.at(-1)).to.equal('conn check: 6 problems; conn would not start with this configuration.')
+    expect(lines.at(-1)).to.equal('conn check: 7 problems; conn would not start with this configuration.')
   })
 
   it('reports a package that is not installed in an otherwise valid config', async () => {
@@ -104,6 +105,21 @@ describe('conn check', function () {
     const { code, out } = await command(['check', '--config', file])
     expect(code).to.equal(1)
     expect(out).to.include('backend: backend "conn-backend-not-installed": package "conn-backend-not-installed" is not installed')
+    expect(out).to.include('conn check: 1 problem;')
+  })
+
+  it('constructs each plugin (never connected) and reports the options it refuses at their path', async () => {
+    const port = await freePort()
+    const file = await configFile({
+      ilpAddress: 'test.x',
+      accounts: {
+        alice: { relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9, options: { listener: { port, secret: '' } } },
+        bob: { relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9, options: btpListener(await freePort()) }
+      }
+    })
+    const { code, out } = await command(['check', '--config', file])
+    expect(code).to.equal(1)
+    expect(out).to.match(/^accounts\.alice\.options\.listener\.secret: .*empty secret/m)
     expect(out).to.include('conn check: 1 problem;')
   })
 
