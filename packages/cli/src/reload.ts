@@ -8,8 +8,9 @@
  * - an account changed only in options the middlewares read (balance, limits, rates...) keeps its plugin and
  *   connections: its middleware state is re-made with the new options;
  * - an account whose plugin, plugin options, relation or asset changed is drained, removed and created again.
- * Static routes are replaced. Other options (address, store, backend, spread, admin API...) need a restart: a change
- * of them is logged and left as it runs. The configuration is the source of truth: an account added through the
+ * Static routes are replaced; a new `backend`, `spread` or `backendConfig` makes a new backend, which takes over once
+ * it has connected. Other options (address, store, admin API, ports...) need a restart: a change of them is logged
+ * and left as it runs. The configuration is the source of truth: an account added through the
  * admin API and not in it is removed at the next reload (logged as such).
  */
 import { isDeepStrictEqual } from 'node:util'
@@ -22,8 +23,11 @@ export type ConfigSource = () => Promise<{ config: ConnectorConfig } | { problem
 /** The account fields that make a change a new plugin (the rest are middleware options, applied in place). */
 const PLUGIN_FIELDS = ['plugin', 'options', 'relation', 'assetCode', 'assetScale', 'ilpAddressSegment'] as const
 
+/** The options that make the backend. */
+const BACKEND_FIELDS = ['backend', 'spread', 'backendConfig'] as const
+
 /** Options applied by a reload; any other that changed is logged as needing a restart. */
-const RELOADED = new Set(['accounts', 'routes'])
+const RELOADED = new Set<string>(['accounts', 'routes', ...BACKEND_FIELDS])
 
 export interface ReloadResult {
   applied: boolean
@@ -31,6 +35,8 @@ export interface ReloadResult {
   removed: string[]
   changed: string[]
   recreated: string[]
+  /** The backend was made again from new options. */
+  backend: boolean
 }
 
 export class ConfigReloader {
@@ -63,7 +69,7 @@ export class ConfigReloader {
   }
 
   private async apply (): Promise<ReloadResult> {
-    const result: ReloadResult = { applied: false, added: [], removed: [], changed: [], recreated: [] }
+    const result: ReloadResult = { applied: false, added: [], removed: [], changed: [], recreated: [], backend: false }
     const read = await this.read()
     if ('problems' in read) {
       for (const problem of read.problems) this.logger.error({ path: problem.path }, `configuration reload refused: ${problem.path}: ${problem.message}`)
@@ -78,6 +84,17 @@ export class ConfigReloader {
         this.logger.warn({ option: key }, `configuration reload: ${key} changed, which takes a restart; it stays as it runs`)
       }
     }
+    let backendKept = false
+    if (BACKEND_FIELDS.some((field) => !isDeepStrictEqual(this.current[field], next[field]))) {
+      try {
+        await this.app.reconfigureBackend({ backend: next.backend, spread: next.spread, backendConfig: next.backendConfig })
+        result.backend = true
+        this.logger.info({ backend: next.backend, spread: next.spread }, 'configuration reload: backend options applied')
+      } catch (err) {
+        this.logger.error({ err }, `configuration reload: the new backend could not start, the running one stays: ${(err as Error).message}`)
+        backendKept = true
+      }
+    }
     const running = new Set([...this.app.getAccounts()].map((account) => account.id))
     for (const id of running) {
       if (id in next.accounts) continue
@@ -85,6 +102,8 @@ export class ConfigReloader {
       await this.remove(id)
       result.removed.push(id)
     }
+    // what runs after this reload: an account that could not be applied keeps its earlier configuration (or none)
+    const accounts = { ...next.accounts }
     for (const [id, config] of Object.entries(next.accounts)) {
       const before = this.current.accounts[id]
       try {
@@ -106,10 +125,14 @@ export class ConfigReloader {
         }
       } catch (err) {
         this.logger.error({ err, account: id }, `configuration reload: account ${id} could not be applied: ${(err as Error).message}`)
+        if (before === undefined || ![...this.app.getAccounts()].some((account) => account.id === id)) delete accounts[id]
+        else accounts[id] = before
       }
     }
     if (!isDeepStrictEqual(this.current.routes, next.routes)) this.app.setStaticRoutes(next.routes)
-    this.current = next
+    // a backend that could not start is tried again at the next reload
+    const { backend, spread, backendConfig } = this.current
+    this.current = backendKept ? { ...next, accounts, backend, spread, backendConfig } : { ...next, accounts }
     result.applied = true
     this.logger.info(result, 'configuration reloaded')
     return result

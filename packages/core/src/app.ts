@@ -242,6 +242,19 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     }
   }
 
+  /**
+   * Replaces the backend with one made from new `backend`, `spread` and `backendConfig` (a configuration reload).
+   * The new one is created and connected first, so a failure leaves the running one in place; packets then ask it
+   * for rates and the old one disconnects.
+   */
+  async reconfigureBackend (options: Pick<ConnectorConfig, 'backend' | 'spread' | 'backendConfig'>): Promise<void> {
+    const next = await this.packages.backend((id) => this.accounts.get(id), { ...this.config, ...options })
+    await next.connect?.()
+    const previous = this.backend
+    this.backend = next
+    await previous?.disconnect?.().catch((err: Error) => this.logger.warn({ err }, 'previous backend failed to disconnect'))
+  }
+
   /** Replaces the static routes (a configuration reload). */
   setStaticRoutes (routes: StaticRoute[]): void {
     this.routingTable.setStaticRoutes(routes)

@@ -58,9 +58,12 @@ export class Packages {
     return await manifest.create({ path: path || undefined, ...config.storeConfig }, { logger: logger.child({ component: 'store' }) })
   }
 
-  /** `backend` (chosen from the accounts' assets when unset) with `spread` and `backendConfig`; not yet connected. */
-  async backend (getInfo: BackendApi['getInfo']): Promise<Backend> {
-    const { config, logger } = this.options
+  /**
+   * `backend` (chosen from the accounts' assets when unset) with `spread` and `backendConfig`; not yet connected.
+   * `config` replaces the start-up configuration (a reload).
+   */
+  async backend (getInfo: BackendApi['getInfo'], config = this.options.config): Promise<Backend> {
+    const { logger } = this.options
     const name = backendName(config)
     if (config.backend === '') {
       logger.info({ backend: name }, name === 'one-to-one'

@@ -48,7 +48,7 @@ describe('mini-accounts', () => {
 
   async function ours (options: Record<string, unknown> = {}, store: MapStore | undefined = new MapStore()): Promise<{ plugin: MiniAccountsPlugin, port: number, store: MapStore | undefined }> {
     const port = await freePort()
-    const plugin = new MiniAccountsPlugin({ wsOpts: { host: '127.0.0.1', port }, authTimeout: 200, ...options }, store === undefined ? {} : { store })
+    const plugin = new MiniAccountsPlugin({ wsOpts: { host: '127.0.0.1', port }, authTimeout: 1000, ...options }, store === undefined ? {} : { store })
     cleanup.push(plugin)
     return { plugin, port, store }
   }

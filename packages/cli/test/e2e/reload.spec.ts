@@ -142,4 +142,46 @@ describe('e2e: configuration reload (SIGHUP, --watch)', function () {
     const reply = await alice.pay({ amount: 10n, destination: `${OWN_ADDRESS}.bob`, ...paymentData(1) })
     expect(reply.type).to.equal('fulfill')
   })
+  it('applies a new spread to the next packets and re-creates an account whose plugin options changed', async () => {
+    const [alicePort, bobPort, bobPort2] = [await freePort(), await freePort(), await freePort()]
+    const file = join(dir, 'conn.json')
+    const base = { ilpAddress: OWN_ADDRESS, backend: 'one-to-one', spread: 0, accounts: { alice: account(alicePort), bob: account(bobPort) } }
+    await writeFile(file, JSON.stringify(base))
+    conn = startConn(['--config', file])
+    const received: bigint[] = []
+    let delay = 0
+    const counting = async (prepare: { amount: bigint, data: Buffer }): Promise<Buffer> => {
+      received.push(prepare.amount)
+      if (delay > 0) await sleep(delay)
+      return fulfil(prepare)
+    }
+    const [alice, bob] = await Promise.all([clientNode('alice', alicePort, 's', refuse), clientNode('bob', bobPort, 's', counting)])
+    nodes.push(alice, bob)
+    await conn.waitFor('connector ready')
+    expect((await alice.pay({ amount: 1000n, destination: `${OWN_ADDRESS}.bob`, ...paymentData(1) })).type).to.equal('fulfill')
+
+    await writeFile(file, JSON.stringify({ ...base, spread: 0.25 }))
+    conn.child.kill('SIGHUP')
+    await conn.waitFor('configuration reload: backend options applied')
+    expect((await alice.pay({ amount: 1000n, destination: `${OWN_ADDRESS}.bob`, ...paymentData(2) })).type).to.equal('fulfill')
+    expect(received).to.deep.equal([1000n, 750n])
+
+    // bob's listener moves to another port: the account is drained (the 5 packets bob holds for 400 ms are
+    // fulfilled first), then made again on the new port
+    delay = 400
+    const inFlight = Promise.all([10, 11, 12, 13, 14].map(async (i) => await alice.pay({ amount: 1000n, destination: `${OWN_ADDRESS}.bob`, ...paymentData(i) })))
+    await sleep(100)
+    await writeFile(file, JSON.stringify({ ...base, spread: 0.25, accounts: { alice: base.accounts.alice, bob: account(bobPort2) } }))
+    conn.child.kill('SIGHUP')
+    expect((await inFlight).map((reply) => reply.type)).to.deep.equal(Array(5).fill('fulfill'))
+    await conn.waitFor('configuration reload: account created again')
+    expect(conn.stdout()).to.include('account removed after its packets in flight were answered')
+    delay = 0
+    received.splice(2)
+    const bobAgain = await clientNode('bob', bobPort2, 's', counting)
+    nodes.push(bobAgain)
+    expect((await alice.pay({ amount: 1000n, destination: `${OWN_ADDRESS}.bob`, ...paymentData(3) })).type).to.equal('fulfill')
+    expect(received).to.deep.equal([1000n, 750n, 750n])
+    expect(conn.stdout()).to.not.include('takes a restart')
+  })
 })
