@@ -9,6 +9,8 @@ export interface CliArgs {
   /** Port of the embedded default's BTP server (only without any configuration). */
   port?: number
   logLevel?: string
+  /** `json` or `pretty`; unset: readable on a terminal, JSON otherwise. */
+  logFormat?: string
   /** Reload the configuration when the --config file changes. */
   watch?: boolean
 }
@@ -26,6 +28,7 @@ export function parseArgs (argv: string[]): CliArgs {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       'log-level': { type: 'string' },
+      'log-format': { type: 'string' },
       watch: { type: 'boolean', short: 'w' }
     }
   })
@@ -38,14 +41,20 @@ export function parseArgs (argv: string[]): CliArgs {
   if (logLevel !== undefined && !LOG_LEVELS.includes(logLevel)) {
     throw new Error(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
   }
+  const logFormat = values['log-format']
+  if (logFormat !== undefined && !['json', 'pretty'].includes(logFormat)) {
+    throw new Error(`--log-format: expected json or pretty, got ${JSON.stringify(logFormat)}`)
+  }
   if (values.watch === true && values.config === undefined) throw new Error('--watch: watches the --config file; give one')
-  return { help: values.help ?? false, version: values.version ?? false, config: values.config, port, logLevel, watch: values.watch ?? false }
+  return { help: values.help ?? false, version: values.version ?? false, config: values.config, port, logLevel, logFormat, watch: values.watch ?? false }
 }
 
 export const HELP = `conn - an Interledger connector, configured like ilp-connector v23
 
 Usage: conn [--config <file.json> [--watch]] [--log-level <level>]
        conn                      (no configuration at all: the embedded default)
+       conn check [--config <file.json>]     check the configuration and its packages; start nothing
+       conn status|routes [--admin-url <url>] [--json]   ask a running conn's admin API (see conn status -h)
 
 Options:
   -c, --config <file>   JSON file with connector options; CONNECTOR_* variables override it option by option.
@@ -53,6 +62,7 @@ Options:
   -p, --port <port>     BTP port of the embedded default (default 7768); ignored when configured.
   -w, --watch           reload the configuration when the --config file changes (as on SIGHUP).
       --log-level <l>   fatal, error, warn, info (default), debug, trace or silent; or set LOG_LEVEL.
+      --log-format <f>  pretty (readable, the default on a terminal) or json (the default otherwise); or LOG_FORMAT.
   -h, --help            this text
   -v, --version         conn's version
 

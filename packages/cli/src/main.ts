@@ -6,7 +6,6 @@ import { watch, type FSWatcher } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { basename, dirname, resolve } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { pino } from 'pino'
 import {
   ConfigError, checkAccountOptions, createApp, envName, importByName, middlewareManifests, readEnv, resolvePackage, validateEnvConfig,
   type ConfigIssue, type Connector
@@ -15,10 +14,11 @@ import { isOperatorError, type AccountConfig, type ConnectorConfig, type Logger 
 import { parseArgs, HELP, type CliArgs } from './args.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
 import { aliasedPackages } from './packages.ts'
+import { chooseLogFormat, rootLogger } from './logger.ts'
 import { ConfigReloader, type ConfigSource } from './reload.ts'
 
 /** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
-const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
+export const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
 
 export interface RunOptions {
   env?: NodeJS.ProcessEnv
@@ -50,7 +50,13 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
   if (args.help) { process.stdout.write(HELP); return 0 }
   if (args.version) { process.stdout.write(await version() + '\n'); return 0 }
 
-  const logger = options.logger ?? rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info')
+  let logger: Logger
+  try {
+    logger = options.logger ?? consoleLogger(args, env)
+  } catch (err) {
+    print(`conn: ${(err as Error).message}`)
+    return 2
+  }
   const loaded = await loadConfig(args, env)
   if ('issues' in loaded) return printConfigErrors(print, loaded.issues)
   for (const name of loaded.unknownEnv) logger.warn({ variable: name }, `unrecognized environment variable ${name} (ignored)`)
@@ -81,7 +87,7 @@ export async function main (argv = process.argv.slice(2)): Promise<number> {
   return typeof result === 'number' ? result : await result.exited
 }
 
-interface LoadedConfig {
+export interface LoadedConfig {
   config: ConnectorConfig
   /** Folder that package names resolve from first: the config file's, else the working directory. */
   baseDir: string
@@ -90,7 +96,7 @@ interface LoadedConfig {
 }
 
 /** The file (if any), overridden option by option by the environment; the embedded default if neither exists. */
-async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<LoadedConfig | { issues: ConfigIssue[] }> {
+export async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<LoadedConfig | { issues: ConfigIssue[], raw: Record<string, unknown> }> {
   const fromEnv = readEnv(env)
   const issues: ConfigIssue[] = []
   let fromFile: Record<string, unknown> = {}
@@ -118,7 +124,7 @@ async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<Loade
   const optionIssues = await accountOptionIssues(raw, [baseDir, CLI_DIR], 'accounts' in fromEnv.config)
   const lastAccountIssue = issues.findLastIndex((issue) => issue.path.startsWith('accounts'))
   issues.splice(lastAccountIssue < 0 ? issues.length : lastAccountIssue + 1, 0, ...optionIssues)
-  if (result.config === undefined || issues.length > 0) return { issues }
+  if (result.config === undefined || issues.length > 0) return { issues, raw }
   return { config: result.config, baseDir, embedded, unknownEnv: fromEnv.unknown }
 }
 
@@ -157,12 +163,11 @@ function printConfigErrors (print: (line: string) => void, issues: ConfigIssue[]
   return 1
 }
 
-function rootLogger (level: string): Logger {
-  return pino({
-    name: 'conn',
-    level,
-    redact: { paths: ['*.secret', '*.token', '*.options', 'options.*.secret', 'accounts.*.options'], censor: '[redacted]' }
-  }) as unknown as Logger
+/** The root logger for this process's stdout, in the format asked for or suited to it. */
+function consoleLogger (args: CliArgs, env: NodeJS.ProcessEnv): Logger {
+  const terminal = process.stdout.isTTY === true
+  const format = chooseLogFormat(args.logFormat, env.LOG_FORMAT, terminal)
+  return rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info', format, terminal && env.NO_COLOR === undefined)
 }
 
 function printBanner (print: (line: string) => void, config: ConnectorConfig): void {

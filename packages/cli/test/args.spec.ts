@@ -2,17 +2,18 @@ import { expect } from 'chai'
 import { parseArgs } from '../src/args.ts'
 
 describe('args', () => {
-  it('reads --config, --port, --log-level and --watch', () => {
-    expect(parseArgs(['--config', 'conn.json', '--port', '9000', '--log-level', 'debug']))
-      .to.deep.equal({ help: false, version: false, watch: false, config: 'conn.json', port: 9000, logLevel: 'debug' })
+  it('reads --config, --port, --log-level, --log-format and --watch', () => {
+    expect(parseArgs(['--config', 'conn.json', '--port', '9000', '--log-level', 'debug', '--log-format', 'json']))
+      .to.deep.equal({ help: false, version: false, watch: false, config: 'conn.json', port: 9000, logLevel: 'debug', logFormat: 'json' })
     expect(parseArgs(['-h']).help).to.equal(true)
     expect(parseArgs(['-c', 'conn.json', '-w']).watch).to.equal(true)
   })
 
-  it('rejects unknown flags, a bad port and a bad log level with the flag named', () => {
+  it('rejects unknown flags, a bad port, a bad log level or format with the flag named', () => {
     expect(() => parseArgs(['--nope'])).to.throw(/nope/)
     expect(() => parseArgs(['--port', '70000'])).to.throw('--port: expected an integer 0..65535, got "70000"')
     expect(() => parseArgs(['--log-level', 'loud'])).to.throw(/--log-level: expected one of/)
+    expect(() => parseArgs(['--log-format', 'xml'])).to.throw('--log-format: expected json or pretty, got "xml"')
     expect(() => parseArgs(['--watch'])).to.throw('--watch: watches the --config file; give one')
   })
 })

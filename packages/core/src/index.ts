@@ -4,7 +4,7 @@ export { validateConfig, validateAccount, ConfigError, OPTIONS, CORE_ACCOUNT_OPT
 export { STANDARD_MIDDLEWARES, STANDARD_MIDDLEWARE_NAMES, type StandardMiddleware } from './standard.ts'
 export { checkAccountOptions, middlewareManifests, type AccountOptionsCheck } from './middlewares.ts'
 export { checkOption } from './checker.ts'
-export { importByName, resolvePackage, checkManifest, LoadError } from './loader.ts'
+export { importByName, resolvePackage, checkManifest, defaultExport, LoadError } from './loader.ts'
 export { compose, type Handler, type NamedHandler } from './pipeline.ts'
 export { PrefixMap } from './prefix-map.ts'
 export { RoutingTable, buildLocalRoutes, childAddress, type Route, type RouteChangeListener } from './routing.ts'
