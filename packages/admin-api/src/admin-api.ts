@@ -6,7 +6,7 @@
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import type { ConnectorHandle, Extension, Logger } from '@conn/types'
+import type { ConnectorHandle, Extension, HttpMount, Logger } from '@conn/types'
 import { BearerToken, DEFAULT_BODY_LIMIT, HttpError, readJsonBody } from './http.ts'
 import { AdminRoutes, JsonReply, TextReply } from './routes.ts'
 
@@ -19,6 +19,8 @@ export interface AdminApiOptions {
   token?: string
   /** Largest request body accepted, in bytes (default 1 MiB); larger ones get 413. */
   bodyLimit?: number
+  /** Path prefixes other extensions serve on this port (the console); each decides itself what needs the token. */
+  mounts?: readonly HttpMount[]
 }
 
 /** Whether a host name or address only reaches this machine (127.0.0.0/8, ::1, localhost). */
@@ -32,6 +34,7 @@ export class AdminApi implements Extension {
   private readonly token: BearerToken | undefined
   private readonly bodyLimit: number
   private readonly routes: AdminRoutes
+  private readonly mounts: readonly HttpMount[]
   private readonly log: Logger
   private server: Server | undefined
   private boundPort: number | undefined
@@ -44,6 +47,7 @@ export class AdminApi implements Extension {
     this.token = token === '' ? undefined : new BearerToken(token)
     this.bodyLimit = options.bodyLimit ?? DEFAULT_BODY_LIMIT
     this.routes = new AdminRoutes(connector)
+    this.mounts = options.mounts ?? []
     this.log = connector.logger.child({ component: 'admin-api' })
   }
 
@@ -97,6 +101,11 @@ export class AdminApi implements Extension {
     const method = req.method ?? 'GET'
     const path = (req.url ?? '/').split('?')[0]!
     try {
+      const mount = this.mountFor(path)
+      if (mount !== undefined) {
+        await mount.handle(req, res, { admin: this.token !== undefined && this.token.matches(req.headers.authorization) })
+        return
+      }
       const found = this.routes.match(method, path)
       if (this.token !== undefined && found?.route.open !== true && !this.token.matches(req.headers.authorization)) {
         res.setHeader('WWW-Authenticate', 'Bearer realm="conn admin API"')
@@ -136,6 +145,13 @@ export class AdminApi implements Extension {
         this.log.debug({ method, path, status: res.statusCode, ms: Date.now() - started }, 'admin API request')
       }
     }
+  }
+
+  private mountFor (path: string): HttpMount | undefined {
+    for (const mount of this.mounts) {
+      if (path === mount.prefix || path.startsWith(mount.prefix + '/')) return mount
+    }
+    return undefined
   }
 
   private sendText (res: ServerResponse, status: number, text: string, close = false): void {

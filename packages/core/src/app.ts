@@ -43,6 +43,8 @@ export interface AppOptions {
 
 /** The admin API, loaded when `adminApi` is true. */
 const ADMIN_PACKAGE = '@conn/admin-api'
+/** The web console, served on the admin API's port when `adminApi` is true and the package is installed. */
+const CONSOLE_PACKAGE = '@conn/console'
 
 export type ConnectorEvents = {
   'account-connect': [accountId: string]
@@ -351,7 +353,10 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     for (const middleware of middlewares) await middleware.start?.()
     await this.accounts.createPending(this.store)
 
-    if (this.config.adminApi) await this.startExtension(ADMIN_PACKAGE, 'admin API')
+    if (this.config.adminApi) {
+      const webConsole = await this.startExtension(CONSOLE_PACKAGE, 'console', {}, true)
+      await this.startExtension(ADMIN_PACKAGE, 'admin API', { mounts: webConsole?.http === undefined ? [] : [webConsole.http] })
+    }
 
     await this.backend.connect?.()
     for (const account of this.accounts.values()) await this.accounts.attach(account, this.middlewares, this.packetPath)
@@ -371,17 +376,28 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     if (this.config.collectDefaultMetrics) this.metrics.collectDefaultMetrics()
   }
 
-  /** Loads an extension (the admin API), checks that the services it requires are provided, and starts it. */
-  private async startExtension (packageName: string, label: string): Promise<void> {
-    const manifest = await this.packages.extension(packageName, label)
+  /**
+   * Loads an extension (the admin API, the console), checks that the services it requires are provided, and starts
+   * it. An `optional` one that is not installed is skipped (debug log).
+   */
+  private async startExtension (packageName: string, label: string, options: Record<string, unknown> = {}, optional = false): Promise<Extension | undefined> {
+    let manifest
+    try {
+      manifest = await this.packages.extension(packageName, label)
+    } catch (err) {
+      if (!optional || (err as LoadError).code !== 'ERR_PACKAGE_NOT_FOUND') throw err
+      this.logger.debug({ package: packageName }, `${label} not installed; not started`)
+      return undefined
+    }
     for (const service of manifest.requires ?? []) {
       if (!this.services.has(service)) {
         throw new LoadError('ERR_PACKAGE_INVALID', `${label} (${packageName}) requires ${service}, which no middleware that runs provides`)
       }
     }
-    const extension = await manifest.create({}, this)
+    const extension = await manifest.create(options, this)
     await extension.start()
     this.extensions.push(extension)
+    return extension
   }
 
   private account (id: string): ConnectorAccount {

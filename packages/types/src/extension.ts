@@ -49,4 +49,22 @@ export interface ConnectorHandle {
 export interface Extension {
   start (): Promise<void> | void
   stop (): Promise<void> | void
+  /** Requests it answers on the admin API's port (the console), when the admin API runs. */
+  readonly http?: HttpMount
+}
+
+/**
+ * A path prefix an extension serves on the admin API's server (e.g. `/console`): the admin API hands it every
+ * request for `prefix` or `prefix/...`, whatever the token, and says whether the request carried the admin token,
+ * so the extension decides what it shows without the token and what it refuses (401).
+ */
+export interface HttpMount {
+  /** Starts with `/`, no trailing `/`. */
+  readonly prefix: string
+  handle (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse, access: HttpAccess): Promise<void> | void
+}
+
+export interface HttpAccess {
+  /** The request carried the configured admin token. False when no token is configured: nothing may change then. */
+  admin: boolean
 }
