@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import sinon from 'sinon'
 import { request } from 'node:http'
 import { fakePlugin } from '@conn/testkit'
-import { InsufficientLiquidityError } from '@conn/types'
+import { InsufficientLiquidityError, type HttpMount } from '@conn/types'
 import manifest, { AdminApi, AdminRoutes, isLoopback, rateToNumber, type AdminApiOptions } from '../src/index.ts'
 import {
   METRICS_CONTENT_TYPE, METRICS_JSON, METRICS_TEXT, fakeAlertMiddleware, fakeBalanceMiddleware, fakeConnector, fakeSettlementMiddleware,
@@ -169,6 +169,50 @@ describe('admin-api', () => {
       await start()
       expect((await call('GET', '/status')).status).to.equal(401)
       expect((await call('GET', '/status', undefined, { authorization: 'Bearer from-config' })).status).to.equal(200)
+    })
+  })
+
+  describe('mounts (the console)', () => {
+    /** A mount that answers with what it was given. */
+    function echoMount (): HttpMount & { calls: Array<{ method: string, url: string, admin: boolean }> } {
+      const calls: Array<{ method: string, url: string, admin: boolean }> = []
+      return {
+        prefix: '/console',
+        calls,
+        handle: (req, res, access) => {
+          calls.push({ method: req.method!, url: req.url!, admin: access.admin })
+          res.setHeader('Content-Type', 'application/json')
+          res.end(JSON.stringify({ admin: access.admin }))
+        }
+      }
+    }
+
+    it('hands every request for the prefix to the mount, token or not, with whether it carried the token', async () => {
+      const mount = echoMount()
+      await start({ token: 'tok-123', mounts: [mount] })
+      expect((await call('GET', '/console')).json()).to.deep.equal({ admin: false })
+      expect((await call('POST', '/console/ping?x=1', {}, { authorization: 'Bearer wrong' })).json()).to.deep.equal({ admin: false })
+      expect((await call('GET', '/console/events', undefined, { authorization: 'Bearer tok-123' })).json()).to.deep.equal({ admin: true })
+      expect(mount.calls).to.deep.equal([
+        { method: 'GET', url: '/console', admin: false },
+        { method: 'POST', url: '/console/ping?x=1', admin: false },
+        { method: 'GET', url: '/console/events', admin: true }
+      ])
+    })
+
+    it('gives admin: false to every request when no token is configured, and leaves other paths to the routes', async () => {
+      const mount = echoMount()
+      await start({ mounts: [mount] })
+      expect((await call('GET', '/console/state', undefined, { authorization: 'Bearer anything' })).json()).to.deep.equal({ admin: false })
+      expect((await call('GET', '/consoles')).status).to.equal(404)
+      expect((await call('GET', '/status')).status).to.equal(200)
+      expect(mount.calls.map((c) => c.url)).to.deep.equal(['/console/state'])
+    })
+
+    it('keeps the token on the admin routes when a mount is there', async () => {
+      await start({ token: 'tok-123', mounts: [echoMount()] })
+      expect((await call('POST', '/balance', { accountId: 'alice', amountDiff: '1' })).status).to.equal(401)
+      expect((await call('GET', '/accounts')).status).to.equal(401)
     })
   })
 

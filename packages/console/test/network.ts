@@ -50,7 +50,7 @@ export interface TestNetwork {
 export interface NetworkOptions {
   /** The console's feed interval, ms. */
   interval?: number
-  /** Load @conn/console by name (its built dist) instead of this source copy. */
+  /** Resolve @conn/console by name from this package's folder (where it is not installed) instead of using this source copy. */
   byName?: boolean
   config?: Partial<ConnectorConfig>
 }

@@ -472,6 +472,41 @@ describe('Connector (createApp)', () => {
     expect(app.state).to.equal('started')
   })
 
+  it('starts @conn/console, when installed, before the admin API and hands the admin API its mount; stops them in reverse', async () => {
+    const order: string[] = []
+    const mount = { prefix: '/console', handle: () => {} }
+    const webConsole = {
+      kind: 'extension', name: 'console', types: '^0.1.0',
+      create: () => ({ http: mount, start: () => { order.push('console start') }, stop: () => { order.push('console stop') } })
+    }
+    let mounts: unknown
+    const admin = {
+      kind: 'extension', name: 'adminApi', types: '^0.1.0',
+      create: (options: { mounts?: unknown }) => {
+        mounts = options.mounts
+        return { start: () => { order.push('admin start') }, stop: () => { order.push('admin stop') } }
+      }
+    }
+    app = createTestApp({ ilpAddress: 'test.conn', adminApi: true, accounts: {} },
+      { logger: silentLogger, modules: { '@conn/admin-api': { default: admin }, '@conn/console': { default: webConsole } } })
+    await app.listen()
+    expect(mounts).to.deep.equal([mount])
+    await app.shutdown()
+    expect(order).to.deep.equal(['console start', 'admin start', 'admin stop', 'console stop'])
+  })
+
+  it('starts the admin API without mounts when @conn/console is not installed', async () => {
+    let mounts: unknown
+    const admin = {
+      kind: 'extension', name: 'adminApi', types: '^0.1.0',
+      create: (options: { mounts?: unknown }) => { mounts = options.mounts; return { start: () => {}, stop: () => {} } }
+    }
+    app = createTestApp({ ilpAddress: 'test.conn', adminApi: true, accounts: {} },
+      { logger: silentLogger, resolveFrom: [PLUGIN_APP], modules: { '@conn/admin-api': { default: admin } } })
+    await app.listen()
+    expect(mounts).to.deep.equal([])
+  })
+
   it('takes a storePath without a store as the persistent level store at that path', async () => {
     const opened: string[] = []
     const level = { kind: 'store', name: 'level', types: '^0.1.0', create: (options: { path?: string }) => { opened.push(String(options.path)); return new Map() as any } }
