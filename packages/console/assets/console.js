@@ -221,7 +221,7 @@ function renderAlerts (state) {
   const list = $('alerts')
   if (state.alerts.length === 0) { list.replaceChildren(el('li', { class: 'muted' }, 'none')); return }
   list.replaceChildren(...state.alerts.slice().reverse().map((alert) => el('li', { 'data-alert': alert.id },
-    el('strong', {}, alert.accountId), ' ', alert.message, el('span', { class: 'muted' }, ' ×' + alert.count + ' — ' + alert.triggeredBy + ', ' + new Date(alert.updatedAt).toLocaleTimeString()))))
+    el('strong', {}, alert.accountId), ' ', alert.message, el('span', { class: 'muted' }, ' ×' + alert.count + ' — ' + (alert.triggeredBy ? alert.triggeredBy + ', ' : '') + new Date(alert.updatedAt).toLocaleTimeString()))))
 }
 
 // ---- charts -------------------------------------------------------------------------------------------------
@@ -275,6 +275,9 @@ function onTraffic (point) {
     push(packetSeries, account, point.time, traffic.incoming)
     for (const [code, rate] of Object.entries(traffic.rejects)) push(rejectSeries, account + ' ' + code, point.time, rate)
   }
+  // Accounts removed since drop out of the charts.
+  for (const key of packetSeries.keys()) if (!(key in point.accounts)) packetSeries.delete(key)
+  for (const key of rejectSeries.keys()) if (!(key.slice(0, key.lastIndexOf(' ')) in point.accounts)) rejectSeries.delete(key)
   // A reject series that saw nothing this interval drops to 0 rather than holding its last value.
   for (const [key, points] of rejectSeries) if (points[points.length - 1].t !== point.time) push(rejectSeries, key, point.time, 0)
   for (const id of ['packets-chart', 'rejects-chart']) $(id).dataset.points = String(Number($(id).dataset.points) + 1)

@@ -57,14 +57,14 @@ describe('console in Chromium', function () {
   after(async () => { await browser?.close() })
 
   beforeEach(async () => {
-    net = await startNetwork({ interval: 250 })
+    net = await startNetwork({ interval: 250, config: { routes: [{ targetPrefix: 'test.partner', peerId: 'bob' }] } })
     page = await browser.newPage({ viewport: { width: 1280, height: 1100 } })
     // The page must work offline: any request that leaves the admin API's origin fails the test.
     const foreign: string[] = []
     page.on('request', (req) => { if (!req.url().startsWith(net.url)) foreign.push(req.url()) })
     page.on('pageerror', (err) => { throw err })
     ;(page as unknown as { foreign: string[] }).foreign = foreign
-    await page.goto(net.url + '/console')
+    await page.goto(net.url + '/console', { waitUntil: 'domcontentloaded' })
   })
   afterEach(async () => {
     const foreign = (page as unknown as { foreign: string[] }).foreign
@@ -162,7 +162,7 @@ describe('console in Chromium', function () {
     await page.screenshot({ path: ARTIFACTS + 'read-only.png', fullPage: true })
   })
 
-  it('with the token adjusts a balance and removes an account from the page', async () => {
+  it('with the token adjusts a balance and removes an account from the page; shows alerts and static routes', async () => {
     await page.locator('#accounts tr[data-account="carol"]').waitFor({ timeout: 5000 })
     await unlock()
     expect(await page.locator('#add-account').isVisible()).to.equal(true)
@@ -173,15 +173,24 @@ describe('console in Chromium', function () {
     await page.click('#accounts tr[data-account="carol"] .remove')
     await page.locator('#accounts tr[data-account="carol"]').waitFor({ state: 'detached', timeout: 5000 })
     expect(net.app.getAccount('carol')).to.equal(undefined)
-    // Activity for the README's picture.
-    for (let i = 0; i < 8; i++) {
-      await net.pay('alice', 'test.conn.bob', 3000n)
-      await net.pay('bob', 'test.conn.nobody', 1n)
-      await new Promise((resolve) => setTimeout(resolve, 60))
-    }
+    expect(await net.pay('alice', 'test.conn.bob.full', 1n)).to.equal('T04')
+    await page.locator('#alerts li[data-alert]', { hasText: 'exceeded maximum balance.' }).waitFor({ timeout: 5000 })
+    expect(await page.locator('#alerts li[data-alert] strong').innerText()).to.equal('bob')
+    expect(await page.locator('#routes tr[data-prefix="test.partner"] td').nth(2).innerText()).to.equal('static')
+    // Traffic while the picture for the README is taken: alice pays bob, bob tries an address nobody has.
+    let paying = true
+    const load = (async () => {
+      while (paying) {
+        await Promise.all([net.pay('alice', 'test.conn.bob', 3000n), net.pay('alice', 'test.conn.bob', 2000n), net.pay('bob', 'test.conn.nobody', 1n)])
+        await new Promise((resolve) => setTimeout(resolve, 40))
+      }
+    })()
     await page.fill('#ping-destination', 'test.conn')
     await page.click('#ping')
     await page.locator('#ping-result', { hasText: /^echo from/ }).waitFor({ timeout: 5000 })
+    await new Promise((resolve) => setTimeout(resolve, 1500))
     await page.screenshot({ path: ARTIFACTS + 'console.png', fullPage: true })
+    paying = false
+    await load
   })
 })

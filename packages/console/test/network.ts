@@ -24,14 +24,18 @@ export async function sleep (ms: number): Promise<void> {
   await new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-/** A BTP client at the edge: fulfills the conditions its network made, rejects anything else. */
+/** A BTP client at the edge: fulfills the conditions its network made, rejects anything else (F99, or T04 for `*.full`). */
 export class Client {
   constructor (readonly name: string, readonly plugin: BtpPluginInstance, fulfillments: Map<string, Buffer>) {
     plugin.registerDataHandler(async (data: Buffer) => {
       const prepare = parsePrepare(data)
+      // A destination ending in ".full" stands for a receiver at its limit (the alert middleware records it).
+      if (prepare.destination.endsWith('.full')) {
+        return serializeReject({ code: 'T04', triggeredBy: 'test.conn.' + name, message: 'exceeded maximum balance.', data: Buffer.alloc(0) })
+      }
       const fulfillment = fulfillments.get(prepare.executionCondition.toString('hex'))
       if (fulfillment !== undefined) return serializeFulfill({ fulfillment, data: Buffer.alloc(0) })
-      return serializeReject({ code: 'F99', triggeredBy: '', message: 'unknown condition', data: Buffer.alloc(0) })
+      return serializeReject({ code: 'F99', triggeredBy: 'test.conn.' + name, message: 'unknown condition', data: Buffer.alloc(0) })
     })
   }
 }
