@@ -177,7 +177,7 @@ function renderRoutes (state) {
 
 function renderGraph (state) {
   const graph = $('route-graph')
-  const cx = 210; const cy = 210
+  const cx = 280; const cy = 210
   const nodes = []
   const accounts = state.accounts.map((a) => a.id)
   for (const route of state.routes) if (route.nextHop !== '' && !accounts.includes(route.nextHop)) accounts.push(route.nextHop)
@@ -186,7 +186,7 @@ function renderGraph (state) {
   const labels = []
   for (const id of accounts) {
     const a = angleOf.get(id)
-    const x = cx + 105 * Math.cos(a); const y = cy + 105 * Math.sin(a)
+    const x = cx + 90 * Math.cos(a); const y = cy + 90 * Math.sin(a)
     lines.push(svg('line', { x1: cx, y1: cy, x2: x, y2: y }))
     nodes.push(svg('circle', { class: 'account', cx: x, cy: y, r: 7 }))
     labels.push(svg('text', { class: 'node', x: x + 9, y: y - 8 }, id))
@@ -194,16 +194,21 @@ function renderGraph (state) {
     const spread = Math.min(Math.PI / Math.max(accounts.length, 1), 0.9)
     routes.forEach((route, j) => {
       const b = a + (routes.length === 1 ? 0 : spread * ((j / (routes.length - 1)) - 0.5))
-      const px = cx + 185 * Math.cos(b); const py = cy + 185 * Math.sin(b)
+      const px = cx + 160 * Math.cos(b); const py = cy + 160 * Math.sin(b)
       lines.push(svg('line', { class: route.kind, x1: x, y1: y, x2: px, y2: py }))
       nodes.push(svg('circle', { class: 'prefix', cx: px, cy: py, r: 4 }))
       const hops = route.path.length > 0 ? ' (' + route.path.length + ' hop' + (route.path.length > 1 ? 's' : '') + ')' : ''
-      labels.push(svg('text', { x: px + (Math.cos(b) < 0 ? -6 : 6), y: py + 3, 'text-anchor': Math.cos(b) < 0 ? 'end' : 'start' }, route.prefix + hops))
+      labels.push(svg('text', { x: px + (Math.cos(b) < 0 ? -6 : 6), y: py + 3, 'text-anchor': Math.cos(b) < 0 ? 'end' : 'start' }, short(route.prefix) + hops))
     })
   }
   nodes.push(svg('circle', { class: 'us', cx, cy, r: 10 }))
   labels.push(svg('text', { class: 'node', x: cx, y: cy + 24, 'text-anchor': 'middle' }, state.address))
   graph.replaceChildren(...lines, ...nodes, ...labels)
+}
+
+/** Long prefixes keep their end, the part that tells them apart. */
+function short (prefix) {
+  return prefix.length > 24 ? '…' + prefix.slice(-23) : prefix
 }
 
 // ---- rates and alerts ---------------------------------------------------------------------------------------

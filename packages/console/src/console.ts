@@ -56,7 +56,7 @@ export class Console implements Extension, HttpMount {
   readonly prefix = PREFIX
   readonly http: HttpMount = this
   private readonly assets = loadAssets()
-  private readonly traffic = new TrafficMeter(HIDDEN)
+  private readonly traffic: TrafficMeter
   private readonly streams: EventStreams
   private readonly pinger: Pinger
   private readonly log: Logger
@@ -64,6 +64,7 @@ export class Console implements Extension, HttpMount {
   constructor (private readonly connector: ConnectorHandle, options: ConsoleOptions = {}) {
     this.log = connector.logger.child({ component: 'console' })
     this.pinger = new Pinger(connector, options.pingTimeout ?? 10000)
+    this.traffic = new TrafficMeter((account) => !HIDDEN.has(account) && connector.getAccount(account) !== undefined)
     this.streams = new EventStreams({
       active: () => this.traffic.start(Date.now()),
       tick: async () => {

@@ -4,7 +4,8 @@
  * rejects/s by ILP error code, then start again from zero. It subscribes only while a console page is open, so
  * without one the packet path pays nothing (tracing costs one check per packet when nobody listens).
  *
- * The channels belong to the process: several connectors in one process would be counted together.
+ * The channels belong to the process: with several connectors in one process, only events of accounts this
+ * connector has are counted (two connectors with an account of the same id are still counted together).
  */
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { TRACE_CHANNELS, type PacketAnsweredEvent, type PacketForwardedEvent } from '@conn/types'
@@ -31,15 +32,16 @@ interface Counts {
 }
 
 export class TrafficMeter {
-  private readonly counts = new Map<string, Counts>()
+  private readonly tally = new Map<string, Counts>()
   private since: number | undefined
   private subscribed = false
 
-  constructor (private readonly hidden: ReadonlySet<string> = new Set()) {}
+  /** `accept(id)`: whether traffic of that account is shown (ours, and not the console's own). */
+  constructor (private readonly accept: (account: string) => boolean = () => true) {}
 
   private readonly onAnswered = (message: unknown): void => {
     const event = message as PacketAnsweredEvent
-    if (this.hidden.has(event.account)) return
+    if (!this.accept(event.account)) return
     const counts = this.countsOf(event.account)
     counts.incoming++
     if (event.result !== 'fulfill') counts.rejects.set(event.result, (counts.rejects.get(event.result) ?? 0) + 1)
@@ -47,7 +49,7 @@ export class TrafficMeter {
 
   private readonly onForwarded = (message: unknown): void => {
     const event = message as PacketForwardedEvent
-    if (this.hidden.has(event.nextHop)) return
+    if (!this.accept(event.nextHop)) return
     this.countsOf(event.nextHop).outgoing++
   }
 
@@ -66,7 +68,7 @@ export class TrafficMeter {
     this.subscribed = false
     unsubscribe(TRACE_CHANNELS.answered, this.onAnswered)
     unsubscribe(TRACE_CHANNELS.forwarded, this.onForwarded)
-    this.counts.clear()
+    this.tally.clear()
     this.since = undefined
   }
 
@@ -77,22 +79,22 @@ export class TrafficMeter {
   sample (now: number, accounts: Iterable<string> = []): TrafficPoint {
     const seconds = this.since === undefined ? 1 : Math.max((now - this.since) / 1000, 0.001)
     const point: TrafficPoint = { time: now, accounts: {} }
-    for (const id of accounts) if (!this.hidden.has(id)) point.accounts[id] = { incoming: 0, outgoing: 0, rejects: {} }
-    for (const [id, counts] of this.counts) {
+    for (const id of accounts) if (this.accept(id)) point.accounts[id] = { incoming: 0, outgoing: 0, rejects: {} }
+    for (const [id, counts] of this.tally) {
       const rejects: Record<string, number> = {}
       for (const [code, n] of counts.rejects) rejects[code] = n / seconds
       point.accounts[id] = { incoming: counts.incoming / seconds, outgoing: counts.outgoing / seconds, rejects }
     }
-    this.counts.clear()
+    this.tally.clear()
     this.since = now
     return point
   }
 
   private countsOf (account: string): Counts {
-    let counts = this.counts.get(account)
+    let counts = this.tally.get(account)
     if (counts === undefined) {
       counts = { incoming: 0, outgoing: 0, rejects: new Map() }
-      this.counts.set(account, counts)
+      this.tally.set(account, counts)
     }
     return counts
   }

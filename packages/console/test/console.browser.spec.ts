@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { startNetwork, type TestNetwork } from './network.ts'
+import { startNetwork, type NetworkOptions, type TestNetwork } from './network.ts'
 
 export const CHROMIUM = '/usr/bin/chromium'
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url))
@@ -16,6 +16,8 @@ const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url))
 let browser: Browser
 let net: TestNetwork
 let page: Page
+let foreign: string[] = []
+let pageErrors: Error[] = []
 
 async function balanceOf (account: string): Promise<string> {
   return await page.locator(`#accounts tr[data-account="${account}"] .balance .amount`).innerText()
@@ -34,6 +36,17 @@ async function request (method: string, path: string, body?: unknown, token?: st
     const res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) })
     return res.status
   }, [method, path, body, token] as const)
+}
+
+/** Starts a conn (alice, bob, carol; a static route to bob) and opens the console on it in a new page. */
+async function open (options: NetworkOptions = {}): Promise<void> {
+  net = await startNetwork({ interval: 250, config: { routes: [{ targetPrefix: 'test.partner', peerId: 'bob' }] }, ...options })
+  page = await browser.newPage({ viewport: { width: 1280, height: 1100 } })
+  // The page must work offline: any request that leaves the admin API's origin fails the test.
+  foreign = []
+  page.on('request', (req) => { if (!req.url().startsWith(net.url)) foreign.push(req.url()) })
+  page.on('pageerror', (err) => { pageErrors.push(err) })
+  await page.goto(net.url + '/console', { waitUntil: 'domcontentloaded' })
 }
 
 async function unlock (): Promise<void> {
@@ -56,24 +69,16 @@ describe('console in Chromium', function () {
   })
   after(async () => { await browser?.close() })
 
-  beforeEach(async () => {
-    net = await startNetwork({ interval: 250, config: { routes: [{ targetPrefix: 'test.partner', peerId: 'bob' }] } })
-    page = await browser.newPage({ viewport: { width: 1280, height: 1100 } })
-    // The page must work offline: any request that leaves the admin API's origin fails the test.
-    const foreign: string[] = []
-    page.on('request', (req) => { if (!req.url().startsWith(net.url)) foreign.push(req.url()) })
-    page.on('pageerror', (err) => { throw err })
-    ;(page as unknown as { foreign: string[] }).foreign = foreign
-    await page.goto(net.url + '/console', { waitUntil: 'domcontentloaded' })
-  })
   afterEach(async () => {
-    const foreign = (page as unknown as { foreign: string[] }).foreign
-    await page.close()
-    await net.close()
+    await page?.close()
+    await net?.close()
     expect(foreign, 'requests beyond the admin API').to.deep.equal([])
+    expect(pageErrors, 'errors in the page').to.deep.equal([])
+    pageErrors = []
   })
 
   it('shows the accounts with relation, asset and connection, and their balances moving as alice pays bob', async () => {
+    await open()
     await page.locator('#accounts tr[data-account="carol"]').waitFor({ timeout: 5000 })
     const row = (id: string): string => `#accounts tr[data-account="${id}"]`
     expect(await page.locator(row('alice') + ' .relation').innerText()).to.equal('child')
@@ -100,6 +105,7 @@ describe('console in Chromium', function () {
   })
 
   it('draws packets/s and rejects by code per account from points pushed over SSE', async () => {
+    await open()
     await page.locator('#accounts tr[data-account="alice"]').waitFor({ timeout: 5000 })
     const points = async (): Promise<number> => Number(await page.locator('#packets-chart').getAttribute('data-points'))
     const before = await points()
@@ -120,6 +126,7 @@ describe('console in Chromium', function () {
   })
 
   it('pings with the ILP echo protocol: an echo from our own address, F02 from nowhere', async () => {
+    await open()
     await page.locator('#accounts tr[data-account="alice"]').waitFor({ timeout: 5000 })
     expect(await page.locator('#ping').isDisabled()).to.equal(true)
     await unlock()
@@ -134,7 +141,24 @@ describe('console in Chromium', function () {
     await page.screenshot({ path: ARTIFACTS + 'ping.png', fullPage: true })
   })
 
+  it('shows routes learnt by CCP with their path, and pings another connector through them', async () => {
+    await open({ upstream: true })
+    await page.locator('#routes tr[data-prefix="test.up"]').waitFor({ timeout: 5000 })
+    expect(await page.locator('#routes tr[data-prefix="test.up"] td').allInnerTexts()).to.deep.equal(['test.up', 'up', 'ccp', 'test.up'])
+    expect(await page.locator('#route-graph line.ccp').count()).to.be.at.least(1)
+    expect(await page.locator('#accounts tr[data-account="up"] .relation').innerText()).to.equal('peer')
+    // The upstream connector runs in this process too; its accounts' traffic is not ours.
+    await page.locator('#packets-legend [data-series="up"]').waitFor({ timeout: 5000 })
+    expect(await page.locator('#packets-legend [data-series="down"]').count()).to.equal(0)
+    await unlock()
+    await page.fill('#ping-destination', 'test.up')
+    await page.click('#ping')
+    await page.locator('#ping-result', { hasText: /^echo from test\.up in [0-9.]+ ms$/ }).waitFor({ timeout: 5000 })
+    await page.screenshot({ path: ARTIFACTS + 'ccp.png', fullPage: true })
+  })
+
   it('without the token is read-only: every request that would change something gets 401 and nothing changes', async () => {
+    await open()
     await page.locator('#accounts tr[data-account="carol"]').waitFor({ timeout: 5000 })
     expect(await page.locator('#access').innerText()).to.equal('read-only')
     expect(await page.locator('#accounts .actions').first().isVisible()).to.equal(false)
@@ -163,6 +187,7 @@ describe('console in Chromium', function () {
   })
 
   it('with the token adjusts a balance and removes an account from the page; shows alerts and static routes', async () => {
+    await open()
     await page.locator('#accounts tr[data-account="carol"]').waitFor({ timeout: 5000 })
     await unlock()
     expect(await page.locator('#add-account').isVisible()).to.equal(true)

@@ -57,7 +57,15 @@ export interface NetworkOptions {
   /** Resolve @conn/console by name from this package's folder (where it is not installed) instead of using this source copy. */
   byName?: boolean
   config?: Partial<ConnectorConfig>
+  /**
+   * Also start a second connector, test.up, peered with ours over BTP (account `up` here, `down` there), both
+   * exchanging routes by CCP at short intervals.
+   */
+  upstream?: boolean
 }
+
+/** Route exchange fast enough for a test: updates 100 ms apart. */
+const CCP_FAST = { routeBroadcastEnabled: true, routeBroadcastInterval: 100, routeExpiry: 2000, routeCleanupInterval: 100 }
 
 /**
  * alice (child, may owe up to 1,000,000), bob (child, may be owed up to 1,000,000) and carol (child), the admin
@@ -81,6 +89,23 @@ export async function startNetwork (options: NetworkOptions = {}): Promise<TestN
     accounts[id] = { assetCode: 'XYZ', assetScale: 9, ...spec, plugin: listener as unknown as Plugin } as AccountConfig
     clientPlugins[id] = new BtpPlugin({ server: `btp+ws://:${secret}@127.0.0.1:${listenPort}`, reconnectIntervals: [50] })
   }
+  let upstream: Connector | undefined
+  if (options.upstream === true) {
+    const linkPort = await freePort()
+    accounts.up = {
+      relation: 'peer', assetCode: 'XYZ', assetScale: 9,
+      plugin: new BtpPlugin({ listener: { port: linkPort, secret: 'secret-up', wsOpts: { host: '127.0.0.1', port: linkPort } }, responseTimeout: 3000 }) as unknown as Plugin
+    }
+    upstream = createApp({
+      ilpAddress: 'test.up', backend: 'one-to-one', spread: 0, minMessageWindow: 200, initialConnectTimeout: 3000, ...CCP_FAST,
+      accounts: {
+        down: {
+          relation: 'peer', assetCode: 'XYZ', assetScale: 9,
+          plugin: new BtpPlugin({ server: `btp+ws://:secret-up@127.0.0.1:${linkPort}`, reconnectIntervals: [50], responseTimeout: 3000 }) as unknown as Plugin
+        }
+      }
+    }, { logger: silentLogger, resolveFrom: [PACKAGE_DIR] })
+  }
   const modules: Record<string, unknown> = options.byName === true
     ? {}
     : { '@conn/console': { ...manifest, create: (_: unknown, connector: never) => new Console(connector, { interval: options.interval ?? 250 }) } }
@@ -91,6 +116,7 @@ export async function startNetwork (options: NetworkOptions = {}): Promise<TestN
     minMessageWindow: 200,
     routeBroadcastEnabled: false,
     initialConnectTimeout: 3000,
+    ...(upstream === undefined ? {} : CCP_FAST),
     adminApi: true,
     adminApiPort: port,
     adminApiToken: token,
@@ -99,7 +125,7 @@ export async function startNetwork (options: NetworkOptions = {}): Promise<TestN
   }, { logger: silentLogger, resolveFrom: [PACKAGE_DIR], modules })
   const clients: Record<string, Client> = {}
   for (const [id, plugin] of Object.entries(clientPlugins)) clients[id] = new Client(id, plugin, fulfillments)
-  await Promise.all([app.listen(), ...Object.values(clientPlugins).map(async (plugin) => await plugin.connect())])
+  await Promise.all([app.listen(), upstream?.listen(), ...Object.values(clientPlugins).map(async (plugin) => await plugin.connect())])
 
   const pay = async (from: string, destination: string, amount: bigint): Promise<string> => {
     const fulfillment = randomBytes(32)
@@ -112,6 +138,7 @@ export async function startNetwork (options: NetworkOptions = {}): Promise<TestN
   }
   const close = async (): Promise<void> => {
     for (const plugin of Object.values(clientPlugins)) await plugin.disconnect().catch(() => {})
+    await upstream?.shutdown()
     await app.shutdown()
   }
   return { app, port, token, url: `http://127.0.0.1:${port}`, clients, pay, close }

@@ -15,7 +15,7 @@ function forward (nextHop: string): void {
 
 describe('traffic', () => {
   let meter: TrafficMeter
-  beforeEach(() => { meter = new TrafficMeter(new Set(['console-ping'])) })
+  beforeEach(() => { meter = new TrafficMeter((account) => account !== 'console-ping' && account !== 'theirs') })
   afterEach(() => { meter.stop() })
 
   it('turns the packets answered and forwarded in an interval into packets/s and rejects/s by code per account', () => {
@@ -42,10 +42,11 @@ describe('traffic', () => {
     expect(meter.sample(2000, ['alice']).accounts).to.deep.equal({ alice: { incoming: 0, outgoing: 0, rejects: {} } })
   })
 
-  it('leaves out the hidden accounts (the ping account)', () => {
+  it('counts only the accounts it is told to (not the ping account, not another connector\'s)', () => {
     meter.start(0)
     answer('console-ping', 'fulfill')
     forward('console-ping')
+    answer('theirs', 'F02')
     expect(meter.sample(1000, ['console-ping']).accounts).to.deep.equal({})
   })
 
