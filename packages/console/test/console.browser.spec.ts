@@ -186,8 +186,8 @@ describe('console in Chromium', function () {
     await page.screenshot({ path: ARTIFACTS + 'read-only.png', fullPage: true })
   })
 
-  it('with the token adjusts a balance and removes an account from the page; shows alerts and static routes', async () => {
-    await open()
+  it('with the token adjusts a balance and removes an account from the page; shows alerts, static and CCP routes', async () => {
+    await open({ upstream: true })
     await page.locator('#accounts tr[data-account="carol"]').waitFor({ timeout: 5000 })
     await unlock()
     expect(await page.locator('#add-account').isVisible()).to.equal(true)
@@ -210,9 +210,10 @@ describe('console in Chromium', function () {
         await new Promise((resolve) => setTimeout(resolve, 40))
       }
     })()
-    await page.fill('#ping-destination', 'test.conn')
+    await page.locator('#routes tr[data-prefix="test.up"]').waitFor({ timeout: 5000 })
+    await page.fill('#ping-destination', 'test.up')
     await page.click('#ping')
-    await page.locator('#ping-result', { hasText: /^echo from/ }).waitFor({ timeout: 5000 })
+    await page.locator('#ping-result', { hasText: /^echo from test\.up/ }).waitFor({ timeout: 5000 })
     await new Promise((resolve) => setTimeout(resolve, 1500))
     await page.screenshot({ path: ARTIFACTS + 'console.png', fullPage: true })
     paying = false
