@@ -10,7 +10,8 @@ import { expect } from 'chai'
 import { chromium, type Browser, type Page } from 'playwright-core'
 import { startNetwork, type NetworkOptions, type TestNetwork } from './network.ts'
 
-export const CHROMIUM = '/usr/bin/chromium'
+/** Debian's Chromium; CONN_CHROMIUM points elsewhere (e.g. to check that a missing browser fails the suite). */
+export const CHROMIUM = process.env.CONN_CHROMIUM ?? '/usr/bin/chromium'
 const ARTIFACTS = fileURLToPath(new URL('./artifacts/', import.meta.url))
 
 let browser: Browser
