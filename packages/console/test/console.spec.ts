@@ -5,6 +5,7 @@
 import { channel } from 'node:diagnostics_channel'
 import { expect } from 'chai'
 import { TRACE_CHANNELS } from '@conn/types'
+import { MAX_STREAMS } from '../src/events.ts'
 import { sleep, startNetwork, type TestNetwork } from './network.ts'
 
 let net: TestNetwork | undefined
@@ -122,6 +123,29 @@ describe('console over HTTP', function () {
     const deadline = Date.now() + 2000
     while (answered.hasSubscribers && Date.now() < deadline) await sleep(10)
     expect(answered.hasSubscribers).to.equal(false)
+  })
+
+  it('answers 503 beyond 32 open streams, and takes new ones again once some close', async () => {
+    net = await startNetwork({ interval: 1000 })
+    const controllers: AbortController[] = []
+    for (let i = 0; i < MAX_STREAMS; i++) {
+      const controller = new AbortController()
+      controllers.push(controller)
+      expect((await fetch(net.url + '/console/events', { signal: controller.signal })).status).to.equal(200)
+    }
+    const refused = await fetch(net.url + '/console/events')
+    expect([refused.status, await refused.text()]).to.deep.equal([503, 'Error: too many console streams open (32)'])
+    controllers.pop()!.abort()
+    let status = 503
+    const deadline = Date.now() + 2000
+    while (status === 503 && Date.now() < deadline) {
+      await sleep(20)
+      const controller = new AbortController()
+      controllers.push(controller)
+      status = (await fetch(net.url + '/console/events', { signal: controller.signal })).status
+    }
+    expect(status).to.equal(200)
+    for (const controller of controllers) controller.abort()
   })
 
   it('pings with the token: an echo from our own address, F02 from an unreachable one, 400 for a bad address', async () => {
