@@ -39,14 +39,10 @@ async function request (method: string, path: string, body?: unknown, token?: st
   }, [method, path, body, token] as const)
 }
 
-/** Starts a conn (alice, bob, carol; a static route to bob) and opens the console on it in a new page. */
+/** Starts a conn (alice, bob, carol; a static route to bob) and opens the console on it (one page for the suite). */
 async function open (options: NetworkOptions = {}): Promise<void> {
   net = await startNetwork({ interval: 250, config: { routes: [{ targetPrefix: 'test.partner', peerId: 'bob' }] }, ...options })
-  page = await browser.newPage({ viewport: { width: 1280, height: 1100 } })
-  // The page must work offline: any request that leaves the admin API's origin fails the test.
   foreign = []
-  page.on('request', (req) => { if (!req.url().startsWith(net.url)) foreign.push(req.url()) })
-  page.on('pageerror', (err) => { pageErrors.push(err) })
   await page.goto(net.url + '/console', { waitUntil: 'domcontentloaded' })
 }
 
@@ -67,11 +63,15 @@ describe('console in Chromium', function () {
       headless: true,
       args: ['--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run']
     })
+    page = await browser.newPage({ viewport: { width: 1280, height: 1100 } })
+    // The page must work offline: any request that leaves the admin API's origin fails the test.
+    page.on('request', (req) => { if (!req.url().startsWith(net.url) && !req.url().startsWith('about:')) foreign.push(req.url()) })
+    page.on('pageerror', (err) => { pageErrors.push(err) })
   })
   after(async () => { await browser?.close() })
 
   afterEach(async () => {
-    await page?.close()
+    await page?.goto('about:blank') // closes the page's event stream before its conn goes
     await net?.close()
     expect(foreign, 'requests beyond the admin API').to.deep.equal([])
     expect(pageErrors, 'errors in the page').to.deep.equal([])
@@ -110,8 +110,8 @@ describe('console in Chromium', function () {
     await page.locator('#accounts tr[data-account="alice"]').waitFor({ timeout: 5000 })
     const points = async (): Promise<number> => Number(await page.locator('#packets-chart').getAttribute('data-points'))
     const before = await points()
-    // Traffic for a second: fulfilled packets alice -> bob and some to nowhere (F02).
-    const until = Date.now() + 1200
+    // Traffic for most of a second: fulfilled packets alice -> bob and some to nowhere (F02).
+    const until = Date.now() + 800
     while (Date.now() < until) {
       await Promise.all([net.pay('alice', 'test.conn.bob', 10n), net.pay('alice', 'test.conn.bob', 10n), net.pay('carol', 'test.nowhere', 1n)])
       await new Promise((resolve) => setTimeout(resolve, 20))
@@ -215,7 +215,7 @@ describe('console in Chromium', function () {
     await page.fill('#ping-destination', 'test.up')
     await page.click('#ping')
     await page.locator('#ping-result', { hasText: /^echo from test\.up/ }).waitFor({ timeout: 5000 })
-    await new Promise((resolve) => setTimeout(resolve, 1500))
+    await new Promise((resolve) => setTimeout(resolve, 1000))
     await page.screenshot({ path: ARTIFACTS + 'console.png', fullPage: true })
     paying = false
     await load
