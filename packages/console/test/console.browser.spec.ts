@@ -171,6 +171,9 @@ describe('console in Chromium', function () {
       expect(await request('POST', '/addAccount', { id: 'mallory', options: { relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'XYZ', assetScale: 9 } }, token)).to.equal(401)
       expect(await request('POST', '/console/ping', { destination: 'test.conn' }, token)).to.equal(401)
       expect(await request('POST', '/console/state', {}, token)).to.equal(401)
+      expect(await request('POST', '/accounts/alice', { anything: true }, token)).to.equal(401)
+      expect(await request('POST', '/settlements/carol', { outcome: 'paid' }, token)).to.equal(401)
+      expect(await request('DELETE', '/alerts/1', undefined, token)).to.equal(401)
     }
     expect(await request('GET', '/console/state')).to.equal(200)
     expect(await request('GET', '/accounts')).to.equal(401)
