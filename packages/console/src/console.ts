@@ -6,6 +6,7 @@
  */
 import { readFileSync } from 'node:fs'
 import type { IncomingMessage, ServerResponse } from 'node:http'
+import { HttpError, readJsonBody } from '@conn/admin-api'
 import { isValidIlpAddress } from '@conn/codec'
 import type { ConnectorHandle, Extension, HttpAccess, HttpMount, Logger } from '@conn/types'
 import { EventStreams } from './events.ts'
@@ -46,10 +47,6 @@ function loadAssets (): Map<string, Asset> {
     [PREFIX + '/console.js', { type: 'text/javascript; charset=utf-8', body: read('console.js') }],
     [PREFIX + '/console.css', { type: 'text/css; charset=utf-8', body: read('console.css') }]
   ])
-}
-
-class HttpError extends Error {
-  constructor (readonly status: number, message: string) { super(message) }
 }
 
 export class Console implements Extension, HttpMount {
@@ -125,7 +122,7 @@ export class Console implements Extension, HttpMount {
       return
     }
     if (method === 'POST' && path === PREFIX + '/ping') {
-      const body = await readJson(req)
+      const body = await readJsonBody(req, BODY_LIMIT)
       const destination = (body as { destination?: unknown } | undefined)?.destination
       if (typeof destination !== 'string' || !isValidIlpAddress(destination)) {
         throw new HttpError(400, `invalid ping: destination must be an ILP address, got ${JSON.stringify(destination) ?? 'nothing'}`)
@@ -142,21 +139,4 @@ function json (res: ServerResponse, body: unknown): void {
   res.statusCode = 200
   res.setHeader('Content-Type', 'application/json')
   res.end(JSON.stringify(body))
-}
-
-async function readJson (req: IncomingMessage): Promise<unknown> {
-  const chunks: Buffer[] = []
-  let size = 0
-  for await (const chunk of req) {
-    size += (chunk as Buffer).length
-    if (size > BODY_LIMIT) throw new HttpError(413, `request body too large. limit=${BODY_LIMIT} bytes`)
-    chunks.push(chunk as Buffer)
-  }
-  const text = Buffer.concat(chunks).toString('utf8')
-  if (text.trim() === '') return undefined
-  try {
-    return JSON.parse(text)
-  } catch (err) {
-    throw new HttpError(400, `invalid JSON body: ${(err as Error).message}`)
-  }
 }

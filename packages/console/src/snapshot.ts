@@ -3,7 +3,8 @@
  * its limits, settlement), the routing table with the kind of each route, exchange rates and recent alerts. Plain
  * JSON with no secrets: no plugin options, no admin info, nothing a peer's credentials could be read from.
  */
-import type { Account, ConnectorHandle, Rate } from '@conn/types'
+import { pluginName, rateToNumber } from '@conn/admin-api'
+import type { Account, ConnectorHandle } from '@conn/types'
 
 export type RouteKind = 'self' | 'local' | 'static' | 'ccp'
 
@@ -86,7 +87,7 @@ function accountView (account: Account, balance: AccountView['balance'], unsettl
     relation: account.relation,
     assetCode: account.assetCode,
     assetScale: account.assetScale,
-    plugin: typeof account.config.plugin === 'string' ? account.config.plugin : account.plugin.constructor.name,
+    plugin: pluginName(account),
     connected: isConnected(account)
   }
   if (balance !== undefined) view.balance = { balance: balance.balance, minimum: balance.minimum, maximum: balance.maximum }
@@ -142,14 +143,4 @@ async function rates (connector: ConnectorHandle, accounts: Account[]): Promise<
     table[src.id] = row
   }
   return table
-}
-
-function rateToNumber (rate: Rate): number {
-  if (typeof rate === 'number') return rate
-  let { numerator, denominator } = rate
-  while (numerator > 2n ** 1000n || denominator > 2n ** 1000n) {
-    numerator >>= 64n
-    denominator >>= 64n
-  }
-  return denominator === 0n ? NaN : Number(numerator) / Number(denominator)
 }

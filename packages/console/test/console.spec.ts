@@ -156,6 +156,11 @@ describe('console over HTTP', function () {
     const nowhere = JSON.parse((await post('/console/ping', { destination: 'test.nowhere' }, net.token)).text)
     expect(nowhere).to.include({ result: 'F02', triggeredBy: 'test.conn' })
     expect((await post('/console/ping', { destination: 'not an address' }, net.token)).status).to.equal(400)
+    const notJson = await fetch(net.url + '/console/ping', { method: 'POST', body: '{nope', headers: { Authorization: 'Bearer ' + net.token } })
+    expect(notJson.status).to.equal(400)
+    expect(await notJson.text()).to.match(/^Error: invalid JSON body: /)
+    const large = await fetch(net.url + '/console/ping', { method: 'POST', body: 'x'.repeat(5000), headers: { Authorization: 'Bearer ' + net.token } })
+    expect(large.status).to.equal(413)
     // The ping's account exists on the connector but not in what the console shows.
     expect(net.app.getAccount('console-ping')).to.not.equal(undefined)
     const state = await (await fetch(net.url + '/console/state')).json()
