@@ -9,13 +9,13 @@
 import { EventEmitter } from 'node:events'
 import { createHash, randomBytes } from 'node:crypto'
 import { isFulfill, isReject, lengthPrefix, parsePrepare, parseReject, serializeFulfill, serializePrepare, serializeReject } from '@conn/codec'
+import { ECHO_PREFIX as ECHO_PREFIX_TEXT, ECHO_REQUEST, ECHO_RESPONSE } from '@conn/middleware-echo'
 import type { ConnectorHandle, Plugin, PluginDataHandler } from '@conn/types'
 
 /** The account the pings leave from; hidden from the console's lists. */
 export const PING_ACCOUNT = 'console-ping'
-const ECHO_PREFIX = Buffer.from('ECHOECHOECHOECHO', 'ascii')
-const ECHO_REQUEST = 0
-const ECHO_RESPONSE = 1
+/** The echo protocol as @conn/middleware-echo reads and writes it. */
+const ECHO_PREFIX = Buffer.from(ECHO_PREFIX_TEXT, 'ascii')
 
 export interface PingResult {
   destination: string
