@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { expect } from 'chai'
 import { chromium, type Browser, type Page } from 'playwright-core'
-import { startNetwork, type NetworkOptions, type TestNetwork } from './network.ts'
+import { btpAccount, startNetwork, type NetworkOptions, type TestNetwork } from './network.ts'
 
 /** Debian's Chromium; CONN_CHROMIUM points elsewhere (e.g. to check that a missing browser fails the suite). */
 export const CHROMIUM = process.env.CONN_CHROMIUM ?? '/usr/bin/chromium'
@@ -19,6 +19,8 @@ let net: TestNetwork
 let page: Page
 let foreign: string[] = []
 let pageErrors: Error[] = []
+/** What a test started besides its conn (BTP clients), stopped after it. */
+let cleanups: Array<() => Promise<void>> = []
 
 async function balanceOf (account: string): Promise<string> {
   return await page.locator(`#accounts tr[data-account="${account}"] .balance .amount`).innerText()
@@ -72,6 +74,7 @@ describe('console in Chromium', function () {
 
   afterEach(async () => {
     await page?.goto('about:blank') // closes the page's event stream before its conn goes
+    for (const cleanup of cleanups.splice(0)) await cleanup().catch(() => {})
     await net?.close()
     expect(foreign, 'requests beyond the admin API').to.deep.equal([])
     expect(pageErrors, 'errors in the page').to.deep.equal([])
@@ -190,7 +193,7 @@ describe('console in Chromium', function () {
     await page.screenshot({ path: ARTIFACTS + 'read-only.png', fullPage: true })
   })
 
-  it('with the token adjusts a balance and removes an account from the page; shows alerts, static and CCP routes', async () => {
+  it('with the token adjusts a balance, adds and removes accounts from the page; shows alerts, static and CCP routes', async () => {
     await open({ upstream: true })
     await page.locator('#accounts tr[data-account="carol"]').waitFor({ timeout: 5000 })
     await unlock()
@@ -202,6 +205,21 @@ describe('console in Chromium', function () {
     await page.click('#accounts tr[data-account="carol"] .remove')
     await page.locator('#accounts tr[data-account="carol"]').waitFor({ state: 'detached', timeout: 5000 })
     expect(net.app.getAccount('carol')).to.equal(undefined)
+    // Add an account the way an operator configures one: a BTP listener by package name; its client dials in.
+    const dave = await btpAccount()
+    cleanups.push(async () => { await dave.client.disconnect() })
+    await page.fill('#add-id', 'dave')
+    await page.fill('#add-options', JSON.stringify(dave.config))
+    const dialing = dave.client.connect()
+    await page.click('#add-account button')
+    await page.locator('#action-result', { hasText: /^account dave added, connected$/ }).waitFor({ timeout: 5000 })
+    await dialing
+    await page.locator('#accounts tr[data-account="dave"] .connection', { hasText: 'connected' }).waitFor({ timeout: 5000 })
+    await dave.client.disconnect()
+    await page.locator('#accounts tr[data-account="dave"] .connection', { hasText: 'disconnected' }).waitFor({ timeout: 5000 })
+    await page.click('#accounts tr[data-account="dave"] .remove')
+    await page.click('#accounts tr[data-account="dave"] .remove')
+    await page.locator('#accounts tr[data-account="dave"]').waitFor({ state: 'detached', timeout: 5000 })
     expect(await net.pay('alice', 'test.conn.bob.full', 1n)).to.equal('T04')
     await page.locator('#alerts li[data-alert]', { hasText: 'exceeded maximum balance.' }).waitFor({ timeout: 5000 })
     expect(await page.locator('#alerts li[data-alert] strong').innerText()).to.equal('bob')

@@ -40,6 +40,19 @@ export class Client {
   }
 }
 
+/**
+ * An account configuration with a BTP listener by package name (as an operator writes it, e.g. in the console's
+ * add-account form) and a client that dials it; close the client when done.
+ */
+export async function btpAccount (): Promise<{ config: Record<string, unknown>, client: BtpPluginInstance }> {
+  const port = await freePort()
+  const config = {
+    relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'XYZ', assetScale: 9,
+    options: { listener: { port, secret: 'secret-new' } }
+  }
+  return { config, client: new BtpPlugin({ server: `btp+ws://:secret-new@127.0.0.1:${port}`, reconnectIntervals: [50] }) }
+}
+
 export interface TestNetwork {
   app: Connector
   port: number
