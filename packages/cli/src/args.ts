@@ -1,5 +1,6 @@
 /** Command-line flags. Everything else is configured with `CONNECTOR_*` variables, as in the reference. */
 import { parseArgs as parseNodeArgs } from 'node:util'
+import { workerCount } from './workers.ts'
 
 export interface CliArgs {
   help: boolean
@@ -11,6 +12,8 @@ export interface CliArgs {
   logLevel?: string
   /** Reload the configuration when the --config file changes. */
   watch?: boolean
+  /** Worker processes sharing the ports and the store (see workers.ts); undefined: CONNECTOR_WORKERS, else one. */
+  workers?: number
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']
@@ -26,7 +29,8 @@ export function parseArgs (argv: string[]): CliArgs {
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
       'log-level': { type: 'string' },
-      watch: { type: 'boolean', short: 'w' }
+      watch: { type: 'boolean', short: 'w' },
+      workers: { type: 'string' }
     }
   })
   let port: number | undefined
@@ -39,12 +43,13 @@ export function parseArgs (argv: string[]): CliArgs {
     throw new Error(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
   }
   if (values.watch === true && values.config === undefined) throw new Error('--watch: watches the --config file; give one')
-  return { help: values.help ?? false, version: values.version ?? false, config: values.config, port, logLevel, watch: values.watch ?? false }
+  const workers = values.workers === undefined ? undefined : workerCount(values.workers, '--workers')
+  return { help: values.help ?? false, version: values.version ?? false, config: values.config, port, logLevel, watch: values.watch ?? false, workers }
 }
 
 export const HELP = `conn - an Interledger connector, configured like ilp-connector v23
 
-Usage: conn [--config <file.json> [--watch]] [--log-level <level>]
+Usage: conn [--config <file.json> [--watch]] [--workers <n>] [--log-level <level>]
        conn                      (no configuration at all: the embedded default)
 
 Options:
@@ -52,6 +57,8 @@ Options:
                         Plugin and middleware package names resolve from the file's folder first.
   -p, --port <port>     BTP port of the embedded default (default 7768); ignored when configured.
   -w, --watch           reload the configuration when the --config file changes (as on SIGHUP).
+      --workers <n>     n processes sharing the listening ports and the store (or CONNECTOR_WORKERS; default 1).
+                        Needs a shared store: "redis" with storeConfig.cluster. A worker that dies is restarted.
       --log-level <l>   fatal, error, warn, info (default), debug, trace or silent; or set LOG_LEVEL.
   -h, --help            this text
   -v, --version         conn's version

@@ -16,6 +16,7 @@ import { parseArgs, HELP, type CliArgs } from './args.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
 import { aliasedPackages } from './packages.ts'
 import { ConfigReloader, type ConfigSource } from './reload.ts'
+import { superviseWorkers, workerConfig, workerIndex, workerIssues, workersFromEnv } from './workers.ts'
 
 /** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
 const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
@@ -37,7 +38,7 @@ export interface Started {
 
 /** Parses, checks and starts. Resolves with an exit code when it must not keep running. */
 export async function run (argv: string[], options: RunOptions = {}): Promise<number | Started> {
-  const env = options.env ?? process.env
+  const { CONNECTOR_WORKERS: workersVariable, ...env } = options.env ?? process.env
   const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'))
   let args: CliArgs
   try {
@@ -50,14 +51,27 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
   if (args.help) { process.stdout.write(HELP); return 0 }
   if (args.version) { process.stdout.write(await version() + '\n'); return 0 }
 
-  const logger = options.logger ?? rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info')
-  const loaded = await loadConfig(args, env)
+  let workers: number | undefined
+  try {
+    workers = args.workers ?? workersFromEnv({ CONNECTOR_WORKERS: workersVariable })
+  } catch (err) {
+    return printConfigErrors(print, [{ path: 'CONNECTOR_WORKERS', message: (err as Error).message.replace(/^CONNECTOR_WORKERS: /, '') }])
+  }
+  const worker = workerIndex()
+  const logger = options.logger ?? rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info', worker)
+  const loaded = await loadConfig(args, env, worker)
   if ('issues' in loaded) return printConfigErrors(print, loaded.issues)
   for (const name of loaded.unknownEnv) logger.warn({ variable: name }, `unrecognized environment variable ${name} (ignored)`)
 
   const resolveFrom = [loaded.baseDir, CLI_DIR]
   const missing = missingPackages(loaded.config, resolveFrom)
   if (missing.length > 0) return printConfigErrors(print, missing)
+  if (worker === undefined && workers !== undefined && workers > 1) {
+    // the primary: checks that the workers can share what they must, then only supervises them
+    const issues = workerIssues(loaded.config, workers)
+    if (issues.length > 0) return printConfigErrors(print, issues)
+    return await superviseWorkers({ workers, logger })
+  }
 
   const app = createApp(loaded.config, { logger, resolveFrom })
   try {
@@ -70,9 +84,13 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
     return 1
   }
   if (loaded.embedded) printBanner(print, loaded.config)
+  process.send?.({ conn: 'ready' })
   if (options.handleSignals === false) return { app, exited: new Promise(() => {}) }
-  const stopReloading = loaded.embedded ? () => {} : reloadOn(args, new ConfigReloader(app, loaded.config, async () => await readForReload(args, env), logger), logger)
-  return { app, exited: untilSignal(app, logger, print).finally(stopReloading) }
+  const stopReloading = loaded.embedded ? () => {} : reloadOn(args, new ConfigReloader(app, loaded.config, async () => await readForReload(args, env, worker), logger), logger)
+  // A worker stops when the primary says so (SIGTERM); Ctrl-C reaches the whole process group, and the primary
+  // turns it into one SIGTERM per worker (a second signal would make a worker exit at once).
+  if (worker !== undefined) process.on('SIGINT', () => {})
+  return { app, exited: untilSignal(app, logger, print, worker !== undefined).finally(stopReloading) }
 }
 
 /** Entry point of the bin: runs, and exits when the connector has stopped. */
@@ -90,7 +108,7 @@ interface LoadedConfig {
 }
 
 /** The file (if any), overridden option by option by the environment; the embedded default if neither exists. */
-async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<LoadedConfig | { issues: ConfigIssue[] }> {
+async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv, worker?: number): Promise<LoadedConfig | { issues: ConfigIssue[] }> {
   const fromEnv = readEnv(env)
   const issues: ConfigIssue[] = []
   let fromFile: Record<string, unknown> = {}
@@ -119,7 +137,8 @@ async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<Loade
   const lastAccountIssue = issues.findLastIndex((issue) => issue.path.startsWith('accounts'))
   issues.splice(lastAccountIssue < 0 ? issues.length : lastAccountIssue + 1, 0, ...optionIssues)
   if (result.config === undefined || issues.length > 0) return { issues }
-  return { config: result.config, baseDir, embedded, unknownEnv: fromEnv.unknown }
+  const config = worker === undefined ? result.config : workerConfig(result.config, worker)
+  return { config, baseDir, embedded, unknownEnv: fromEnv.unknown }
 }
 
 /** The account options the configured middlewares' manifests refuse (or none declares), as config issues. */
@@ -157,12 +176,13 @@ function printConfigErrors (print: (line: string) => void, issues: ConfigIssue[]
   return 1
 }
 
-function rootLogger (level: string): Logger {
-  return pino({
+function rootLogger (level: string, worker: number | undefined): Logger {
+  const logger = pino({
     name: 'conn',
     level,
     redact: { paths: ['*.secret', '*.token', '*.options', 'options.*.secret', 'accounts.*.options'], censor: '[redacted]' }
   }) as unknown as Logger
+  return worker === undefined ? logger : logger.child({ worker })
 }
 
 function printBanner (print: (line: string) => void, config: ConnectorConfig): void {
@@ -177,8 +197,8 @@ function printBanner (print: (line: string) => void, config: ConnectorConfig): v
 }
 
 /** The configuration as a reload reads it: the file and the environment, checked as at start. */
-async function readForReload (args: CliArgs, env: NodeJS.ProcessEnv): ReturnType<ConfigSource> {
-  const loaded = await loadConfig(args, env)
+async function readForReload (args: CliArgs, env: NodeJS.ProcessEnv, worker: number | undefined): ReturnType<ConfigSource> {
+  const loaded = await loadConfig(args, env, worker)
   if ('issues' in loaded) return { problems: loaded.issues }
   const missing = missingPackages(loaded.config, [loaded.baseDir, CLI_DIR])
   return missing.length > 0 ? { problems: missing } : { config: loaded.config }
@@ -212,10 +232,14 @@ function reloadOn (args: CliArgs, reloader: ConfigReloader, logger: Logger): () 
 }
 
 /** Shuts down cleanly on the first SIGINT/SIGTERM (exit 0, or 1 if shutdown fails); a second one exits 1 at once. */
-function untilSignal (app: Connector, logger: Logger, print: (line: string) => void): Promise<number> {
+function untilSignal (app: Connector, logger: Logger, print: (line: string) => void, workerMode: boolean): Promise<number> {
+  const signals: NodeJS.Signals[] = workerMode ? ['SIGTERM'] : ['SIGINT', 'SIGTERM']
   return new Promise((resolveExit) => {
     let stopping = false
     const onSignal = (signal: NodeJS.Signals): void => {
+      // a worker may get the same signal twice (from the primary, and as one of the group, e.g. from systemd):
+      // only the primary's second signal hurries it, by SIGKILL
+      if (stopping && !workerMode) return
       if (stopping) {
         print(`conn: ${signal} again, exiting now`)
         process.exit(1)
@@ -223,16 +247,14 @@ function untilSignal (app: Connector, logger: Logger, print: (line: string) => v
       stopping = true
       logger.info({ signal }, 'shutting down')
       app.shutdown().then(() => {
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
+        for (const signal of signals) process.off(signal, onSignal)
         resolveExit(0)
       }, (err: Error) => {
         logger.error({ err }, 'shutdown failed')
         resolveExit(1)
       })
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    for (const signal of signals) process.on(signal, onSignal)
   })
 }
 
