@@ -131,7 +131,7 @@ export async function superviseWorkers (options: SupervisorOptions): Promise<num
       worker.on('message', (message: unknown) => {
         if ((message as { conn?: unknown } | null)?.conn !== 'ready') return
         slot.ready = true
-        logger.info({ worker: slot.index, pid: worker.process.pid }, 'worker ready')
+        logger.info({ worker: slot.index, workerPid: worker.process.pid }, 'worker ready')
         if (slots.every((s) => s.ready)) logger.info({ workers }, 'all workers ready')
       })
       worker.on('exit', (code, signal) => {

@@ -4,7 +4,7 @@ import { parseArgs } from '../src/args.ts'
 describe('args', () => {
   it('reads --config, --port, --log-level and --watch', () => {
     expect(parseArgs(['--config', 'conn.json', '--port', '9000', '--log-level', 'debug']))
-      .to.deep.equal({ help: false, version: false, watch: false, config: 'conn.json', port: 9000, logLevel: 'debug' })
+      .to.deep.equal({ help: false, version: false, watch: false, config: 'conn.json', port: 9000, logLevel: 'debug', workers: undefined })
     expect(parseArgs(['-h']).help).to.equal(true)
     expect(parseArgs(['-c', 'conn.json', '-w']).watch).to.equal(true)
   })
@@ -14,5 +14,14 @@ describe('args', () => {
     expect(() => parseArgs(['--port', '70000'])).to.throw('--port: expected an integer 0..65535, got "70000"')
     expect(() => parseArgs(['--log-level', 'loud'])).to.throw(/--log-level: expected one of/)
     expect(() => parseArgs(['--watch'])).to.throw('--watch: watches the --config file; give one')
+  })
+})
+
+describe('args: --workers', () => {
+  it('reads a worker count 1..256 and names the flag when it is not one', () => {
+    expect(parseArgs(['--workers', '4']).workers).to.equal(4)
+    expect(parseArgs([]).workers).to.equal(undefined)
+    expect(() => parseArgs(['--workers', '0'])).to.throw('--workers: expected an integer 1..256, got "0"')
+    expect(() => parseArgs(['--workers', '2.5'])).to.throw('--workers: expected an integer 1..256, got "2.5"')
   })
 })
