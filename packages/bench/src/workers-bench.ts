@@ -6,7 +6,7 @@
  * packets in flight in all (default 100) split between the senders; with several workers node:cluster hands
  * each worker one sender and one receiver (checked in the cluster's registry, reported if not).
  * Packets/s, the senders' p50/p99, conn's CPU per packet (the primary and every worker, from /proc) and Redis's.
- * Rounds alternate the order. Prints a Markdown table (stdout); BENCH_WORKERS_OUT=<file>: the raw rounds as JSON.
+ * BENCH_PAIRS=1 keeps one pair (the whole load on one worker). Rounds alternate the order. Prints a Markdown table (stdout); BENCH_WORKERS_OUT=<file>: the raw rounds as JSON.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
@@ -93,7 +93,8 @@ async function startConn (workers: number, env: Record<string, string>): Promise
 
 async function measure (workers: number, round: number, redis: Redis): Promise<Row> {
   const prefix = `test-workers-bench:${randomUUID()}:`
-  const pairs = workers
+  // BENCH_PAIRS=1: one pair whatever the workers (all the load on one worker: what the other costs idle)
+  const pairs = Math.min(workers, Number(process.env.BENCH_PAIRS ?? workers))
   const perSender = Math.ceil(settings.inFlight / pairs)
   const pool = String(Math.ceil((settings.warmup + settings.duration) / 1000 * 80000 / pairs) + 1000)
   const children: ChildProcess[] = []
@@ -134,7 +135,7 @@ async function measure (workers: number, round: number, redis: Redis): Promise<R
       await nextMessage(sender, 'connected')
     }
     await Promise.all(senders.map(async (sender) => { await nextMessage(sender, 'first') }))
-    const spread = workers === 1 || await eachWorkerHoldsBoth(redis, prefix, workers)
+    const spread = pairs === 1 || await eachWorkerHoldsBoth(redis, prefix, workers)
 
     const mark = nextMessage(senders[0]!, 'mark')
     const measured = nextMessage(senders[0]!, 'measured')

@@ -92,8 +92,14 @@ export class ClusterRoutes {
       changed = true
     }
     for (const imported of this.imported.values()) {
-      imported.version = -1
-      for (const key of [...imported.routes.keys()]) if (key.startsWith(start)) imported.routes.delete(key)
+      let had = false
+      for (const key of [...imported.routes.keys()]) {
+        if (!key.startsWith(start)) continue
+        imported.routes.delete(key)
+        had = true
+      }
+      // read again (a child that comes and goes, with no shared routes, costs nothing)
+      if (had) imported.version = -1
     }
     return changed
   }

@@ -185,9 +185,17 @@ describe('e2e: conn --workers 2', function () {
     expect(await balance('bob') - before.bob).to.equal(-fulfilled * 700n)
   })
 
-  it('SIGTERM to the primary: each worker shuts down as it would alone, the primary exits 0 and the ports close', async () => {
-    await Promise.all(nodes.splice(0).map(async (node) => { await node.disconnect().catch(() => {}) }))
+  it('SIGTERM to the primary: each worker drains as it would alone (packets in flight fulfilled), the primary exits 0 and the ports close', async () => {
+    // bob answers after 300 ms: these packets are in flight when the signal comes
+    clients.bob.handler = async (prepare) => { await sleep(300); return answer(prepare.data, false, addressOf('bob')) }
+    clients.bob.received.length = 0
+    const inFlight = Array.from({ length: 4 }, async (_, n) => await pay('alice', 'bob', 9n, 900 + n))
+    const deadline = Date.now() + 3000
+    while (clients.bob.received.length < 4 && Date.now() < deadline) await sleep(5)
+    expect(clients.bob.received.length).to.equal(4)
     conn.child.kill('SIGTERM')
+    expect((await Promise.all(inFlight)).map((reply) => reply.type)).to.deep.equal(['fulfill', 'fulfill', 'fulfill', 'fulfill'])
+    await Promise.all(nodes.splice(0).map(async (node) => { await node.disconnect().catch(() => {}) }))
     expect(await conn.exited).to.equal(0)
     const stopped = logLines(conn.stdout()).filter((line) => line.msg === 'worker stopped')
     expect(stopped.map((line) => line.code)).to.deep.equal([0, 0])
