@@ -79,6 +79,7 @@ Configuration (the reference connector's names; objects and arrays as JSON):
   CONNECTOR_DISABLE_MIDDLEWARE  e.g. '["echo"]'
   CONNECTOR_MIDDLEWARES         custom middlewares by package name, '{"name":{"type":"pkg","options":{}}}'
   CONNECTOR_ADMIN_API           true: admin API, /metrics and /health/* on 127.0.0.1:7780
+  CONNECTOR_WORKERS             worker processes, as --workers (default 1)
   CONNECTOR_LEGACY_PLUGINS      accounts (or "ilp-plugin-btp", "ilp-plugin-mini-accounts") that run the named
                                 package instead of conn's wire-compatible BTP transport, e.g. '["alice"]'
   ...and every other CONNECTOR_* option of ilp-connector (see the README of @conn/cli).

@@ -84,7 +84,8 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
     return 1
   }
   if (loaded.embedded) printBanner(print, loaded.config)
-  process.send?.({ conn: 'ready' })
+  // the primary counts a worker as started (for its crash-loop check) once it says so
+  if (worker !== undefined) process.send?.({ conn: 'ready' })
   if (options.handleSignals === false) return { app, exited: new Promise(() => {}) }
   const stopReloading = loaded.embedded ? () => {} : reloadOn(args, new ConfigReloader(app, loaded.config, async () => await readForReload(args, env, worker), logger), logger)
   // A worker stops when the primary says so (SIGTERM); Ctrl-C reaches the whole process group, and the primary
