@@ -54,8 +54,21 @@ describe('e2e: one routing view across a cluster (CCP with a peer held by one in
   }
 
   /** Pays carol from alice (on instance 1). */
-  async function pay (amount: bigint, index: number): Promise<DecodedReply> {
-    return decodeReply(await alice.send({ amount, destination: CAROL, expiresIn: 5000, ...paymentData(index) }))
+  async function pay (amount: bigint, index: number, destination = CAROL): Promise<DecodedReply> {
+    return decodeReply(await alice.send({ amount, destination, expiresIn: 5000, ...paymentData(index) }))
+  }
+
+  /** Pays until the reply is `expected` (fulfill or a reject code); returns the last reply. */
+  async function until (expected: string, destination: string, timeout = 8000): Promise<DecodedReply> {
+    const deadline = Date.now() + timeout
+    let reply: DecodedReply
+    let index = 1000
+    do {
+      reply = await pay(0n, index++, destination)
+      if ((reply.type === 'reject' ? reply.code : reply.type) === expected) break
+      await sleep(50)
+    } while (Date.now() < deadline)
+    return reply
   }
 
   before(async () => {
@@ -76,7 +89,7 @@ describe('e2e: one routing view across a cluster (CCP with a peer held by one in
     await redis.quit()
   })
 
-  it('a prefix learned by instance 2 from its peer is routed there by instance 1 (fulfilled, booked once); withdrawn when the peer goes away', async () => {
+  it('a prefix learned by instance 2 from its peer is routed there by instance 1 (fulfilled, booked once); a withdrawn prefix and then all of them when the peer goes away are no longer routed', async () => {
     // before the peer exists: instance 1 has no route
     const none = await pay(1n, 1)
     expect(none.type === 'reject' ? none.code : none.type).to.equal('F02')
@@ -85,6 +98,8 @@ describe('e2e: one routing view across a cluster (CCP with a peer held by one in
     const peer = await harness.network({
       ...ROUTING_FAST,
       ilpAddress: 'test.peer',
+      // a second prefix it advertises, to withdraw while the link stays up
+      routes: [{ targetPrefix: 'test.far', peerId: 'carol' }],
       accounts: {
         up: { relation: 'peer', plugin: btpClient(instances[1]!.ports.peer), assetCode: 'USD' },
         carol: { relation: 'child', assetCode: 'USD' }
@@ -112,6 +127,14 @@ describe('e2e: one routing view across a cluster (CCP with a peer held by one in
     expect(carol.received.map((p) => p.amount)).to.have.members([101n, 202n, 303n])
     expect(await balance('alice') - before.alice).to.equal(606n)
     expect(await balance('peer') - before.peer).to.equal(-606n)
+
+    // the peer withdraws test.far (its link stays up): instance 1 stops routing there, and still routes test.peer
+    const far = await until('fulfill', 'test.far.x')
+    expect(far.type, JSON.stringify(far)).to.equal('fulfill')
+    peer.app.setStaticRoutes([])
+    const withdrawn = await until('F02', 'test.far.x')
+    expect(withdrawn.type === 'reject' ? withdrawn.code : withdrawn.type).to.equal('F02')
+    expect((await pay(5n, 700)).type).to.equal('fulfill')
 
     // the peer goes away: instance 2 drops its routes, and instance 1 stops routing there
     await harness.close()
