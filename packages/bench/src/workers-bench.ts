@@ -98,6 +98,7 @@ async function measure (workers: number, round: number, redis: Redis): Promise<R
   const perSender = Math.ceil(settings.inFlight / pairs)
   const pool = String(Math.ceil((settings.warmup + settings.duration) / 1000 * 80000 / pairs) + 1000)
   const children: ChildProcess[] = []
+  let conn: ChildProcess | undefined
   try {
     const [alicePort, bobPort] = [await freePort(), await freePort()]
     const account = (port: number): Record<string, unknown> => ({
@@ -109,7 +110,7 @@ async function measure (workers: number, round: number, redis: Redis): Promise<R
       rateLimit: { refillPeriod: 1000, refillCount: 1000000, capacity: 1000000 },
       balance: { minimum: '-1000000000000000000', maximum: '1000000000000000000' }
     })
-    const { conn, pids } = await startConn(workers, {
+    const started = await startConn(workers, {
       CONNECTOR_ILP_ADDRESS: 'test.bench',
       CONNECTOR_BACKEND: 'one-to-one',
       CONNECTOR_SPREAD: '0',
@@ -118,7 +119,8 @@ async function measure (workers: number, round: number, redis: Redis): Promise<R
       CONNECTOR_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix, cluster: { secret: 'bench-workers-secret-0123456789' } }),
       CONNECTOR_ACCOUNTS: JSON.stringify({ alice: account(alicePort), bob: account(bobPort) })
     })
-    children.push(conn)
+    conn = started.conn
+    const pids = started.pids
     const receivers = Array.from({ length: pairs }, () => startProcess('receiver.js', {}))
     const senders = Array.from({ length: pairs }, () => startProcess('sender.js', {
       BENCH_IN_FLIGHT: String(perSender), BENCH_WARMUP: String(settings.warmup), BENCH_DURATION: String(settings.duration), BENCH_POOL: pool
@@ -163,8 +165,15 @@ async function measure (workers: number, round: number, redis: Redis): Promise<R
       spread
     }
   } finally {
-    for (const child of children) child.kill('SIGKILL')
-    // the workers exit when the primary's IPC channel closes
+    for (const child of children) if (child !== conn) child.kill('SIGKILL')
+    // conn shuts down gracefully (its workers leave the cluster's registry), so nothing is written after the cleanup
+    if (conn !== undefined && conn.exitCode === null) {
+      const exited = new Promise((resolve) => conn!.once('exit', resolve))
+      conn.kill('SIGTERM')
+      const timer = setTimeout(() => conn!.kill('SIGKILL'), 10000)
+      await exited
+      clearTimeout(timer)
+    }
     const keys = await redis.keys(prefix + '*')
     if (keys.length > 0) await redis.del(...keys)
   }
