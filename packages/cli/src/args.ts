@@ -3,6 +3,8 @@ import { parseArgs as parseNodeArgs } from 'node:util'
 
 export interface CliArgs {
   help: boolean
+  /** With --help: every option, not only the common ones. */
+  all: boolean
   version: boolean
   /** JSON config file; `CONNECTOR_*` variables override its options one by one. */
   config?: string
@@ -22,6 +24,7 @@ export function parseArgs (argv: string[]): CliArgs {
     allowPositionals: false,
     options: {
       help: { type: 'boolean', short: 'h' },
+      all: { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
@@ -39,7 +42,7 @@ export function parseArgs (argv: string[]): CliArgs {
     throw new Error(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`)
   }
   if (values.watch === true && values.config === undefined) throw new Error('--watch: watches the --config file; give one')
-  return { help: values.help ?? false, version: values.version ?? false, config: values.config, port, logLevel, watch: values.watch ?? false }
+  return { help: values.help ?? false, all: values.all ?? false, version: values.version ?? false, config: values.config, port, logLevel, watch: values.watch ?? false }
 }
 
 export const HELP = `conn - an Interledger connector, configured like ilp-connector v23
@@ -53,7 +56,7 @@ Options:
   -p, --port <port>     BTP port of the embedded default (default 7768); ignored when configured.
   -w, --watch           reload the configuration when the --config file changes (as on SIGHUP).
       --log-level <l>   fatal, error, warn, info (default), debug, trace or silent; or set LOG_LEVEL.
-  -h, --help            this text
+  -h, --help            this text; with --all, every CONNECTOR_* option with its default
   -v, --version         conn's version
 
 Configuration (the reference connector's names; objects and arrays as JSON):
@@ -74,7 +77,7 @@ Configuration (the reference connector's names; objects and arrays as JSON):
   CONNECTOR_ADMIN_API           true: admin API, /metrics and /health/* on 127.0.0.1:7780
   CONNECTOR_LEGACY_PLUGINS      accounts (or "ilp-plugin-btp", "ilp-plugin-mini-accounts") that run the named
                                 package instead of conn's wire-compatible BTP transport, e.g. '["alice"]'
-  ...and every other CONNECTOR_* option of ilp-connector (see the README of @conn/cli).
+  ...and every other CONNECTOR_* option of ilp-connector: conn --help --all lists them all.
 
 Accounts naming ilp-plugin-btp or ilp-plugin-mini-accounts run conn's own BTP transport, with the same options.
 With no configuration at all, conn starts at test.conn with a memory store, the one-to-one backend and a BTP

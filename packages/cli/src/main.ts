@@ -13,6 +13,7 @@ import {
 } from '@conn/core'
 import { isOperatorError, type AccountConfig, type ConnectorConfig, type Logger } from '@conn/types'
 import { parseArgs, HELP, type CliArgs } from './args.ts'
+import { optionTable } from './option-table.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
 import { aliasedPackages } from './packages.ts'
 import { ConfigReloader, type ConfigSource } from './reload.ts'
@@ -47,7 +48,7 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
     print('Try `conn --help`.')
     return 2
   }
-  if (args.help) { process.stdout.write(HELP); return 0 }
+  if (args.help) { process.stdout.write(args.all ? HELP + optionTable() : HELP); return 0 }
   if (args.version) { process.stdout.write(await version() + '\n'); return 0 }
 
   const logger = options.logger ?? rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info')

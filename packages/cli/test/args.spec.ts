@@ -4,8 +4,9 @@ import { parseArgs } from '../src/args.ts'
 describe('args', () => {
   it('reads --config, --port and --log-level', () => {
     expect(parseArgs(['--config', 'conn.json', '--port', '9000', '--log-level', 'debug']))
-      .to.deep.equal({ help: false, version: false, config: 'conn.json', port: 9000, logLevel: 'debug' })
+      .to.deep.equal({ help: false, all: false, version: false, config: 'conn.json', port: 9000, logLevel: 'debug', watch: false })
     expect(parseArgs(['-h']).help).to.equal(true)
+    expect(parseArgs(['--help', '--all'])).to.include({ help: true, all: true })
   })
 
   it('rejects unknown flags, a bad port and a bad log level with the flag named', () => {
