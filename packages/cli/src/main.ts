@@ -15,7 +15,7 @@ import { isOperatorError, type AccountConfig, type ConnectorConfig, type Logger 
 import { parseArgs, HELP, type CliArgs } from './args.ts'
 import { optionTable } from './option-table.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
-import { aliasedPackages } from './packages.ts'
+import { aliasedPackages, installName } from './packages.ts'
 import { ConfigReloader, type ConfigSource } from './reload.ts'
 
 /** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
@@ -145,7 +145,7 @@ function missingPackages (config: ConnectorConfig, resolveFrom: string[]): Confi
   const issues: ConfigIssue[] = []
   for (const { path, packageName, label } of aliasedPackages(config)) {
     if (resolvePackage(packageName, resolveFrom) === undefined) {
-      issues.push({ path, message: `${label}package "${packageName}" is not installed (install it next to your config, e.g. npm i ${packageName})` })
+      issues.push({ path, message: `${label}package "${packageName}" is not installed; install it next to your config: npm i ${installName(packageName)}` })
     }
   }
   return issues
