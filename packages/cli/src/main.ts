@@ -70,10 +70,15 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
     print(`conn: start-up failed: ${isOperatorError(err) ? err.message : String((err as Error).stack ?? err)}`)
     return 1
   }
-  if (loaded.embedded) printBanner(print, loaded.config)
-  if (options.handleSignals === false) return { app, exited: new Promise(() => {}) }
+  if (options.handleSignals === false) {
+    if (loaded.embedded) printBanner(print, loaded.config)
+    return { app, exited: new Promise(() => {}) }
+  }
   const stopReloading = loaded.embedded ? () => {} : reloadOn(args, new ConfigReloader(app, loaded.config, async () => await readForReload(args, env), logger), logger)
-  return { app, exited: untilSignal(app, logger, print).finally(stopReloading) }
+  const exited = untilSignal(app, logger, print).finally(stopReloading)
+  // after the handlers: whoever reads the banner as "started" may signal at once
+  if (loaded.embedded) printBanner(print, loaded.config)
+  return { app, exited }
 }
 
 /** Entry point of the bin: runs, and exits when the connector has stopped. */
