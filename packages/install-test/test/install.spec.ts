@@ -153,6 +153,7 @@ describe('install: packed tarballs installed with npm outside the workspace', fu
       const rates = await packFixture(join(FIXTURES, 'conn-example-fixed-rates'), join(work, 'fixtures', 'rates'), join(work, 'packs'), typesVersion)
       timings.npmFull = await project.install({
         '@conn/cli': project.spec('@conn/cli'),
+        'ilp-protocol-ildcp': '2.2.3', // the root README's client example needs it
         'conn-example-deny': `file:${deny}`,
         'conn-example-fixed-rates': `file:${rates}`
       })
@@ -161,6 +162,20 @@ describe('install: packed tarballs installed with npm outside the workspace', fu
 
     it('installs the optional parts', async () => {
       for (const name of OPTIONAL) expect(await project.has(name), name).to.equal(true)
+    })
+
+    it('the root README\'s client example gets its address from the embedded default', async () => {
+      const port = await freePort()
+      const conn = startConn(project.dir, ['--port', String(port)])
+      running.push(conn)
+      await conn.waitFor('conn is running at test.conn')
+      const readme = await readFile(join(ROOT, 'README.md'), 'utf8')
+      const example = /```js\n(\/\/ npm i @conn\/plugin-btp ilp-protocol-ildcp\n[\s\S]*?)```/.exec(readme)?.[1]
+      expect(example, 'the example in README.md').to.be.a('string')
+      const script = example!.replace('127.0.0.1:7768', `127.0.0.1:${port}`) + '\nconsole.log(clientAddress)\nawait plugin.disconnect()\n'
+      await writeFile(join(project.dir, 'client.mjs'), script)
+      const { stdout } = await run(process.execPath, ['client.mjs'], { cwd: project.dir, timeout: 20000 })
+      expect(stdout.trim()).to.equal('test.conn.local.alice')
     })
 
     it('npx conn --help prints the usage, and --help --all every option', async () => {
