@@ -4,6 +4,8 @@ import { workerCount } from './workers.ts'
 
 export interface CliArgs {
   help: boolean
+  /** With --help: every option, not only the common ones. */
+  all: boolean
   version: boolean
   /** JSON config file; `CONNECTOR_*` variables override its options one by one. */
   config?: string
@@ -27,6 +29,7 @@ export function parseArgs (argv: string[]): CliArgs {
     allowPositionals: false,
     options: {
       help: { type: 'boolean', short: 'h' },
+      all: { type: 'boolean' },
       version: { type: 'boolean', short: 'v' },
       config: { type: 'string', short: 'c' },
       port: { type: 'string', short: 'p' },
@@ -51,7 +54,7 @@ export function parseArgs (argv: string[]): CliArgs {
   }
   if (values.watch === true && values.config === undefined) throw new Error('--watch: watches the --config file; give one')
   const workers = values.workers === undefined ? undefined : workerCount(values.workers, '--workers')
-  return { help: values.help ?? false, version: values.version ?? false, config: values.config, port, logLevel, logFormat, watch: values.watch ?? false, workers }
+  return { help: values.help ?? false, all: values.all ?? false, version: values.version ?? false, config: values.config, port, logLevel, logFormat, watch: values.watch ?? false, workers }
 }
 
 export const HELP = `conn - an Interledger connector, configured like ilp-connector v23
@@ -70,7 +73,7 @@ Options:
                         Needs a shared store: "redis" with storeConfig.cluster. A worker that dies is restarted.
       --log-level <l>   fatal, error, warn, info (default), debug, trace or silent; or set LOG_LEVEL.
       --log-format <f>  pretty (readable, the default on a terminal) or json (the default otherwise); or LOG_FORMAT.
-  -h, --help            this text
+  -h, --help            this text; with --all, every CONNECTOR_* option with its default
   -v, --version         conn's version
 
 Configuration (the reference connector's names; objects and arrays as JSON):
@@ -92,7 +95,7 @@ Configuration (the reference connector's names; objects and arrays as JSON):
   CONNECTOR_WORKERS             worker processes, as --workers (default 1)
   CONNECTOR_LEGACY_PLUGINS      accounts (or "ilp-plugin-btp", "ilp-plugin-mini-accounts") that run the named
                                 package instead of conn's wire-compatible BTP transport, e.g. '["alice"]'
-  ...and every other CONNECTOR_* option of ilp-connector (see the README of @conn/cli).
+  ...and every other CONNECTOR_* option of ilp-connector: conn --help --all lists them all.
 
 Accounts naming ilp-plugin-btp or ilp-plugin-mini-accounts run conn's own BTP transport, with the same options.
 With no configuration at all, conn starts at test.conn with a memory store, the one-to-one backend and a BTP

@@ -12,8 +12,9 @@ import {
 } from '@conn/core'
 import { isOperatorError, type AccountConfig, type ConnectorConfig, type Logger } from '@conn/types'
 import { parseArgs, HELP, type CliArgs } from './args.ts'
+import { optionTable } from './option-table.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
-import { aliasedPackages } from './packages.ts'
+import { aliasedPackages, installName } from './packages.ts'
 import { chooseLogFormat, rootLogger } from './logger.ts'
 import { ConfigReloader, type ConfigSource } from './reload.ts'
 import { superviseWorkers, workerConfig, workerIndex, workerIssues, workersFromEnv } from './workers.ts'
@@ -48,7 +49,7 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
     print('Try `conn --help`.')
     return 2
   }
-  if (args.help) { process.stdout.write(HELP); return 0 }
+  if (args.help) { process.stdout.write(args.all ? HELP + optionTable() : HELP); return 0 }
   if (args.version) { process.stdout.write(await version() + '\n'); return 0 }
 
   let workers: number | undefined
@@ -89,15 +90,20 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
     print(`conn: start-up failed: ${isOperatorError(err) ? err.message : String((err as Error).stack ?? err)}`)
     return 1
   }
-  if (loaded.embedded) printBanner(print, loaded.config)
   // the primary counts a worker as started (for its crash-loop check) once it says so
   if (worker !== undefined) process.send?.({ conn: 'ready' })
-  if (options.handleSignals === false) return { app, exited: new Promise(() => {}) }
+  if (options.handleSignals === false) {
+    if (loaded.embedded) printBanner(print, loaded.config)
+    return { app, exited: new Promise(() => {}) }
+  }
   const stopReloading = loaded.embedded ? () => {} : reloadOn(args, new ConfigReloader(app, loaded.config, async () => await readForReload(args, env, worker), logger), logger)
   // A worker stops when the primary says so (SIGTERM); Ctrl-C reaches the whole process group, and the primary
   // turns it into one SIGTERM per worker (a second signal would make a worker exit at once).
   if (worker !== undefined) process.on('SIGINT', () => {})
-  return { app, exited: untilSignal(app, logger, print, worker !== undefined).finally(stopReloading) }
+  const exited = untilSignal(app, logger, print, worker !== undefined).finally(stopReloading)
+  // after the handlers: whoever reads the banner as "started" may signal at once
+  if (loaded.embedded) printBanner(print, loaded.config)
+  return { app, exited }
 }
 
 /** Entry point of the bin: runs, and exits when the connector has stopped. */
@@ -170,7 +176,7 @@ function missingPackages (config: ConnectorConfig, resolveFrom: string[]): Confi
   const issues: ConfigIssue[] = []
   for (const { path, packageName, label } of aliasedPackages(config)) {
     if (resolvePackage(packageName, resolveFrom) === undefined) {
-      issues.push({ path, message: `${label}package "${packageName}" is not installed (install it next to your config, e.g. npm i ${packageName})` })
+      issues.push({ path, message: `${label}package "${packageName}" is not installed; install it next to your config: npm i ${installName(packageName)}` })
     }
   }
   return issues

@@ -2,11 +2,12 @@ import { expect } from 'chai'
 import { parseArgs } from '../src/args.ts'
 
 describe('args', () => {
-  it('reads --config, --port, --log-level, --log-format and --watch', () => {
+  it('reads --config, --port, --log-level, --log-format, --watch and --help --all', () => {
     expect(parseArgs(['--config', 'conn.json', '--port', '9000', '--log-level', 'debug', '--log-format', 'json']))
-      .to.deep.equal({ help: false, version: false, watch: false, config: 'conn.json', port: 9000, logLevel: 'debug', logFormat: 'json', workers: undefined })
+      .to.deep.equal({ help: false, all: false, version: false, watch: false, config: 'conn.json', port: 9000, logLevel: 'debug', logFormat: 'json', workers: undefined })
     expect(parseArgs(['-h']).help).to.equal(true)
     expect(parseArgs(['-c', 'conn.json', '-w']).watch).to.equal(true)
+    expect(parseArgs(['--help', '--all'])).to.include({ help: true, all: true })
   })
 
   it('rejects unknown flags, a bad port, a bad log level or format with the flag named', () => {

@@ -1,3 +1,4 @@
+import { TYPES_RANGE } from '@conn/types'
 /**
  * The connector with a store that offers a cluster (a fake one): a next hop not connected here but reached by
  * the cluster passes the switch, runs the outgoing pipeline here once, and leaves through the cluster at the
@@ -52,11 +53,11 @@ describe('cluster (a store that offers one)', () => {
     log = []
     cluster = new FakeCluster(log)
     const store: StoreManifest = {
-      kind: 'store', name: 'clustered', types: '^0.1.0',
+      kind: 'store', name: 'clustered', types: TYPES_RANGE,
       create: () => Object.assign(new MemoryStore(), { cluster })
     }
     const recorder: MiddlewareManifest = {
-      kind: 'middleware', name: 'recorder', types: '^0.1.0',
+      kind: 'middleware', name: 'recorder', types: TYPES_RANGE,
       create: () => ({ name: 'recorder', outgoingData: async (ctx, next) => { log.push(`out:${ctx.account.id}`); return await next(ctx) } })
     }
     alice = new MockPlugin()
