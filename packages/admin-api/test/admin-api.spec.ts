@@ -2,7 +2,7 @@ import { expect } from 'chai'
 import sinon from 'sinon'
 import { request } from 'node:http'
 import { fakePlugin } from '@conn/testkit'
-import { InsufficientLiquidityError, type HttpMount } from '@conn/types'
+import { InsufficientLiquidityError, TYPES_RANGE, type HttpMount } from '@conn/types'
 import manifest, { AdminApi, AdminRoutes, isLoopback, rateToNumber, type AdminApiOptions } from '../src/index.ts'
 import {
   METRICS_CONTENT_TYPE, METRICS_JSON, METRICS_TEXT, fakeAlertMiddleware, fakeBalanceMiddleware, fakeConnector, fakeSettlementMiddleware,
@@ -43,8 +43,8 @@ describe('admin-api', () => {
   }
 
   describe('manifest', () => {
-    it('is an extension manifest named adminApi for types ^0.1.0 whose create() returns an AdminApi', async () => {
-      expect(manifest).to.include({ kind: 'extension', name: 'adminApi', types: '^0.1.0' })
+    it('is an extension manifest named adminApi for the installed types range whose create() returns an AdminApi', async () => {
+      expect(manifest).to.include({ kind: 'extension', name: 'adminApi', types: TYPES_RANGE })
       expect(await manifest.create({}, connector)).to.be.instanceOf(AdminApi)
     })
   })

@@ -1,3 +1,4 @@
+import { TYPES_RANGE } from '@conn/types'
 import { expect } from 'chai'
 import sinon from 'sinon'
 import type { Account, BackendApi } from '@conn/types'
@@ -392,7 +393,7 @@ describe('ecb backend', () => {
         expect(backend).to.be.instanceOf(EcbBackend)
         expect(backend.variant).to.equal(name)
       }
-      expect(manifest).to.include({ kind: 'backend', name: 'ecb', types: '^0.1.0' })
+      expect(manifest).to.include({ kind: 'backend', name: 'ecb', types: TYPES_RANGE })
       const byPackageName = await manifest.create({ spread: 0, name: '@conn/backend-ecb' }, api()) as EcbBackend
       expect(byPackageName.variant).to.equal('ecb')
     })

@@ -155,10 +155,13 @@ try {
   console.log(`redis store rows skipped: no Redis answers at ${REDIS_URL} (${(err as Error).message}); start redis-server to measure them`)
   process.exit(0)
 }
+/** BENCH_SETUPS=redis,memory: only those rows (for profiling; the docs are written from all of them). */
+const only = process.env.BENCH_SETUPS?.split(',')
 const rows: Row[] = []
 for (let round = 1; round <= settings.rounds; round++) {
   const order = SETUPS.map((_, i) => SETUPS[(i + round - 1) % SETUPS.length]!)
   for (const setup of order) {
+    if (only !== undefined && !only.includes(setup.id)) continue
     const row = await measure(setup, round, redis)
     rows.push(row)
     console.error(`round ${round} ${setup.id}: ${fixed(row.packetsPerSecond)} packets/s, p99 ${fixed(row.p99, 1)} ms, conn ${fixed(row.connCpuMicrosPerPacket, 1)} µs/packet, redis ${fixed(row.redisCpuMicrosPerPacket, 1)} µs/packet`)

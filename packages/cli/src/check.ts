@@ -33,7 +33,7 @@ export async function check (argv: string[], env: NodeJS.ProcessEnv = process.en
     return 2
   }
 
-  const loaded = await loadConfig({ help: false, version: false, config }, env)
+  const loaded = await loadConfig({ help: false, all: false, version: false, config }, env)
   const issues: ConfigIssue[] = []
   let checked: ConnectorConfig
   let packages: NamedPackage[]

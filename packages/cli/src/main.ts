@@ -12,10 +12,12 @@ import {
 } from '@conn/core'
 import { isOperatorError, type AccountConfig, type ConnectorConfig, type Logger } from '@conn/types'
 import { parseArgs, HELP, type CliArgs } from './args.ts'
+import { optionTable } from './option-table.ts'
 import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
-import { aliasedPackages } from './packages.ts'
+import { aliasedPackages, installName } from './packages.ts'
 import { chooseLogFormat, rootLogger } from './logger.ts'
 import { ConfigReloader, type ConfigSource } from './reload.ts'
+import { superviseWorkers, workerConfig, workerIndex, workerIssues, workersFromEnv } from './workers.ts'
 
 /** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
 export const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
@@ -37,7 +39,7 @@ export interface Started {
 
 /** Parses, checks and starts. Resolves with an exit code when it must not keep running. */
 export async function run (argv: string[], options: RunOptions = {}): Promise<number | Started> {
-  const env = options.env ?? process.env
+  const { CONNECTOR_WORKERS: workersVariable, ...env } = options.env ?? process.env
   const print = options.print ?? ((line: string) => process.stderr.write(line + '\n'))
   let args: CliArgs
   try {
@@ -47,23 +49,36 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
     print('Try `conn --help`.')
     return 2
   }
-  if (args.help) { process.stdout.write(HELP); return 0 }
+  if (args.help) { process.stdout.write(args.all ? HELP + optionTable() : HELP); return 0 }
   if (args.version) { process.stdout.write(await version() + '\n'); return 0 }
 
+  let workers: number | undefined
+  try {
+    workers = args.workers ?? workersFromEnv({ CONNECTOR_WORKERS: workersVariable })
+  } catch (err) {
+    return printConfigErrors(print, [{ path: 'CONNECTOR_WORKERS', message: (err as Error).message.replace(/^CONNECTOR_WORKERS: /, '') }])
+  }
+  const worker = workerIndex()
   let logger: Logger
   try {
-    logger = options.logger ?? consoleLogger(args, env)
+    logger = options.logger ?? consoleLogger(args, env, worker)
   } catch (err) {
     print(`conn: ${(err as Error).message}`)
     return 2
   }
-  const loaded = await loadConfig(args, env)
+  const loaded = await loadConfig(args, env, worker)
   if ('issues' in loaded) return printConfigErrors(print, loaded.issues)
   for (const name of loaded.unknownEnv) logger.warn({ variable: name }, `unrecognized environment variable ${name} (ignored)`)
 
   const resolveFrom = [loaded.baseDir, CLI_DIR]
   const missing = missingPackages(loaded.config, resolveFrom)
   if (missing.length > 0) return printConfigErrors(print, missing)
+  if (worker === undefined && workers !== undefined && workers > 1) {
+    // the primary: checks that the workers can share what they must, then only supervises them
+    const issues = workerIssues(loaded.config, workers)
+    if (issues.length > 0) return printConfigErrors(print, issues)
+    return await superviseWorkers({ workers, logger })
+  }
 
   const app = createApp(loaded.config, { logger, resolveFrom })
   try {
@@ -75,10 +90,20 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
     print(`conn: start-up failed: ${isOperatorError(err) ? err.message : String((err as Error).stack ?? err)}`)
     return 1
   }
+  // the primary counts a worker as started (for its crash-loop check) once it says so
+  if (worker !== undefined) process.send?.({ conn: 'ready' })
+  if (options.handleSignals === false) {
+    if (loaded.embedded) printBanner(print, loaded.config)
+    return { app, exited: new Promise(() => {}) }
+  }
+  const stopReloading = loaded.embedded ? () => {} : reloadOn(args, new ConfigReloader(app, loaded.config, async () => await readForReload(args, env, worker), logger), logger)
+  // A worker stops when the primary says so (SIGTERM); Ctrl-C reaches the whole process group, and the primary
+  // turns it into one SIGTERM per worker (a second signal would make a worker exit at once).
+  if (worker !== undefined) process.on('SIGINT', () => {})
+  const exited = untilSignal(app, logger, print, worker !== undefined).finally(stopReloading)
+  // after the handlers: whoever reads the banner as "started" may signal at once
   if (loaded.embedded) printBanner(print, loaded.config)
-  if (options.handleSignals === false) return { app, exited: new Promise(() => {}) }
-  const stopReloading = loaded.embedded ? () => {} : reloadOn(args, new ConfigReloader(app, loaded.config, async () => await readForReload(args, env), logger), logger)
-  return { app, exited: untilSignal(app, logger, print).finally(stopReloading) }
+  return { app, exited }
 }
 
 /** Entry point of the bin: runs, and exits when the connector has stopped. */
@@ -96,7 +121,7 @@ export interface LoadedConfig {
 }
 
 /** The file (if any), overridden option by option by the environment; the embedded default if neither exists. */
-export async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promise<LoadedConfig | { issues: ConfigIssue[], raw: Record<string, unknown> }> {
+export async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv, worker?: number): Promise<LoadedConfig | { issues: ConfigIssue[], raw: Record<string, unknown> }> {
   const fromEnv = readEnv(env)
   const issues: ConfigIssue[] = []
   let fromFile: Record<string, unknown> = {}
@@ -125,7 +150,8 @@ export async function loadConfig (args: CliArgs, env: NodeJS.ProcessEnv): Promis
   const lastAccountIssue = issues.findLastIndex((issue) => issue.path.startsWith('accounts'))
   issues.splice(lastAccountIssue < 0 ? issues.length : lastAccountIssue + 1, 0, ...optionIssues)
   if (result.config === undefined || issues.length > 0) return { issues, raw }
-  return { config: result.config, baseDir, embedded, unknownEnv: fromEnv.unknown }
+  const config = worker === undefined ? result.config : workerConfig(result.config, worker)
+  return { config, baseDir, embedded, unknownEnv: fromEnv.unknown }
 }
 
 /** The account options the configured middlewares' manifests refuse (or none declares), as config issues. */
@@ -150,7 +176,7 @@ function missingPackages (config: ConnectorConfig, resolveFrom: string[]): Confi
   const issues: ConfigIssue[] = []
   for (const { path, packageName, label } of aliasedPackages(config)) {
     if (resolvePackage(packageName, resolveFrom) === undefined) {
-      issues.push({ path, message: `${label}package "${packageName}" is not installed (install it next to your config, e.g. npm i ${packageName})` })
+      issues.push({ path, message: `${label}package "${packageName}" is not installed; install it next to your config: npm i ${installName(packageName)}` })
     }
   }
   return issues
@@ -163,11 +189,12 @@ function printConfigErrors (print: (line: string) => void, issues: ConfigIssue[]
   return 1
 }
 
-/** The root logger for this process's stdout, in the format asked for or suited to it. */
-function consoleLogger (args: CliArgs, env: NodeJS.ProcessEnv): Logger {
+/** The root logger for this process's stdout, in the format asked for or suited to it (a worker's records say which). */
+function consoleLogger (args: CliArgs, env: NodeJS.ProcessEnv, worker: number | undefined): Logger {
   const terminal = process.stdout.isTTY === true
   const format = chooseLogFormat(args.logFormat, env.LOG_FORMAT, terminal)
-  return rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info', format, terminal && env.NO_COLOR === undefined)
+  const logger = rootLogger(args.logLevel ?? env.LOG_LEVEL ?? 'info', format, terminal && env.NO_COLOR === undefined)
+  return worker === undefined ? logger : logger.child({ worker })
 }
 
 function printBanner (print: (line: string) => void, config: ConnectorConfig): void {
@@ -182,8 +209,8 @@ function printBanner (print: (line: string) => void, config: ConnectorConfig): v
 }
 
 /** The configuration as a reload reads it: the file and the environment, checked as at start. */
-async function readForReload (args: CliArgs, env: NodeJS.ProcessEnv): ReturnType<ConfigSource> {
-  const loaded = await loadConfig(args, env)
+async function readForReload (args: CliArgs, env: NodeJS.ProcessEnv, worker: number | undefined): ReturnType<ConfigSource> {
+  const loaded = await loadConfig(args, env, worker)
   if ('issues' in loaded) return { problems: loaded.issues }
   const missing = missingPackages(loaded.config, [loaded.baseDir, CLI_DIR])
   return missing.length > 0 ? { problems: missing } : { config: loaded.config }
@@ -217,10 +244,14 @@ function reloadOn (args: CliArgs, reloader: ConfigReloader, logger: Logger): () 
 }
 
 /** Shuts down cleanly on the first SIGINT/SIGTERM (exit 0, or 1 if shutdown fails); a second one exits 1 at once. */
-function untilSignal (app: Connector, logger: Logger, print: (line: string) => void): Promise<number> {
+function untilSignal (app: Connector, logger: Logger, print: (line: string) => void, workerMode: boolean): Promise<number> {
+  const signals: NodeJS.Signals[] = workerMode ? ['SIGTERM'] : ['SIGINT', 'SIGTERM']
   return new Promise((resolveExit) => {
     let stopping = false
     const onSignal = (signal: NodeJS.Signals): void => {
+      // a worker may get the same signal twice (from the primary, and as one of the group, e.g. from systemd):
+      // only the primary's second signal hurries it, by SIGKILL
+      if (stopping && !workerMode) return
       if (stopping) {
         print(`conn: ${signal} again, exiting now`)
         process.exit(1)
@@ -228,16 +259,14 @@ function untilSignal (app: Connector, logger: Logger, print: (line: string) => v
       stopping = true
       logger.info({ signal }, 'shutting down')
       app.shutdown().then(() => {
-        process.off('SIGINT', onSignal)
-        process.off('SIGTERM', onSignal)
+        for (const signal of signals) process.off(signal, onSignal)
         resolveExit(0)
       }, (err: Error) => {
         logger.error({ err }, 'shutdown failed')
         resolveExit(1)
       })
     }
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
+    for (const signal of signals) process.on(signal, onSignal)
   })
 }
 

@@ -31,5 +31,15 @@ export function aliasedPackages (config: ConnectorConfig): NamedPackage[] {
   }
   const storePackage = storePackageName(config.store)
   if (storePackage !== undefined) packages.push({ path: 'store', packageName: storePackage, label: `store "${config.store}": ` })
+  // an optional dependency of the cli: a minimal install may not have it
+  if (config.adminApi) packages.push({ path: 'adminApi', packageName: ADMIN_API_PACKAGE, label: 'the admin API: ' })
   return packages
+}
+
+export const ADMIN_API_PACKAGE = '@conn/admin-api'
+
+/** What to give `npm i` for a package name that may name a subpath (`@conn/plugin-btp/mini-accounts`). */
+export function installName (packageName: string): string {
+  const parts = packageName.split('/')
+  return parts.slice(0, packageName.startsWith('@') ? 2 : 1).join('/')
 }

@@ -12,7 +12,7 @@ import {
   OperatorError,
   type AccountConfig, type Backend, type ConnectorConfig, type ConnectorHandle, type ConnectorState, type Extension,
   type ConnectorServices, type Logger, type Middleware, type MiddlewareApi, type Plugin, type Rate, type Routing,
-  type RoutingApi, type ServiceName, type StaticRoute, type Store, type Cluster, type ClusterHost
+  type RoutingApi, type ServiceName, type StaticRoute, type Store, type Cluster, type ClusterHost, type SharedRoute
 } from '@conn/types'
 import type { ConnectorAccount } from './account.ts'
 import { Accounts } from './accounts.ts'
@@ -370,6 +370,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       this.cluster = this.store.cluster
       await this.cluster.start(this.clusterHost())
       this.packetPath.useCluster(this.cluster)
+      this.shareLearnedRoutes(this.cluster)
     }
 
     await this.accounts.connectAll(this.config.initialConnectTimeout)
@@ -436,8 +437,32 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     }
   }
 
+  /** Routes imported from other cluster members are not told back to the cluster as learned here. */
+  private importingRoute = false
+
+  /** One routing view across a cluster: what the table learns is shared, what the others learned is imported. */
+  private shareLearnedRoutes (cluster: Cluster): void {
+    const share = cluster.shareRoute?.bind(cluster)
+    if (share === undefined) return
+    this.routingTable.onLearnedChange((accountId, prefix, route) => {
+      if (!this.importingRoute) share(accountId, prefix, route === undefined ? undefined : { path: route.path, auth: route.auth })
+    })
+  }
+
+  private importRoute (accountId: string, prefix: string, route: SharedRoute | undefined): void {
+    if (!this.accounts.has(accountId)) return
+    this.importingRoute = true
+    try {
+      if (route === undefined) this.routingTable.removeLearnedRoute(accountId, prefix)
+      else this.routingTable.addLearnedRoute(accountId, prefix, route)
+    } finally {
+      this.importingRoute = false
+    }
+  }
+
   private clusterHost (): ClusterHost {
     return {
+      importRoute: (accountId, prefix, route) => { this.importRoute(accountId, prefix, route) },
       logger: this.logger.child({ component: 'cluster' }),
       getOwnAddress: () => this.ownAddress,
       getAccount: (id) => this.accounts.get(id),

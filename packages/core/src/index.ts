@@ -1,5 +1,6 @@
 export { createApp, Connector, type AppOptions, type ConnectorEvents } from './app.ts'
 export { ConnectorAccount } from './account.ts'
+export { OPTION_HELP } from './option-help.ts'
 export { validateConfig, validateAccount, ConfigError, OPTIONS, CORE_ACCOUNT_OPTIONS, type ConfigIssue, type OptionType } from './config.ts'
 export { STANDARD_MIDDLEWARES, STANDARD_MIDDLEWARE_NAMES, type StandardMiddleware } from './standard.ts'
 export { checkAccountOptions, middlewareManifests, type AccountOptionsCheck } from './middlewares.ts'

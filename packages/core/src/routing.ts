@@ -69,6 +69,8 @@ export class RoutingTable implements RoutingTableView {
   private local = new Map<string, Route>()
   private readonly statics = new Map<string, string>()
   private readonly listeners: RouteChangeListener[] = []
+  /** Told of each learned route added or removed (the cluster shares them); at most one. */
+  private learnedListener: ((accountId: string, prefix: string, route: Route | undefined) => void) | undefined
   /**
    * Next hop by destination for the destinations seen since the table last changed: a STREAM connection
    * sends many packets to one address, and this saves walking its segments for each. Cleared on every change;
@@ -115,6 +117,11 @@ export class RoutingTable implements RoutingTableView {
     }
   }
 
+  /** Sets what is told of every learned route added (or replaced) and removed; undefined: nobody. */
+  onLearnedChange (listener: ((accountId: string, prefix: string, route: Route | undefined) => void) | undefined): void {
+    this.learnedListener = listener
+  }
+
   /** Replaces the static routes (a configuration reload) and re-evaluates the prefixes they or the previous ones named. */
   setStaticRoutes (routes: StaticRoute[]): void {
     const prefixes = new Set([...this.statics.keys(), ...routes.map((route) => route.targetPrefix)])
@@ -147,6 +154,7 @@ export class RoutingTable implements RoutingTableView {
       entry.learned = routes
     }
     this.recompute(prefix)
+    this.learnedListener?.(accountId, prefix, learned)
   }
 
   removeLearnedRoute (accountId: string, prefix: string): void {
@@ -158,6 +166,7 @@ export class RoutingTable implements RoutingTableView {
     routes.splice(index, 1)
     entry.learned = routes.length === 0 ? undefined : routes.length === 1 ? routes[0] : routes
     this.recompute(prefix)
+    this.learnedListener?.(accountId, prefix, undefined)
   }
 
   /**

@@ -3,10 +3,8 @@ import { createHash } from 'node:crypto'
 import { fileURLToPath } from 'node:url'
 import * as IlpPacket from 'ilp-packet'
 import * as Ildcp from 'ilp-protocol-ildcp'
-import {
-  BadRequestError, PluginOptionsError,
-  type AccountConfig, type Middleware, type MiddlewareApi, type MiddlewareManifest, type Plugin
-} from '@conn/types'
+import { BadRequestError, PluginOptionsError,
+  type AccountConfig, type Middleware, type MiddlewareApi, type MiddlewareManifest, type Plugin, TYPES_RANGE } from '@conn/types'
 import { createApp, ConfigError, LoadError, type Connector } from '../src/index.ts'
 import { MockPlugin } from './helpers/mock-plugin.ts'
 import { captureLogger, silentLogger } from './helpers/logger.ts'
@@ -34,7 +32,7 @@ function recorder (name: string, log: string[]): MiddlewareManifest {
   return {
     kind: 'middleware',
     name,
-    types: '^0.1.0',
+    types: TYPES_RANGE,
     create: (): Middleware => ({
       name,
       incomingData: async (ctx, next) => { log.push(`in:${name}`); return await next(ctx) },
@@ -132,7 +130,7 @@ describe('Connector (createApp)', () => {
 
   it('stops start-up when a custom middleware package is not a middleware manifest', async () => {
     app = createTestApp({ ilpAddress: 'test.conn', accounts: {}, middlewares: { x: { type: 'not-a-mw' } } },
-      { logger: silentLogger, modules: { 'not-a-mw': { default: { kind: 'backend', name: 'x', types: '^0.1.0', create: () => ({}) } } } })
+      { logger: silentLogger, modules: { 'not-a-mw': { default: { kind: 'backend', name: 'x', types: TYPES_RANGE, create: () => ({}) } } } })
     await app.listen().then(() => expect.fail('listen should reject'), (err: Error) => {
       expect(err.message).to.equal('middleware x: package "not-a-mw" is a backend, not a middleware')
     })
@@ -300,12 +298,12 @@ describe('Connector (createApp)', () => {
   it('uses a backend and a store given by package name, checked against their manifests', async () => {
     const calls: string[] = []
     const backend = {
-      kind: 'backend', name: 'fixed', types: '^0.1.0',
+      kind: 'backend', name: 'fixed', types: TYPES_RANGE,
       create: (options: { spread: number, rate?: number }) => ({
         getRate: async (from: string, to: string) => { calls.push(`${from}->${to}@${options.spread}`); return options.rate! }
       })
     }
-    const store = { kind: 'store', name: 'map', types: '^0.1.0', create: (options: { path?: string }) => { calls.push(`store:${options.path}`); return new Map() as any } }
+    const store = { kind: 'store', name: 'map', types: TYPES_RANGE, create: (options: { path?: string }) => { calls.push(`store:${options.path}`); return new Map() as any } }
     const alice = new MockPlugin()
     const bob = new MockPlugin()
     bob.onSendData = async (data) => {
@@ -334,7 +332,7 @@ describe('Connector (createApp)', () => {
     const alice = new MockPlugin()
     const bob = new MockPlugin()
     await bob.connect()
-    const backend = { kind: 'backend', name: 'b', types: '^0.1.0', create: () => ({ getRate: async () => { throw new BadRequestError('no rate available. currency=XYZ') } }) }
+    const backend = { kind: 'backend', name: 'b', types: TYPES_RANGE, create: () => ({ getRate: async () => { throw new BadRequestError('no rate available. currency=XYZ') } }) }
     app = createTestApp({ ilpAddress: 'test.conn', backend: 'b', accounts: { alice: child(alice), bob: child(bob) } },
       { logger: silentLogger, modules: { b: { default: backend }, '@conn/middleware-error-handler': { default: rejecting } } })
     await app.listen()
@@ -454,14 +452,14 @@ describe('Connector (createApp)', () => {
     slow.connectDelay = 30
     slow.on('connect', () => order.push('plugin connected'))
     const admin = {
-      kind: 'extension', name: 'adminApi', types: '^0.1.0',
+      kind: 'extension', name: 'adminApi', types: TYPES_RANGE,
       create: (_options: unknown, connector: { state: string }) => ({
         start: () => { order.push(`admin listening (${connector.state})`) },
         stop: () => {}
       })
     }
     const backend = {
-      kind: 'backend', name: 'b', types: '^0.1.0',
+      kind: 'backend', name: 'b', types: TYPES_RANGE,
       create: () => ({ connect: async () => { order.push('backend connect') }, getRate: () => 1 })
     }
     app = createTestApp({ ilpAddress: 'test.conn', adminApi: true, backend: 'b', accounts: { slow: child(slow) } },
@@ -509,7 +507,7 @@ describe('Connector (createApp)', () => {
 
   it('takes a storePath without a store as the persistent level store at that path', async () => {
     const opened: string[] = []
-    const level = { kind: 'store', name: 'level', types: '^0.1.0', create: (options: { path?: string }) => { opened.push(String(options.path)); return new Map() as any } }
+    const level = { kind: 'store', name: 'level', types: TYPES_RANGE, create: (options: { path?: string }) => { opened.push(String(options.path)); return new Map() as any } }
     const { logger, lines } = captureLogger('info')
     app = createTestApp({ ilpAddress: 'test.conn', storePath: '/var/lib/conn', accounts: {} },
       { logger, modules: { '@conn/store-level': { default: level } } })

@@ -1,3 +1,4 @@
+import { TYPES_RANGE } from '@conn/types'
 /**
  * The connector with a store that offers a cluster (a fake one): a next hop not connected here but reached by
  * the cluster passes the switch, runs the outgoing pipeline here once, and leaves through the cluster at the
@@ -6,7 +7,7 @@
  */
 import { expect } from 'chai'
 import * as IlpPacket from 'ilp-packet'
-import type { Account, AccountConfig, Cluster, ClusterHost, IlpPrepare, MiddlewareManifest, Plugin, StoreManifest } from '@conn/types'
+import type { Account, AccountConfig, Cluster, ClusterHost, IlpPrepare, MiddlewareManifest, Plugin, SharedRoute, StoreManifest } from '@conn/types'
 import { createApp, MemoryStore, type Connector } from '../src/index.ts'
 import { MockPlugin } from './helpers/mock-plugin.ts'
 import { silentLogger } from './helpers/logger.ts'
@@ -29,6 +30,11 @@ class FakeCluster implements Cluster {
   }
 
   async stop (): Promise<void> { this.log.push('cluster:stop') }
+
+  readonly shared: string[] = []
+  shareRoute (accountId: string, prefix: string, route: SharedRoute | undefined): void {
+    this.shared.push(`${accountId} ${prefix} ${route === undefined ? '-' : route.path.join(',')}`)
+  }
 }
 
 function child (plugin: Plugin): AccountConfig {
@@ -47,11 +53,11 @@ describe('cluster (a store that offers one)', () => {
     log = []
     cluster = new FakeCluster(log)
     const store: StoreManifest = {
-      kind: 'store', name: 'clustered', types: '^0.1.0',
+      kind: 'store', name: 'clustered', types: TYPES_RANGE,
       create: () => Object.assign(new MemoryStore(), { cluster })
     }
     const recorder: MiddlewareManifest = {
-      kind: 'middleware', name: 'recorder', types: '^0.1.0',
+      kind: 'middleware', name: 'recorder', types: TYPES_RANGE,
       create: () => ({ name: 'recorder', outgoingData: async (ctx, next) => { log.push(`out:${ctx.account.id}`); return await next(ctx) } })
     }
     alice = new MockPlugin()
@@ -117,5 +123,28 @@ describe('cluster (a store that offers one)', () => {
     await app!.shutdown()
     app = undefined
     expect(log.filter((l) => !l.startsWith('out:'))).to.deep.equal(['cluster:start', 'cluster:stop', 'bob:disconnect'])
+  })
+
+  it('one routing view: tells the cluster the routes the table learns, and a route imported from it goes to its account (through the cluster) without being told back', async () => {
+    await start(false)
+    cluster.remote.add('bob')
+    app!.routingTable.addLearnedRoute('alice', 'test.near', { path: ['test.near'] })
+    app!.routingTable.removeLearnedRoute('alice', 'test.near')
+    expect(cluster.shared).to.deep.equal(['alice test.near test.near', 'alice test.near -'])
+
+    cluster.host!.importRoute('bob', 'test.far', { path: ['test.far'] })
+    cluster.host!.importRoute('nobody', 'test.nowhere', { path: [] }) // not an account here: ignored
+    expect(cluster.shared).to.have.length(2)
+    expect(app!.routingTable.get('test.far')?.nextHop).to.equal('bob')
+    expect(app!.routingTable.get('test.nowhere')).to.equal(undefined)
+    const reply = IlpPacket.deserializeIlpFulfill(await alice.receive(IlpPacket.serializeIlpPrepare({
+      amount: '10', destination: 'test.far.x', executionCondition: Buffer.alloc(32, 1), expiresAt: new Date(Date.now() + 5000), data: Buffer.alloc(0)
+    })))
+    expect(reply.fulfillment).to.deep.equal(FULFILLMENT)
+    expect(cluster.sent.map((sent) => sent.prepare.destination)).to.deep.equal(['test.far.x'])
+
+    cluster.host!.importRoute('bob', 'test.far', undefined)
+    expect(app!.routingTable.get('test.far')).to.equal(undefined)
+    expect(cluster.shared).to.have.length(2)
   })
 })

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { join } from 'node:path'
-import { TYPES_VERSION } from '@conn/types'
+import { TYPES_VERSION, TYPES_RANGE } from '@conn/types'
 import { checkManifest, defaultExport, importByName, LoadError, resolvePackage } from '../src/loader.ts'
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url))
@@ -10,7 +10,7 @@ const APP = join(FIXTURES, 'app')
 /** A directory from which none of the fixture packages resolve. */
 const ELSEWHERE = join(FIXTURES, 'nowhere')
 
-const MANIFEST = { kind: 'middleware', name: 'm', types: '^0.1.0', create: () => ({ name: 'm' }) }
+const MANIFEST = { kind: 'middleware', name: 'm', types: TYPES_RANGE, create: () => ({ name: 'm' }) }
 
 async function loadErrorOf (promise: Promise<unknown>): Promise<LoadError> {
   try {

@@ -1,3 +1,4 @@
+import { TYPES_RANGE } from '@conn/types'
 /**
  * Middleware options as the manifests declare them: core checks account options, custom middleware options,
  * backendConfig and storeConfig against the schemas, knows none itself, and refuses an option nobody declares;
@@ -117,13 +118,13 @@ describe('middleware options and services', () => {
       await app.listen().then(() => expect.fail('listen should reject'), (err: ConfigError) => {
         expect(err.issues).to.deep.equal([{ path: 'middlewares.x.options.level', message: 'expected an integer >= 1, got 0' }])
       })
-      const backend = { kind: 'backend', name: 'b', types: '^0.1.0', options: { type: 'object', properties: { url: { type: 'string' } } }, create: () => ({ getRate: () => 1 }) }
+      const backend = { kind: 'backend', name: 'b', types: TYPES_RANGE, options: { type: 'object', properties: { url: { type: 'string' } } }, create: () => ({ getRate: () => 1 }) }
       app = createApp({ ilpAddress: 'test.conn', accounts: {}, backend: 'b', backendConfig: { ulr: 'x' } },
         { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, b: { default: backend } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: ConfigError) => {
         expect(err.issues).to.deep.equal([{ path: 'backendConfig.ulr', message: 'unknown option' }])
       })
-      const store = { kind: 'store', name: 's', types: '^0.1.0', options: { type: 'object', properties: { sync: { type: 'boolean' } } }, create: () => new Map() }
+      const store = { kind: 'store', name: 's', types: TYPES_RANGE, options: { type: 'object', properties: { sync: { type: 'boolean' } } }, create: () => new Map() }
       app = createApp({ ilpAddress: 'test.conn', accounts: {}, store: 's', storeConfig: { sync: 'yes' } },
         { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, s: { default: store } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: ConfigError) => {
@@ -170,7 +171,7 @@ describe('middleware options and services', () => {
     })
 
     it('refuses to start an extension whose required service nobody provides', async () => {
-      const admin: ExtensionManifest = { kind: 'extension', name: 'a', types: '^0.1.0', requires: ['alertAdmin'], create: () => ({ start: () => {}, stop: () => {} }) }
+      const admin: ExtensionManifest = { kind: 'extension', name: 'a', types: TYPES_RANGE, requires: ['alertAdmin'], create: () => ({ start: () => {}, stop: () => {} }) }
       app = createApp({ ilpAddress: 'test.conn', adminApi: true, accounts: {} }, { logger: silentLogger, modules: { ...REQUIRED_STAND_INS, '@conn/admin-api': { default: admin } } })
       await app.listen().then(() => expect.fail('listen should reject'), (err: LoadError) => {
         expect(err.message).to.equal('admin API (@conn/admin-api) requires alertAdmin, which no middleware that runs provides')

@@ -1,3 +1,4 @@
+import { TYPES_RANGE } from '@conn/types'
 import { backendConformance } from '@conn/testkit'
 import type { BackendManifest } from '@conn/types'
 import { OneToOneBackend } from '../src/backends/one-to-one.ts'
@@ -10,7 +11,7 @@ import { OneToOneBackend } from '../src/backends/one-to-one.ts'
 const oneToOne: BackendManifest = {
   kind: 'backend',
   name: 'one-to-one',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   create: (options, api) => new OneToOneBackend(options, api)
 }
 

@@ -1,3 +1,4 @@
+import { TYPES_RANGE } from '@conn/types'
 import { expect } from 'chai'
 import sinon from 'sinon'
 import type { Account, NextData } from '@conn/types'
@@ -28,8 +29,8 @@ describe('alert', () => {
   }
 
   describe('manifest', () => {
-    it('is a middleware manifest named alert for types ^0.1.0 whose create() returns an AlertMiddleware', async () => {
-      expect(manifest).to.include({ kind: 'middleware', name: 'alert', types: '^0.1.0' })
+    it('is a middleware manifest named alert for the installed types range whose create() returns an AlertMiddleware', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'alert', types: TYPES_RANGE })
       expect(await manifest.create({}, fakeApi())).to.be.instanceOf(AlertMiddleware)
     })
   })

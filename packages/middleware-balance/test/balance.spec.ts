@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { InsufficientLiquidityError, MoneyNotSentError, type SettlementClaim, type Account, type LabelValues, type PacketContext } from '@conn/types'
+import { InsufficientLiquidityError, MoneyNotSentError, type SettlementClaim, type Account, type LabelValues, type PacketContext, TYPES_RANGE } from '@conn/types'
 import type { BalanceConfig, BalanceOptions } from '../src/index.ts'
 import {
   MapBalances, RecordingLogger, RecordingMetrics, deferred, fakeAccount, fakeApi, fakePlugin, fulfill, middlewareConformance,
@@ -86,8 +86,8 @@ class ClaimingBalances extends MapBalances {
 
 describe('balance', () => {
   describe('manifest', () => {
-    it('is a middleware manifest named balance for types ^0.1.0 whose create() returns a BalanceMiddleware', async () => {
-      expect(manifest).to.include({ kind: 'middleware', name: 'balance', types: '^0.1.0' })
+    it('is a middleware manifest named balance for the installed types range whose create() returns a BalanceMiddleware', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'balance', types: TYPES_RANGE })
       expect(await manifest.create({}, fakeApi())).to.be.instanceOf(BalanceMiddleware)
     })
   })

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
 import { lengthPrefix } from '@conn/codec'
-import { TransferTimedOutError, type NextData } from '@conn/types'
+import { TransferTimedOutError, type NextData, TYPES_RANGE } from '@conn/types'
 import { deferred, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { Deduplicate } from '../src/index.ts'
 import { MAX_SETTLED, keyOf } from '../src/deduplicate.ts'
@@ -45,8 +45,8 @@ describe('deduplicate', () => {
   })
 
   describe('manifest', () => {
-    it('is a middleware manifest named deduplicate for types ^0.1.0 whose create() returns a Deduplicate', async () => {
-      expect(manifest).to.include({ kind: 'middleware', name: 'deduplicate', types: '^0.1.0' })
+    it('is a middleware manifest named deduplicate for the installed types range whose create() returns a Deduplicate', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'deduplicate', types: TYPES_RANGE })
       expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Deduplicate)
     })
   })

@@ -1,7 +1,7 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
 import { lengthPrefix } from '@conn/codec'
-import { InvalidPacketError, type NextData, type PacketContext } from '@conn/types'
+import { InvalidPacketError, type NextData, type PacketContext, TYPES_RANGE } from '@conn/types'
 import { fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, rejectionOf } from '@conn/testkit'
 import manifest, { ECHO_PREFIX, Echo } from '../src/index.ts'
 
@@ -31,8 +31,8 @@ describe('echo', () => {
   })
 
   describe('manifest', () => {
-    it('is a middleware manifest named echo for types ^0.1.0 whose create() returns an Echo', async () => {
-      expect(manifest).to.include({ kind: 'middleware', name: 'echo', types: '^0.1.0' })
+    it('is a middleware manifest named echo for the installed types range whose create() returns an Echo', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'echo', types: TYPES_RANGE })
       expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Echo)
     })
   })

@@ -1,10 +1,8 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
 import { parseReject } from '@conn/codec'
-import {
-  InsufficientLiquidityError, PeerUnreachableError, UnreachableError,
-  type MoneyContext, type NextData
-} from '@conn/types'
+import { InsufficientLiquidityError, PeerUnreachableError, UnreachableError,
+  type MoneyContext, type NextData, TYPES_RANGE } from '@conn/types'
 import { RecordingLogger, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { ErrorHandler } from '../src/index.ts'
 
@@ -22,8 +20,8 @@ function throwing (value: unknown): NextData {
 
 describe('error-handler', () => {
   describe('manifest', () => {
-    it('is a middleware manifest named errorHandler for types ^0.1.0 whose create() returns an ErrorHandler', async () => {
-      expect(manifest).to.include({ kind: 'middleware', name: 'errorHandler', types: '^0.1.0' })
+    it('is a middleware manifest named errorHandler for the installed types range whose create() returns an ErrorHandler', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'errorHandler', types: TYPES_RANGE })
       expect(await manifest.create({}, fakeApi())).to.be.instanceOf(ErrorHandler)
     })
   })

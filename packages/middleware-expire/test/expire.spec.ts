@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { TransferTimedOutError, type PacketContext } from '@conn/types'
+import { TransferTimedOutError, type PacketContext, TYPES_RANGE } from '@conn/types'
 import { deferred, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject, rejectionOf } from '@conn/testkit'
 import manifest, { Expire } from '../src/index.ts'
 
@@ -30,8 +30,8 @@ describe('expire', () => {
   afterEach(() => { clock.restore() })
 
   describe('manifest', () => {
-    it('is a middleware manifest named expire for types ^0.1.0 whose create() returns an Expire', async () => {
-      expect(manifest).to.include({ kind: 'middleware', name: 'expire', types: '^0.1.0' })
+    it('is a middleware manifest named expire for the installed types range whose create() returns an Expire', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'expire', types: TYPES_RANGE })
       expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Expire)
     })
   })

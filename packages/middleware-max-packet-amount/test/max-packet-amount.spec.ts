@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { AmountTooLargeError, type Account, type NextData } from '@conn/types'
+import { AmountTooLargeError, type Account, type NextData, TYPES_RANGE } from '@conn/types'
 import { fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, rejectionOf } from '@conn/testkit'
 import manifest, { MaxPacketAmount } from '../src/index.ts'
 
@@ -22,8 +22,8 @@ describe('max-packet-amount', () => {
     return acc
   }
 
-  it('is a middleware manifest named maxPacketAmount for types ^0.1.0 whose create() returns a MaxPacketAmount', async () => {
-    expect(manifest).to.include({ kind: 'middleware', name: 'maxPacketAmount', types: '^0.1.0' })
+  it('is a middleware manifest named maxPacketAmount for the installed types range whose create() returns a MaxPacketAmount', async () => {
+    expect(manifest).to.include({ kind: 'middleware', name: 'maxPacketAmount', types: TYPES_RANGE })
     expect(await manifest.create({}, fakeApi())).to.be.instanceOf(MaxPacketAmount)
   })
 

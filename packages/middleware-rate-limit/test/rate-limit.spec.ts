@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { RateLimitedError, type Account, type AccountConfig, type MoneyContext, type NextData, type NextMoney } from '@conn/types'
+import { RateLimitedError, type Account, type AccountConfig, type MoneyContext, type NextData, type NextMoney, TYPES_RANGE } from '@conn/types'
 import { RecordingLogger, RecordingMetrics, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, rejectionOf } from '@conn/testkit'
 import manifest, { RateLimit, rateLimitSettings } from '../src/index.ts'
 
@@ -42,8 +42,8 @@ describe('rate-limit', () => {
   }
 
   describe('manifest', () => {
-    it('is a middleware manifest named rateLimit for types ^0.1.0 whose create() returns a RateLimit', async () => {
-      expect(manifest).to.include({ kind: 'middleware', name: 'rateLimit', types: '^0.1.0' })
+    it('is a middleware manifest named rateLimit for the installed types range whose create() returns a RateLimit', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'rateLimit', types: TYPES_RANGE })
       expect(await manifest.create({}, fakeApi())).to.be.instanceOf(RateLimit)
     })
   })

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { BadRequestError, type MoneyContext, type NextData, type NextMoney } from '@conn/types'
+import { BadRequestError, type MoneyContext, type NextData, type NextMoney, TYPES_RANGE } from '@conn/types'
 import { RecordingMetrics, fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { Stats } from '../src/index.ts'
 
@@ -27,8 +27,8 @@ describe('stats', () => {
   })
 
   describe('manifest', () => {
-    it('is a middleware manifest named stats for types ^0.1.0 whose create() returns a Stats', async () => {
-      expect(manifest).to.include({ kind: 'middleware', name: 'stats', types: '^0.1.0' })
+    it('is a middleware manifest named stats for the installed types range whose create() returns a Stats', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'stats', types: TYPES_RANGE })
       expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Stats)
     })
   })

@@ -1,6 +1,6 @@
 import { expect } from 'chai'
 import sinon from 'sinon'
-import { InsufficientLiquidityError, type Account, type AccountConfig, type NextData } from '@conn/types'
+import { InsufficientLiquidityError, type Account, type AccountConfig, type NextData, TYPES_RANGE } from '@conn/types'
 import { fakeAccount, fakeApi, fulfill, middlewareConformance, packetContext, reject } from '@conn/testkit'
 import manifest, { Throughput, throughputSettings } from '../src/index.ts'
 
@@ -39,8 +39,8 @@ describe('throughput', () => {
   }
   const T04 = 'exceeded money bandwidth, throttling.'
 
-  it('is a middleware manifest named throughput for types ^0.1.0 whose create() returns a Throughput', async () => {
-    expect(manifest).to.include({ kind: 'middleware', name: 'throughput', types: '^0.1.0' })
+  it('is a middleware manifest named throughput for the installed types range whose create() returns a Throughput', async () => {
+    expect(manifest).to.include({ kind: 'middleware', name: 'throughput', types: TYPES_RANGE })
     expect(await manifest.create({}, fakeApi())).to.be.instanceOf(Throughput)
   })
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import { expect } from 'chai'
-import { WrongConditionError, type PacketContext } from '@conn/types'
+import { WrongConditionError, type PacketContext, TYPES_RANGE } from '@conn/types'
 import {
   DEFAULT_CONDITION as CONDITION, DEFAULT_FULFILLMENT as FULFILLMENT, RecordingLogger, fakeAccount, fakeApi, fulfill,
   middlewareConformance, packetContext, reject, rejectionOf
@@ -29,8 +29,8 @@ function expectF05 (result: unknown): void {
 
 describe('validate-fulfillment', () => {
   describe('manifest', () => {
-    it('is a middleware manifest named validateFulfillment for types ^0.1.0 whose create() returns a ValidateFulfillment', async () => {
-      expect(manifest).to.include({ kind: 'middleware', name: 'validateFulfillment', types: '^0.1.0' })
+    it('is a middleware manifest named validateFulfillment for the installed types range whose create() returns a ValidateFulfillment', async () => {
+      expect(manifest).to.include({ kind: 'middleware', name: 'validateFulfillment', types: TYPES_RANGE })
       expect(await manifest.create({}, fakeApi())).to.be.instanceOf(ValidateFulfillment)
     })
   })

@@ -1,7 +1,9 @@
 import { expect } from 'chai'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { createHash, randomBytes } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
+import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import * as IlpPacket from 'ilp-packet'
 import { BtpPlugin } from '@conn/plugin-btp'
@@ -19,6 +21,8 @@ async function freePort (): Promise<number> {
     })
   })
 }
+
+const ARTIFACTS = fileURLToPath(new URL('artifacts/', import.meta.url))
 
 describe('examples/console.js', function () {
   this.timeout(90_000) // a loaded CI machine took more than 15 s to start the example
@@ -53,7 +57,12 @@ describe('examples/console.js', function () {
     const waitFor = async (text: string): Promise<void> => {
       const deadline = Date.now() + 40_000
       while (!output.includes(text)) {
-        if (Date.now() > deadline) throw new Error(`no "${text}" in the example's output:\n${output}`)
+        if (Date.now() > deadline) {
+          // the whole output as an artifact: an error message this long is cut short in CI's log
+          mkdirSync(ARTIFACTS, { recursive: true })
+          writeFileSync(join(ARTIFACTS, 'example-output.txt'), output)
+          throw new Error(`no "${text}" in the example's output (whole output in test/artifacts/example-output.txt):\n${output.slice(-4000)}`)
+        }
         await new Promise((resolve) => setTimeout(resolve, 50))
       }
     }

@@ -1,10 +1,11 @@
+import { TYPES_RANGE } from '@conn/types'
 import { expect } from 'chai'
 import manifest, { CcpRouting } from '../src/index.ts'
 import { fakeRouting } from './helpers.ts'
 
 describe('index', () => {
-  it('default-exports a routing manifest: kind routing, name ccp, types ^0.1.0', () => {
-    expect(manifest).to.deep.include({ kind: 'routing', name: 'ccp', types: '^0.1.0' })
+  it('default-exports a routing manifest: kind routing, name ccp, the installed types range', () => {
+    expect(manifest).to.deep.include({ kind: 'routing', name: 'ccp', types: TYPES_RANGE })
     expect(manifest.create).to.be.a('function')
   })
 

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import sinon from 'sinon'
 import { Level } from 'level'
 import { RecordingLogger, rejectionOf, storeConformance } from '@conn/testkit'
-import { isOperatorError } from '@conn/types'
+import { isOperatorError, TYPES_RANGE } from '@conn/types'
 import manifest, { LevelStore, LevelStoreError } from '../src/index.ts'
 
 describe('level-store', () => {
@@ -32,7 +32,7 @@ describe('level-store', () => {
 
   describe('manifest', () => {
     it('is the `leveldown` store for this @conn/types, and create() passes path and storeConfig to a LevelStore', async () => {
-      expect([manifest.kind, manifest.name, manifest.types]).to.deep.equal(['store', 'leveldown', '^0.1.0'])
+      expect([manifest.kind, manifest.name, manifest.types]).to.deep.equal(['store', 'leveldown', TYPES_RANGE])
       const logger = new RecordingLogger()
       const path = freshPath()
       const store = await manifest.create({ path, sync: true }, { logger })

@@ -115,12 +115,15 @@ export class LinkServer {
 
   get deliveriesInFlight (): number { return this.inFlight }
 
-  /** Listens; resolves with the port (useful with port 0). */
+  /**
+   * Listens; resolves with the port (useful with port 0). Exclusive: in a worker of `conn --workers` the port is
+   * this process's own, not shared with the other workers through node:cluster (the others dial this member).
+   */
   async listen (host: string, port: number): Promise<number> {
     const server = this.server = createServer((socket) => { this.accept(socket) })
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject)
-      server.listen(port, host, () => { server.off('error', reject); resolve() })
+      server.listen({ port, host, exclusive: true }, () => { server.off('error', reject); resolve() })
     })
     server.on('error', (err) => this.options.logger.warn({ err }, 'cluster link server error'))
     return (server.address() as AddressInfo).port

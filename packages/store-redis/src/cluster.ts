@@ -11,21 +11,25 @@
  *                            dropped a minute after that, liveness is the entry's own expiry in Redis)
  *   cluster:member:<id>      JSON { address, accounts, clients: { <account>: [client...] }, at }, PX ttl
  *   cluster:changed          pub/sub channel: a member's id, published when its entry changed
+ *   cluster:routes:<id>      the routes a member learned from the peers it holds (see cluster-routes.ts)
  */
 import { randomUUID } from 'node:crypto'
 import type { Redis } from 'ioredis'
 import {
   isClientsPlugin,
-  type Account, type ClientsPlugin, type Cluster, type ClusterHost, type IlpPrepare, type Logger
+  type Account, type ClientsPlugin, type Cluster, type ClusterHost, type IlpPrepare, type Logger, type SharedRoute
 } from '@conn/types'
 import { LinkClient, LinkServer } from './cluster-link.ts'
 import type { ClusterSettings } from './cluster-options.ts'
+import { ClusterRoutes } from './cluster-routes.ts'
 
 /** What a member's registry entry says. */
 interface Entry {
   address: string
   accounts: string[]
   clients: Record<string, string[]>
+  /** The version of the routes this member shares (cluster:routes:<id>); absent from members without sharing. */
+  routes?: number
   at: number
 }
 
@@ -72,6 +76,8 @@ export class RedisCluster implements Cluster {
   private refreshing: Promise<void> | undefined
   private refreshAgain = false
   private failing = false
+  /** The routes shared with the others and imported from them (one routing view). */
+  private routes: ClusterRoutes | undefined
 
   constructor (private readonly settings: ClusterSettings, private readonly deps: RedisClusterDeps) {}
 
@@ -85,8 +91,15 @@ export class RedisCluster implements Cluster {
     const server = this.server = new LinkServer({ secret, deliver: this.deliver, logger })
     const boundPort = await server.listen(listenHost, port)
     this.address = advertise ?? `${listenHost}:${boundPort}`
+    this.routes = new ClusterRoutes(
+      (accountId, prefix, route) => { host.importRoute(accountId, prefix, route) },
+      (accountId) => this.isConnectedHere(accountId),
+      (memberId) => this.members.has(memberId)
+    )
     for (const account of host.getAccounts()) this.track(account.id)
     for (const event of HOST_EVENTS) host.on(event, this.onAccountEvent)
+    host.on('account-disconnect', this.onAccountGone)
+    host.on('account-removed', this.onAccountGone)
     const subscriber = this.subscriber = this.deps.redis().duplicate({ enableOfflineQueue: true, lazyConnect: true })
     subscriber.on('error', () => {})
     subscriber.on('message', (_channel: string, from: string) => { if (from !== this.id) this.refresh() })
@@ -124,6 +137,11 @@ export class RedisCluster implements Cluster {
     return member.link.send(id, packet, prepare.expiresAt)
   }
 
+  shareRoute (accountId: string, prefix: string, route: SharedRoute | undefined): void {
+    if (this.stopped) return
+    if (this.routes?.share(accountId, prefix, route) === true) this.heartbeat()
+  }
+
   async stop (timeout = 30000): Promise<void> {
     if (this.stopped) return
     this.stopped = true
@@ -131,10 +149,13 @@ export class RedisCluster implements Cluster {
     const host = this.host
     if (host === undefined) return
     for (const event of HOST_EVENTS) host.off(event, this.onAccountEvent)
+    host.off('account-disconnect', this.onAccountGone)
+    host.off('account-removed', this.onAccountGone)
     for (const id of [...this.clientPlugins.keys()]) this.untrack(id)
     try {
       await this.deps.redis().multi()
         .del(this.key('member:' + this.id))
+        .del(this.key('routes:' + this.id))
         .zrem(this.key('members'), this.id)
         .publish(this.key('changed'), this.id)
         .exec()
@@ -171,6 +192,17 @@ export class RedisCluster implements Cluster {
     this.heartbeat()
   }
 
+  /** Its routes leave what this member shares at once (not only as the route exchange withdraws them). */
+  private readonly onAccountGone = (accountId: string): void => {
+    if (!this.stopped && this.routes?.dropAccount(accountId) === true) this.heartbeat()
+  }
+
+  private isConnectedHere (accountId: string): boolean {
+    const account = this.host?.getAccount(accountId)
+    if (account === undefined) return false
+    try { return account.plugin.isConnected() } catch { return false }
+  }
+
   private readonly onClientEvent = (): void => {
     if (!this.stopped) this.heartbeat()
   }
@@ -193,6 +225,7 @@ export class RedisCluster implements Cluster {
 
   /** What this member holds now. */
   private entry (): Omit<Entry, 'at'> {
+    const routes = this.routes?.version ?? 0
     const accounts: string[] = []
     const clients: Record<string, string[]> = {}
     for (const account of this.host!.getAccounts()) {
@@ -203,7 +236,7 @@ export class RedisCluster implements Cluster {
       if (plugin === undefined) accounts.push(account.id)
       else clients[account.id] = plugin.getAccounts()
     }
-    return { address: this.address, accounts, clients }
+    return { address: this.address, accounts, clients, routes }
   }
 
   /** Renews this member's entry and reads the others' (one at a time; a call meanwhile runs once more after). */
@@ -223,23 +256,30 @@ export class RedisCluster implements Cluster {
 
   private async beat (): Promise<void> {
     if (this.stopped) return
+    const { ttl } = this.settings
+    const multi = this.deps.redis().multi()
+    // the routes first: the entry written with them carries their new version
+    const routesWrite = this.routes?.write(multi, this.key('routes:' + this.id), ttl)
     const entry = this.entry()
     const written = JSON.stringify(entry)
     const changed = written !== this.lastWritten
     const now = Date.now()
-    const { ttl } = this.settings
     try {
-      const multi = this.deps.redis().multi()
+      multi
         .set(this.key('member:' + this.id), JSON.stringify({ ...entry, at: now }), 'PX', ttl)
         .zadd(this.key('members'), now + ttl, this.id)
         // ids whose entries are long gone (the entries themselves expire by Redis's clock, so members' clocks may differ)
         .zremrangebyscore(this.key('members'), '-inf', now - ttl - FORGET_AFTER)
       if (changed) multi.publish(this.key('changed'), this.id)
-      await multi.exec()
+      const results = await multi.exec()
+      const failed = results?.find(([err]) => err !== null)
+      if (failed !== undefined) throw failed[0]!
+      routesWrite?.written()
       this.lastWritten = written
       if (this.failing) this.logger?.info('cluster: the registry in Redis works again')
       this.failing = false
     } catch (err) {
+      routesWrite?.failed()
       if (!this.failing) this.logger?.warn({ err }, 'cluster: could not renew this member\'s entry; trying again every heartbeat')
       this.failing = true
       return
@@ -297,6 +337,7 @@ export class RedisCluster implements Cluster {
       // gone from the registry: no new packets; the ones it has are answered before the link closes
       this.members.delete(id)
       member.link.close(true)
+      this.routes?.forget(id)
     }
     for (const [id, entry] of entries) {
       const member = this.members.get(id)
@@ -306,6 +347,9 @@ export class RedisCluster implements Cluster {
       }
       member?.link.close(true)
       this.members.set(id, { id, entry, link: this.connect(id, entry.address) })
+    }
+    for (const [id, entry] of entries) {
+      if (typeof entry.routes === 'number') this.routes?.sync(this.deps.redis(), id, this.key('routes:' + id), entry.routes)
     }
     this.rebuild()
   }

@@ -9,7 +9,7 @@ import { EventEmitter } from 'node:events'
 import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { RecordingLogger } from '@conn/testkit'
-import type { Account, ClusterHost, IlpPrepare, Plugin } from '@conn/types'
+import type { Account, ClusterHost, IlpPrepare, Plugin, SharedRoute } from '@conn/types'
 import { RedisStore } from '../src/index.ts'
 
 const URL_ = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -41,6 +41,14 @@ class FakeHost extends EventEmitter implements ClusterHost {
     for (const [id, plugin] of Object.entries(plugins)) {
       this.accounts.set(id, { id, relation: 'child', assetCode: 'USD', assetScale: 9, config: {} as any, plugin: plugin as unknown as Plugin })
     }
+  }
+
+  /** The routes imported from other members, as "<account> <prefix>" -> path joined by spaces. */
+  readonly imported = new Map<string, string>()
+
+  importRoute (accountId: string, prefix: string, route: SharedRoute | undefined): void {
+    if (route === undefined) this.imported.delete(accountId + ' ' + prefix)
+    else this.imported.set(accountId + ' ' + prefix, route.path.join(' ') + (route.auth === undefined ? '' : ' auth=' + route.auth.toString('hex')))
   }
 
   getOwnAddress (): string { return 'test.conn' }
@@ -163,6 +171,47 @@ describe('cluster registry', function () {
     expect(await until('b no longer reaches bob', () => !b.store.cluster!.reaches('bob'))).to.be.below(500)
     expect(await admin.exists(prefix + 'cluster:member:' + a.store.cluster!.id)).to.equal(0)
     expect(await admin.zrange(prefix + 'cluster:members', 0, -1)).to.deep.equal([b.store.cluster!.id])
+  })
+
+  it('one routing view: routes learned from a peer connected to one member are imported by the others, withdrawn as it withdraws them or disconnects', async () => {
+    const peerOnA = new FakePlugin('peer@a')
+    const a = await member({ peer: peerOnA }, SECRET, 200)
+    const peerOnB = new FakePlugin('peer@b')
+    peerOnB.connected = false
+    const b = await member({ peer: peerOnB }, SECRET, 200)
+    await until('b reaches peer', () => b.store.cluster!.reaches('peer'))
+    const clusterA = a.store.cluster!
+
+    clusterA.shareRoute!('peer', 'test.far', { path: ['test.far'], auth: Buffer.from('0102', 'hex') })
+    clusterA.shareRoute!('peer', 'test.farther', { path: ['test.far', 'test.farther'] })
+    // a route of an account not connected here is another member's to share: ignored
+    b.store.cluster!.shareRoute!('peer', 'test.bogus', { path: ['test.bogus'] })
+    expect(await until('b imports both routes', () => b.host.imported.size === 2)).to.be.below(1000)
+    expect(Object.fromEntries(b.host.imported)).to.deep.equal({ 'peer test.far': 'test.far auth=0102', 'peer test.farther': 'test.far test.farther' })
+    expect(a.host.imported.size).to.equal(0)
+    expect(await admin.hlen(prefix + 'cluster:routes:' + clusterA.id)).to.equal(2)
+
+    clusterA.shareRoute!('peer', 'test.farther', undefined)
+    await until('b drops the withdrawn route', () => !b.host.imported.has('peer test.farther'))
+    expect([...b.host.imported.keys()]).to.deep.equal(['peer test.far'])
+
+    // the peer disconnects from a: its routes leave at once, not route by route
+    peerOnA.connected = false
+    a.host.emit('account-disconnect', 'peer')
+    expect(await until('b drops every route of the peer', () => b.host.imported.size === 0)).to.be.below(1000)
+    expect(await admin.hlen(prefix + 'cluster:routes:' + clusterA.id)).to.equal(0)
+  })
+
+  it('one routing view: a member that stops takes the routes it shared with it', async () => {
+    const a = await member({ peer: new FakePlugin('peer@a') }, SECRET, 200)
+    const peerOnB = new FakePlugin('peer@b')
+    peerOnB.connected = false
+    const b = await member({ peer: peerOnB }, SECRET, 200)
+    a.store.cluster!.shareRoute!('peer', 'test.far', { path: ['test.far'] })
+    await until('b imports the route', () => b.host.imported.size === 1)
+    await a.store.cluster!.stop(100)
+    expect(await until('b withdraws it', () => b.host.imported.size === 0)).to.be.below(500)
+    expect(await admin.exists(prefix + 'cluster:routes:' + a.store.cluster!.id)).to.equal(0)
   })
 
   it('never uses a member with another secret: its accounts stay unreachable, its refusal is logged', async () => {

@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { BadRequestError, OperatorError, type Backend, type BackendApi, type BackendManifest, type BackendOptions, type Rate } from '@conn/types'
+import { BadRequestError, OperatorError, type Backend, type BackendApi, type BackendManifest, type BackendOptions, type Rate, TYPES_RANGE, TYPES_VERSION } from '@conn/types'
 import { backendConformance } from '../src/index.ts'
 import { collect, failures } from './helpers.ts'
 
@@ -61,7 +61,7 @@ class TableBackend implements Backend {
 }
 
 function manifestOf (Backend: new (options: BackendOptions, api: BackendApi) => Backend, extra: Partial<BackendManifest> = {}): BackendManifest {
-  return { kind: 'backend', name: 'table', types: '^0.1.0', create: (options, api) => new Backend(options, api), ...extra }
+  return { kind: 'backend', name: 'table', types: TYPES_RANGE, create: (options, api) => new Backend(options, api), ...extra }
 }
 
 const TITLES = {
@@ -98,7 +98,7 @@ describe('backendConformance', () => {
     backendConformance({
       kind: 'backend',
       name: 'bare',
-      types: '^0.1.0',
+      types: TYPES_RANGE,
       create: (options, api) => {
         const table = new TableBackend(options, api)
         return { getRate: (a: string, b: string) => table.getRate(a, b) }
@@ -115,7 +115,7 @@ describe('backendConformance', () => {
 
     it('fails the manifest test for another kind or a types range without this version', async () => {
       expect((await failuresOf(TableBackend, { kind: 'store' as 'backend' }))[TITLES.manifest]).to.equal('manifest.kind is store, not "backend"')
-      expect((await failuresOf(TableBackend, { types: '^0.2.0' }))[TITLES.manifest]).to.equal('manifest.types "^0.2.0" does not include 0.1.0')
+      expect((await failuresOf(TableBackend, { types: '^99.0.0' }))[TITLES.manifest]).to.equal(`manifest.types "^99.0.0" does not include ${TYPES_VERSION}`)
     })
 
     it('fails the spread test for a backend that ignores the spread, or takes it twice', async () => {

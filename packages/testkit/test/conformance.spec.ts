@@ -1,3 +1,4 @@
+import { TYPES_RANGE, TYPES_VERSION } from '@conn/types'
 import { expect } from 'chai'
 import type { Account, DataHandler, Middleware, MiddlewareManifest, MoneyHandler } from '@conn/types'
 import { middlewareConformance } from '../src/index.ts'
@@ -18,7 +19,7 @@ class Counting implements Middleware {
   removeAccount (account: Account): void { this.counts.delete(account.id) }
 }
 
-const counting: MiddlewareManifest = { kind: 'middleware', name: 'counting', types: '^0.1.0', create: () => new Counting() }
+const counting: MiddlewareManifest = { kind: 'middleware', name: 'counting', types: TYPES_RANGE, create: () => new Counting() }
 
 /** The conformance tests of a manifest derived from `counting`, run by hand: failed titles and messages. */
 async function failuresOf (manifest: Partial<MiddlewareManifest>): Promise<Record<string, string>> {
@@ -26,7 +27,7 @@ async function failuresOf (manifest: Partial<MiddlewareManifest>): Promise<Recor
 }
 
 const TITLES = {
-  manifest: 'is a middleware manifest with a name and a types range that includes @conn/types 0.1.0',
+  manifest: `is a middleware manifest with a name and a types range that includes @conn/types ${TYPES_VERSION}`,
   create: 'create(options, api) returns a middleware with the manifest\'s name and only function handlers',
   data: 'each data handler calls a pass-through next exactly once and returns its reply unchanged (the same Buffer)',
   money: 'each money handler calls a pass-through next exactly once with the same account and amount',
@@ -46,10 +47,10 @@ describe('conformance', () => {
       expect(await failures(tests)).to.deep.equal({})
     })
 
-    it('fails the manifest test for another kind, an empty name, or a types range without 0.1.0', async () => {
+    it('fails the manifest test for another kind, an empty name, or a types range without this version', async () => {
       expect(await failuresOf({ kind: 'store' as 'middleware' })).to.have.property(TITLES.manifest, 'manifest.kind is store, not "middleware"')
       expect(await failuresOf({ name: '' })).to.have.property(TITLES.manifest, 'manifest.name is not a non-empty string')
-      expect(await failuresOf({ types: '^0.2.0' })).to.have.property(TITLES.manifest, 'manifest.types "^0.2.0" does not include 0.1.0')
+      expect(await failuresOf({ types: '^99.0.0' })).to.have.property(TITLES.manifest, `manifest.types "^99.0.0" does not include ${TYPES_VERSION}`)
     })
 
     it('fails the create test when the middleware\'s name is not the manifest\'s, or a handler is not a function', async () => {

@@ -20,6 +20,18 @@ export interface ClusterHost {
   /** Connections coming and going (and accounts added or removed): the cluster tells the others at once. */
   on (event: 'account-connect' | 'account-disconnect' | 'account-added' | 'account-removed', listener: (accountId: string) => void): void
   off (event: 'account-connect' | 'account-disconnect' | 'account-added' | 'account-removed', listener: (accountId: string) => void): void
+  /**
+   * A route another member learned from an account connected to it (route exchange with a peer that member
+   * holds), or its withdrawal (undefined): the host puts it in its routing table as learned from that account,
+   * so a packet for the prefix goes to the account, and through the cluster to the member holding it.
+   */
+  importRoute (accountId: string, prefix: string, route: SharedRoute | undefined): void
+}
+
+/** A route as members share it: the path and auth the peer advertised. */
+export interface SharedRoute {
+  path: string[]
+  auth?: Buffer
 }
 
 export interface Cluster {
@@ -34,6 +46,13 @@ export interface Cluster {
    * Undefined when the packet leaves through the local plugin. No store call: answered from memory.
    */
   send (account: Account, prepare: IlpPrepare, packet: Buffer): Promise<Buffer> | undefined
+  /**
+   * One routing view: a route this connector learned (or lost: undefined) from an account, reported by its
+   * routing table. A cluster that implements it shares the routes of the accounts connected here with the
+   * other members (which get them through ClusterHost.importRoute); routes of accounts not connected here are
+   * the others' and are ignored.
+   */
+  shareRoute? (accountId: string, prefix: string, route: SharedRoute | undefined): void
   /** Deregisters (the others stop sending here), answers what is in flight (at most `timeout` ms), closes. */
   stop (timeout?: number): Promise<void>
 }

@@ -73,6 +73,15 @@ describe('conn (the cli process)', function () {
     expect(await conn.exited).to.equal(0)
     expect(conn.stdout()).to.include('Usage: conn')
     expect(conn.stdout()).to.include('CONNECTOR_ACCOUNTS')
+    expect(conn.stdout()).to.include('conn --help --all lists them all')
+    expect(conn.stdout()).not.to.include('README')
+  })
+
+  it('--help --all prints every CONNECTOR_* option with its default and exits 0', async () => {
+    conn = startConn(['--help', '--all'])
+    expect(await conn.exited).to.equal(0)
+    expect(conn.stdout()).to.match(/CONNECTOR_SHUTDOWN_TIMEOUT +ms packets in flight/)
+    expect(conn.stdout()).to.include('(shutdownTimeout, integer, default 30000)')
   })
 
   it('with no configuration starts the embedded default: mini-accounts clients get addresses and pay each other', async () => {

@@ -259,7 +259,7 @@ describe('e2e: a cluster of three instances on one Redis prefix', function () {
         const started = Date.now()
         reply = await pay('alice', ADDRESS.bob, AMOUNT, 600, 3000)
         if (reply.type === 'reject' && reply.code === 'T01') {
-          expect(Date.now() - started).to.be.below(200)
+          expect(Date.now() - started).to.be.below(1000) // at once: well before the 3 s expiry, with room for a loaded machine
           break
         }
       } while (Date.now() < t01By)
@@ -310,7 +310,7 @@ describe('e2e: a cluster of three instances on one Redis prefix', function () {
     const started = Date.now()
     const after = await pay('alice', ADDRESS.bob, AMOUNT, 900)
     expect(after.type === 'reject' ? after.code : 'fulfill').to.equal('T01')
-    expect(Date.now() - started).to.be.below(200)
+    expect(Date.now() - started).to.be.below(1000) // at once: well before the 3 s expiry, with room for a loaded machine
     expect(one.conn.child.exitCode).to.equal(null)
     const settledBy = Date.now() + 5000
     while ((await reserved('alice') !== '0' || await reserved('bob') !== '0') && Date.now() < settledBy) await sleep(50)

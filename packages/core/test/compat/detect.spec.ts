@@ -1,5 +1,5 @@
 import { expect } from 'chai'
-import { TYPES_VERSION } from '@conn/types'
+import { TYPES_VERSION, TYPES_RANGE } from '@conn/types'
 import { extensionManifest } from '../../src/compat/detect.ts'
 import type { ReferenceHost } from '../../src/compat/host.ts'
 import { LoadError } from '../../src/loader.ts'
@@ -23,12 +23,12 @@ function loadErrorOf (fn: () => unknown): LoadError {
 
 describe('compat: extensionManifest (telling conn packages from ilp-connector ones)', () => {
   it('returns a conn manifest as it is', () => {
-    const manifest = { kind: 'store', name: 's', types: '^0.1.0', create: () => new Map() }
+    const manifest = { kind: 'store', name: 's', types: TYPES_RANGE, create: () => new Map() }
     expect(extensionManifest(manifest, 'store', 's', host)).to.equal(manifest)
   })
 
   it('checks a conn manifest as before (wrong kind, wrong types range)', () => {
-    const backend = { kind: 'backend', name: 'b', types: '^0.1.0', create: () => ({}) }
+    const backend = { kind: 'backend', name: 'b', types: TYPES_RANGE, create: () => ({}) }
     expect(loadErrorOf(() => extensionManifest(backend, 'middleware', 'b', host)).message).to.equal('package "b" is a backend, not a middleware')
     const old = { kind: 'store', name: 's', types: '^9.0.0', create: () => ({}) }
     expect(loadErrorOf(() => extensionManifest(old, 'store', 's', host)).message)

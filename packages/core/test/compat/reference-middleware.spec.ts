@@ -1,3 +1,4 @@
+import { TYPES_RANGE } from '@conn/types'
 import { expect } from 'chai'
 import { createHash } from 'node:crypto'
 import * as IlpPacket from 'ilp-packet'
@@ -34,7 +35,7 @@ function recorder (name: string, log: string[]): MiddlewareManifest {
   return {
     kind: 'middleware',
     name,
-    types: '^0.1.0',
+    types: TYPES_RANGE,
     create: () => ({
       name,
       incomingData: async (ctx, next) => { log.push(`conn:${name}`); return await next(ctx) }
@@ -192,7 +193,7 @@ describe('compat: reference middleware', () => {
             default: {
               kind: 'middleware',
               name: 'outside',
-              types: '^0.1.0',
+              types: TYPES_RANGE,
               create: () => ({ name: 'outside', incomingData: async (ctx, next) => { const reply = await next(ctx); outside.push(String(ctx.prepare.amount)); return reply } })
             } satisfies MiddlewareManifest
           }

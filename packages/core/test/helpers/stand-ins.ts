@@ -1,3 +1,4 @@
+import { TYPES_RANGE } from '@conn/types'
 /**
  * Stand-ins for the standard middleware packages, so core's tests need no other workspace package: the error
  * handler (thrown errors become Rejects with their code, F00 without one) and pass-through middlewares for the
@@ -9,7 +10,7 @@ import type { MiddlewareManifest } from '@conn/types'
 export const rejecting: MiddlewareManifest = {
   kind: 'middleware',
   name: 'errorHandler',
-  types: '^0.1.0',
+  types: TYPES_RANGE,
   create: (_options, api) => ({
     name: 'errorHandler',
     incomingData: async (ctx, next) => {
@@ -25,7 +26,7 @@ export const rejecting: MiddlewareManifest = {
 
 /** A middleware that does nothing but exist under its name. */
 export function passThrough (name: string, extra: Partial<MiddlewareManifest> = {}): MiddlewareManifest {
-  return { kind: 'middleware', name, types: '^0.1.0', create: () => ({ name }), ...extra }
+  return { kind: 'middleware', name, types: TYPES_RANGE, create: () => ({ name }), ...extra }
 }
 
 /** The packages conn does not start without, stood in for. */
