@@ -474,12 +474,12 @@ describe('Connector (createApp)', () => {
     const order: string[] = []
     const mount = { prefix: '/console', handle: () => {} }
     const webConsole = {
-      kind: 'extension', name: 'console', types: '^0.1.0',
+      kind: 'extension', name: 'console', types: TYPES_RANGE,
       create: () => ({ http: mount, start: () => { order.push('console start') }, stop: () => { order.push('console stop') } })
     }
     let mounts: unknown
     const admin = {
-      kind: 'extension', name: 'adminApi', types: '^0.1.0',
+      kind: 'extension', name: 'adminApi', types: TYPES_RANGE,
       create: (options: { mounts?: unknown }) => {
         mounts = options.mounts
         return { start: () => { order.push('admin start') }, stop: () => { order.push('admin stop') } }
@@ -496,7 +496,7 @@ describe('Connector (createApp)', () => {
   it('starts the admin API without mounts when @conn/console is not installed', async () => {
     let mounts: unknown
     const admin = {
-      kind: 'extension', name: 'adminApi', types: '^0.1.0',
+      kind: 'extension', name: 'adminApi', types: TYPES_RANGE,
       create: (options: { mounts?: unknown }) => { mounts = options.mounts; return { start: () => {}, stop: () => {} } }
     }
     app = createTestApp({ ilpAddress: 'test.conn', adminApi: true, accounts: {} },
