@@ -18,16 +18,10 @@ import { Redis } from 'ioredis'
 import { freePort } from '@conn/testkit'
 import type { ConnectorReport } from './connector-ipc.ts'
 import { CONN_NODE_FLAGS } from './targets.ts'
+import { REDIS_URL, fixed, median, redisCpuMicros, roundSettings } from './redis-shared.ts'
 import { nextMessage, startProcess } from './processes.ts'
 
-const quick = process.env.BENCH_QUICK === '1'
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const settings = {
-  rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3)),
-  warmup: Number(process.env.BENCH_WARMUP ?? (quick ? 500 : 1500)),
-  duration: Number(process.env.BENCH_DURATION ?? (quick ? 1000 : 5000)),
-  inFlight: Number(process.env.BENCH_IN_FLIGHT ?? 100)
-}
+const settings = roundSettings
 
 interface Setup { id: string, name: string, cluster: boolean, across: boolean }
 const SETUPS: Setup[] = [
@@ -38,12 +32,6 @@ const SETUPS: Setup[] = [
 
 interface SenderResult { fulfilled: number, rejected: number, failed: number, seconds: number, p50: number, p99: number }
 interface Row { round: number, setup: string, packetsPerSecond: number, p50: number, p99: number, connCpuMicrosPerPacket: number, redisCpuMicrosPerPacket: number, notFulfilled: number }
-
-async function redisCpuMicros (redis: Redis): Promise<number> {
-  const info = await redis.info('cpu')
-  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN)
-  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
-}
 
 async function measure (setup: Setup, round: number, redis: Redis): Promise<Row> {
   const prefix = `conn-bench-cluster:${randomUUID()}:`
@@ -110,11 +98,6 @@ async function measure (setup: Setup, round: number, redis: Redis): Promise<Row>
   }
 }
 
-const median = (values: number[]): number => {
-  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b)
-  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!
-}
-const fixed = (n: number, digits = 0): string => Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
 const redis = new Redis(REDIS_URL, { lazyConnect: true })
 await redis.connect()

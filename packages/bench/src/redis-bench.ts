@@ -21,18 +21,12 @@ import { Redis } from 'ioredis'
 import { freePort } from '@conn/testkit'
 import type { ConnectorReport } from './connector-ipc.ts'
 import { CONN_NODE_FLAGS } from './targets.ts'
+import { REDIS_URL, fixed, median, quick, redisCpuMicros, roundSettings } from './redis-shared.ts'
 import { nextMessage, startProcess } from './processes.ts'
 
 const HERE = fileURLToPath(new URL('.', import.meta.url))
 const ROOT = resolve(HERE, '../../..')
-const quick = process.env.BENCH_QUICK === '1'
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const settings = {
-  rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3)),
-  warmup: Number(process.env.BENCH_WARMUP ?? (quick ? 500 : 1500)),
-  duration: Number(process.env.BENCH_DURATION ?? (quick ? 1000 : 5000)),
-  inFlight: Number(process.env.BENCH_IN_FLIGHT ?? 100)
-}
+const settings = roundSettings
 const out = process.env.BENCH_REDIS_OUT ?? (quick ? undefined : resolve(ROOT, 'docs/redis-benchmark.json'))
 const doc = process.env.BENCH_REDIS_DOC ?? (quick ? undefined : resolve(ROOT, 'docs/redis-benchmark.md'))
 
@@ -55,13 +49,6 @@ interface Row {
   redisCpuMicrosPerPacket: number
   fulfilled: number
   notFulfilled: number
-}
-
-/** Redis's own CPU time so far (user + system), µs, from INFO cpu. */
-async function redisCpuMicros (redis: Redis): Promise<number> {
-  const info = await redis.info('cpu')
-  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN)
-  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
 }
 
 /** BENCH_PROFILE=<dir>: a V8 CPU profile of each connector (node --cpu-prof). */
@@ -139,11 +126,6 @@ async function measure (setup: Setup, round: number, redis: Redis): Promise<Row>
   }
 }
 
-const median = (values: number[]): number => {
-  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b)
-  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!
-}
-const fixed = (n: number, digits = 0): string => Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
 const redis = new Redis(REDIS_URL, { lazyConnect: true, retryStrategy: () => null })
 redis.on('error', () => {}) // a failed connect is reported below

@@ -18,17 +18,10 @@ import { freePort } from '@conn/testkit'
 import { join } from 'node:path'
 import { CLI_DIR } from './connector-ipc.ts'
 import { CONN_NODE_FLAGS } from './targets.ts'
+import { REDIS_URL, fixed, median, redisCpuMicros, roundSettings } from './redis-shared.ts'
 import { nextMessage, startProcess } from './processes.ts'
 
-const quick = process.env.BENCH_QUICK === '1'
-const REDIS_URL = process.env.BENCH_REDIS_URL ?? 'redis://127.0.0.1:6379'
-const settings = {
-  rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 1 : 3)),
-  warmup: Number(process.env.BENCH_WARMUP ?? (quick ? 500 : 1500)),
-  duration: Number(process.env.BENCH_DURATION ?? (quick ? 1000 : 5000)),
-  inFlight: Number(process.env.BENCH_IN_FLIGHT ?? 100),
-  workers: Number(process.env.BENCH_WORKERS ?? 2)
-}
+const settings = { ...roundSettings, workers: Number(process.env.BENCH_WORKERS ?? 2) }
 const TICKS_PER_SECOND = 100 // USER_HZ on Linux
 const CONN_BIN = join(CLI_DIR, 'bin', 'conn.js')
 
@@ -44,12 +37,6 @@ interface Row {
   notFulfilled: number
   /** Whether each worker held one sender and one receiver. */
   spread: boolean
-}
-
-async function redisCpuMicros (redis: Redis): Promise<number> {
-  const info = await redis.info('cpu')
-  const field = (name: string): number => Number(new RegExp(`^${name}:([0-9.]+)`, 'm').exec(info)?.[1] ?? NaN)
-  return (field('used_cpu_user') + field('used_cpu_sys')) * 1e6
 }
 
 /** utime + stime of a process (µs), from /proc. */
@@ -186,11 +173,6 @@ async function eachWorkerHoldsBoth (redis: Redis, prefix: string, workers: numbe
   return entries.length === workers && entries.every((entry) => entry.accounts?.includes('alice') === true && entry.accounts.includes('bob'))
 }
 
-function median (values: number[]): number {
-  const sorted = values.filter((v) => !Number.isNaN(v)).sort((a, b) => a - b)
-  return sorted.length === 0 ? NaN : sorted[Math.floor(sorted.length / 2)]!
-}
-const fixed = (n: number, digits = 0): string => Number.isNaN(n) ? '-' : n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })
 
 const redis = new Redis(REDIS_URL, { lazyConnect: true })
 await redis.connect()
