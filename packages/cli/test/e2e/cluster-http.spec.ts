@@ -12,7 +12,7 @@ import * as IlpPacket from 'ilp-packet'
 import IlpPluginHttpModule from 'ilp-plugin-http'
 import { decodeReply, freePort, sleep, type DecodedReply, type Node } from '../helpers/harness.ts'
 import { startConn, type ConnProcess } from '../helpers/process.ts'
-import { OWN_ADDRESS, answer, clientNode, deletePrefix, paymentData, stopEverything } from '../helpers/store.ts'
+import { OWN_ADDRESS, answer, btpChild, clientNode, clusterMemberEnv, deletePrefix, paymentData, stopEverything } from '../helpers/store.ts'
 
 const REDIS_URL = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const IlpPluginHttp = ((IlpPluginHttpModule as unknown as { default?: unknown }).default ?? IlpPluginHttpModule) as new (options: unknown) => {
@@ -39,33 +39,18 @@ describe('e2e: an ILP-over-HTTP link in a cluster', function () {
   })
 
   function startInstance (ports: { alice: number, bob: number, http: number }, peerPort: number): ConnProcess {
-    const btp = (port: number, secret: string): Record<string, unknown> => ({
-      relation: 'child', plugin: 'ilp-plugin-btp', assetCode: 'USD', assetScale: 9,
-      options: { listener: { port, secret, wsOpts: { host: '127.0.0.1', port } } }
-    })
-    return startConn([], {
-      CONNECTOR_ILP_ADDRESS: OWN_ADDRESS,
-      CONNECTOR_BACKEND: 'one-to-one',
-      CONNECTOR_SPREAD: '0',
-      CONNECTOR_INITIAL_CONNECT_TIMEOUT: '300',
-      CONNECTOR_STORE: 'redis',
-      CONNECTOR_STORE_CONFIG: JSON.stringify({
-        url: REDIS_URL, prefix, sweepInterval: 200,
-        cluster: { secret, listen: { host: '127.0.0.1', port: 0 }, heartbeat: 250, ttl: 1000 }
-      }),
-      CONNECTOR_ACCOUNTS: JSON.stringify({
-        alice: btp(ports.alice, 'alice-secret'),
-        bob: btp(ports.bob, 'bob-secret'),
-        peer: {
-          relation: 'child', plugin: '@conn/plugin-http', assetCode: 'USD', assetScale: 9,
-          options: {
-            incoming: { port: ports.http, host: '127.0.0.1', secretToken: 'to-conn' },
-            outgoing: { url: `http://127.0.0.1:${peerPort}/`, secretToken: 'to-peer' }
-          },
-          balance: { minimum: '-1000000000', maximum: '1000000000' }
-        }
-      })
-    })
+    return startConn([], clusterMemberEnv(REDIS_URL, prefix, secret, {
+      alice: btpChild(ports.alice, 'alice-secret'),
+      bob: btpChild(ports.bob, 'bob-secret'),
+      peer: {
+        relation: 'child', plugin: '@conn/plugin-http', assetCode: 'USD', assetScale: 9,
+        options: {
+          incoming: { port: ports.http, host: '127.0.0.1', secretToken: 'to-conn' },
+          outgoing: { url: `http://127.0.0.1:${peerPort}/`, secretToken: 'to-peer' }
+        },
+        balance: { minimum: '-1000000000', maximum: '1000000000' }
+      }
+    }))
   }
 
   it('every instance sends on the link, the peer reaches a client of another instance, and the balance is exact', async () => {

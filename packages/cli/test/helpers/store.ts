@@ -23,6 +23,36 @@ export interface StoreConnOptions {
 }
 
 /** The CONNECTOR_* environment of a one-to-one connector with alice and bob as BTP listeners on the level store. */
+/** A child account over ilp-plugin-btp listening on 127.0.0.1:port, as a config names it. */
+export function btpChild (port: number, secret: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    relation: 'child',
+    plugin: 'ilp-plugin-btp',
+    assetCode: 'USD',
+    assetScale: 9,
+    options: { listener: { port, secret, wsOpts: { host: '127.0.0.1', port } } },
+    ...extra
+  }
+}
+
+/** The CONNECTOR_* of a cluster member on the redis store at `url` (short heartbeats and sweeps for tests). */
+export function clusterMemberEnv (url: string, prefix: string, secret: string, accounts: Record<string, unknown>): Record<string, string> {
+  return {
+    CONNECTOR_ILP_ADDRESS: OWN_ADDRESS,
+    CONNECTOR_BACKEND: 'one-to-one',
+    CONNECTOR_SPREAD: '0',
+    CONNECTOR_INITIAL_CONNECT_TIMEOUT: '300',
+    CONNECTOR_STORE: 'redis',
+    CONNECTOR_STORE_CONFIG: JSON.stringify({
+      url,
+      prefix,
+      sweepInterval: 200,
+      cluster: { secret, listen: { host: '127.0.0.1', port: 0 }, heartbeat: 250, ttl: 1000 }
+    }),
+    CONNECTOR_ACCOUNTS: JSON.stringify(accounts)
+  }
+}
+
 export function storeConnEnv (options: StoreConnOptions): Record<string, string> {
   const listener = (port: number, secret: string): Record<string, unknown> =>
     ({ listener: { port, secret, wsOpts: { host: '127.0.0.1', port } } })
