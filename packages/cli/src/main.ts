@@ -251,7 +251,7 @@ function untilSignal (app: Connector, logger: Logger, print: (line: string) => v
     const onSignal = (signal: NodeJS.Signals): void => {
       // a worker may get the same signal twice (from the primary, and as one of the group, e.g. from systemd):
       // only the primary's second signal hurries it, by SIGKILL
-      if (stopping && !workerMode) return
+      if (stopping && workerMode) return
       if (stopping) {
         print(`conn: ${signal} again, exiting now`)
         process.exit(1)

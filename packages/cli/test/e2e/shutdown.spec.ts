@@ -89,4 +89,22 @@ describe('e2e: graceful shutdown', function () {
     expect(balances.alice.balance).to.equal('1000')
     expect(balances.bob.balance).to.equal('-1000')
   })
+  it('a second SIGTERM while packets are in flight exits 1 at once, without waiting for them', async () => {
+    const ports = { alice: await freePort(), bob: await freePort(), admin: await freePort() }
+    conn = startConn([], env(ports))
+    const alice = h.client('alice', `btp+ws://:s@127.0.0.1:${ports.alice}`)
+    const bob: Node = h.client('bob', `btp+ws://:s@127.0.0.1:${ports.bob}`)
+    bob.handler = async () => await new Promise<Buffer>(() => {}) // never answers: the drain would wait
+    await Promise.all([alice.connect(), bob.connect()])
+    await conn.waitFor('connector ready')
+    void alice.pay({ amount: 10, destination: 'test.conn.bob', expiresIn: 20000, ...h.condition() }).catch(() => {})
+    while (bob.received.length < 1) await sleep(10)
+    conn.child.kill('SIGTERM')
+    await conn.waitFor('shutting down')
+    const started = Date.now()
+    conn.child.kill('SIGTERM')
+    expect(await conn.exited).to.equal(1)
+    expect(Date.now() - started).to.be.below(5000) // the packet in flight expires in 20 s
+    expect(conn.stderr() + conn.stdout()).to.include('SIGTERM again, exiting now')
+  })
 })
