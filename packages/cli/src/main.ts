@@ -17,7 +17,7 @@ import { DEFAULT_ACCOUNT, embeddedDefault } from './defaults.ts'
 import { aliasedPackages, installName } from './packages.ts'
 import { chooseLogFormat, rootLogger } from './logger.ts'
 import { ConfigReloader, type ConfigSource } from './reload.ts'
-import { superviseWorkers, workerConfig, workerIndex, workerIssues, workersFromEnv } from './workers.ts'
+import { drainWhenOrphaned, superviseWorkers, workerConfig, workerIndex, workerIssues, workersFromEnv } from './workers.ts'
 
 /** This package's folder: the packages the cli ships with (plugins, middlewares) resolve from here. */
 export const CLI_DIR = fileURLToPath(new URL('..', import.meta.url))
@@ -99,7 +99,10 @@ export async function run (argv: string[], options: RunOptions = {}): Promise<nu
   const stopReloading = loaded.embedded ? () => {} : reloadOn(args, new ConfigReloader(app, loaded.config, async () => await readForReload(args, env, worker), logger), logger)
   // A worker stops when the primary says so (SIGTERM); Ctrl-C reaches the whole process group, and the primary
   // turns it into one SIGTERM per worker (a second signal would make a worker exit at once).
-  if (worker !== undefined) process.on('SIGINT', () => {})
+  if (worker !== undefined) {
+    process.on('SIGINT', () => {})
+    drainWhenOrphaned()
+  }
   const exited = untilSignal(app, logger, print, worker !== undefined).finally(stopReloading)
   // after the handlers: whoever reads the banner as "started" may signal at once
   if (loaded.embedded) printBanner(print, loaded.config)

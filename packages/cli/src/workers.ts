@@ -18,6 +18,21 @@ export function workerIndex (): number | undefined {
   return Number.isSafeInteger(index) && index >= 0 ? index : 0
 }
 
+/**
+ * In a worker: when the primary goes away without stopping it (killed with -9), node:cluster would make the worker
+ * exit at once, dropping its packets in flight; instead the worker shuts down as on SIGTERM, answering them first.
+ */
+export function drainWhenOrphaned (): void {
+  const worker = cluster.worker
+  if (worker === undefined) return
+  process.prependOnceListener('disconnect', () => {
+    if (worker.exitedAfterDisconnect) return
+    // node:cluster's own listener exits only after an unexpected disconnect: this one is now expected
+    worker.exitedAfterDisconnect = true
+    process.kill(process.pid, 'SIGTERM')
+  })
+}
+
 /** The worker count of `CONNECTOR_WORKERS` (undefined when unset); throws naming the variable. */
 export function workersFromEnv (env: NodeJS.ProcessEnv): number | undefined {
   const value = env.CONNECTOR_WORKERS

@@ -205,6 +205,54 @@ describe('e2e: conn --workers 2', function () {
   })
 })
 
+describe('e2e: conn --workers 2 whose primary is killed', function () {
+  this.timeout(30000)
+  const redis = new Redis(REDIS_URL, { lazyConnect: true })
+  const prefix = `test-workers-${randomUUID()}:`
+  const nodes: Node[] = []
+  let conn: ConnProcess | undefined
+  let pids: number[] = []
+
+  before(async () => { await redis.connect() })
+  after(async () => {
+    await stopEverything(nodes.splice(0), conn === undefined ? [] : [conn])
+    for (const pid of pids) { try { process.kill(pid, 'SIGKILL') } catch {} }
+    await deletePrefix(redis, prefix)
+    await redis.quit()
+  })
+
+  it('kill -9 of the primary: the workers answer their packets in flight, then exit; balances exact', async () => {
+    const ports = { alice: await freePort(), bob: await freePort(), minis: await freePort() }
+    conn = startConn(['--workers', '2'], workersEnv(ports, prefix))
+    await conn.waitFor('all workers ready', 20000)
+    // the workers' own records (the primary's about a worker carry its index too)
+    pids = [...new Set(logLines(conn.stdout()).filter((line) => typeof line.worker === 'number' && line.pid !== conn!.child.pid).map((line) => line.pid as number))]
+    expect(pids).to.have.length(2)
+    const alice = await clientNode('alice', ports.alice, 'alice-secret', fulfiller(addressOf('alice')))
+    const bob = await clientNode('bob', ports.bob, 'bob-secret', async (prepare) => { await sleep(500); return answer(prepare.data, false, addressOf('bob')) })
+    nodes.push(alice, bob)
+    const pay = async (index: number): Promise<DecodedReply> => decodeReply(await alice.send({ amount: 11n, destination: addressOf('bob'), expiresIn: 10000, ...paymentData(index) }))
+    const readyBy = Date.now() + 8000
+    while ((await pay(0)).type !== 'fulfill') {
+      if (Date.now() > readyBy) throw new Error('alice cannot pay bob')
+      await sleep(50)
+    }
+    const before = await redis.get(prefix + 'balance:alice')
+    bob.received.length = 0
+    const inFlight = Array.from({ length: 4 }, async (_, n) => await pay(100 + n))
+    while (bob.received.length < 4) await sleep(5)
+
+    conn.child.kill('SIGKILL')
+    expect((await Promise.all(inFlight)).map((reply) => reply.type)).to.deep.equal(['fulfill', 'fulfill', 'fulfill', 'fulfill'])
+    const alive = (pid: number): boolean => { try { process.kill(pid, 0); return true } catch { return false } }
+    const goneBy = Date.now() + 10000
+    while (pids.some(alive) && Date.now() < goneBy) await sleep(50)
+    expect(pids.filter(alive)).to.deep.equal([])
+    expect(logLines(conn.stdout()).filter((line) => line.msg === 'shutting down').length).to.equal(2)
+    expect(BigInt(await redis.get(prefix + 'balance:alice') ?? '0') - BigInt(before ?? '0')).to.equal(44n)
+  })
+})
+
 describe('e2e: conn --workers refuses what the workers could not share, and gives up a crash loop', function () {
   this.timeout(30000)
   const redis = new Redis(REDIS_URL, { lazyConnect: true })
