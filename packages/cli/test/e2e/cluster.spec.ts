@@ -10,7 +10,7 @@ import { randomUUID } from 'node:crypto'
 import { Redis } from 'ioredis'
 import { BtpPlugin, Node, decodeReply, freePort, sleep, type DecodedReply } from '../helpers/harness.ts'
 import { startConn, type ConnProcess } from '../helpers/process.ts'
-import { OWN_ADDRESS, answer, btpChild, clientNode, clusterMemberEnv, deletePrefix, paymentData, stopEverything } from '../helpers/store.ts'
+import { OWN_ADDRESS, answer, clientNode, clusterAccounts, clusterMemberEnv, deletePrefix, paymentData, stopEverything } from '../helpers/store.ts'
 import { createStreamServer, sendStreamPayment } from '../helpers/stream.ts'
 
 const REDIS_URL = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
@@ -35,19 +35,7 @@ describe('e2e: a cluster of three instances on one Redis prefix', function () {
   const reserved = async (account: string): Promise<string> => await redis.get(prefix + 'reserved:balance:' + account) ?? '0'
 
   function startInstance (ports: Ports): ConnProcess {
-    const balance = { minimum: '-1000000000', maximum: '1000000000' }
-    return startConn([], clusterMemberEnv(REDIS_URL, prefix, SECRET, {
-      alice: btpChild(ports.alice, 'alice-secret', { balance }),
-      bob: btpChild(ports.bob, 'bob-secret', { balance }),
-      minis: {
-        relation: 'child',
-        plugin: 'ilp-plugin-mini-accounts',
-        assetCode: 'USD',
-        assetScale: 9,
-        options: { wsOpts: { host: '127.0.0.1', port: ports.minis } },
-        balance
-      }
-    }))
+    return startConn([], clusterMemberEnv(REDIS_URL, prefix, SECRET, clusterAccounts(ports)))
   }
 
   /** A client that fulfills every paymentData Prepare. */

@@ -10,7 +10,7 @@ import { createServer, type Server } from 'node:net'
 import { Redis } from 'ioredis'
 import { BtpPlugin, Node, decodeReply, freePort, sleep, type DecodedReply } from '../helpers/harness.ts'
 import { logLines, startConn, type ConnProcess } from '../helpers/process.ts'
-import { OWN_ADDRESS, answer, clientNode, deletePrefix, isListening, paymentData, stopEverything } from '../helpers/store.ts'
+import { OWN_ADDRESS, answer, clientNode, clusterAccounts, deletePrefix, isListening, paymentData, stopEverything } from '../helpers/store.ts'
 
 const REDIS_URL = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const SECRET = 'e2e-workers-secret-' + randomUUID()
@@ -23,15 +23,6 @@ const accountOf = (who: Who): string => who === 'alice' || who === 'bob' ? who :
 interface Ports { alice: number, bob: number, minis: number }
 
 function workersEnv (ports: Ports, prefix: string, cluster: unknown = { secret: SECRET, heartbeat: 250, ttl: 1000 }): Record<string, string> {
-  const balance = { minimum: '-1000000000', maximum: '1000000000' }
-  const btp = (port: number, secret: string): Record<string, unknown> => ({
-    relation: 'child',
-    plugin: 'ilp-plugin-btp',
-    assetCode: 'USD',
-    assetScale: 9,
-    options: { listener: { port, secret, wsOpts: { host: '127.0.0.1', port } } },
-    balance
-  })
   return {
     CONNECTOR_ILP_ADDRESS: OWN_ADDRESS,
     CONNECTOR_BACKEND: 'one-to-one',
@@ -39,18 +30,7 @@ function workersEnv (ports: Ports, prefix: string, cluster: unknown = { secret: 
     CONNECTOR_INITIAL_CONNECT_TIMEOUT: '300',
     CONNECTOR_STORE: 'redis',
     CONNECTOR_STORE_CONFIG: JSON.stringify({ url: REDIS_URL, prefix, sweepInterval: 200, cluster }),
-    CONNECTOR_ACCOUNTS: JSON.stringify({
-      alice: btp(ports.alice, 'alice-secret'),
-      bob: btp(ports.bob, 'bob-secret'),
-      minis: {
-        relation: 'child',
-        plugin: 'ilp-plugin-mini-accounts',
-        assetCode: 'USD',
-        assetScale: 9,
-        options: { wsOpts: { host: '127.0.0.1', port: ports.minis } },
-        balance
-      }
-    })
+    CONNECTOR_ACCOUNTS: JSON.stringify(clusterAccounts(ports))
   }
 }
 

@@ -35,6 +35,26 @@ export function btpChild (port: number, secret: string, extra: Record<string, un
   }
 }
 
+/**
+ * The accounts of the cluster and workers tests: alice and bob over ilp-plugin-btp, `minis` over
+ * ilp-plugin-mini-accounts, each with wide balance limits (so every packet is booked in the store).
+ */
+export function clusterAccounts (ports: { alice: number, bob: number, minis: number }): Record<string, unknown> {
+  const balance = { minimum: '-1000000000', maximum: '1000000000' }
+  return {
+    alice: btpChild(ports.alice, 'alice-secret', { balance }),
+    bob: btpChild(ports.bob, 'bob-secret', { balance }),
+    minis: {
+      relation: 'child',
+      plugin: 'ilp-plugin-mini-accounts',
+      assetCode: 'USD',
+      assetScale: 9,
+      options: { wsOpts: { host: '127.0.0.1', port: ports.minis } },
+      balance
+    }
+  }
+}
+
 /** The CONNECTOR_* of a cluster member on the redis store at `url` (short heartbeats and sweeps for tests). */
 export function clusterMemberEnv (url: string, prefix: string, secret: string, accounts: Record<string, unknown>): Record<string, string> {
   return {
