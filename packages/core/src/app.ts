@@ -76,6 +76,8 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
   private cluster: Cluster | undefined
   private readonly extensions: Extension[] = []
   private lifecycle: ConnectorState = 'new'
+  /** An account by id, as backends ask for it (the one at start and any made by a reload). */
+  private readonly accountInfo = (id: string): ConnectorAccount | undefined => this.accounts.get(id)
   private stopping: Promise<void> | undefined
 
   constructor (config: ConnectorConfig, options: AppOptions = {}) {
@@ -250,7 +252,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
    * for rates and the old one disconnects.
    */
   async reconfigureBackend (options: Pick<ConnectorConfig, 'backend' | 'spread' | 'backendConfig'>): Promise<void> {
-    const next = await this.packages.backend((id) => this.accounts.get(id), { ...this.config, ...options })
+    const next = await this.packages.backend(this.accountInfo, { ...this.config, ...options })
     await next.connect?.()
     const previous = this.backend
     this.backend = next
@@ -335,7 +337,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
     this.store = await this.packages.store()
     await this.store.open?.()
     this.storeBalances = new StoreBalances(this.store)
-    this.backend = await this.packages.backend((id) => this.accounts.get(id))
+    this.backend = await this.packages.backend(this.accountInfo)
 
     const loaded = this.loadedMiddlewares = await this.packages.middlewares(this.middlewareApi())
     const { middlewares } = loaded
