@@ -44,6 +44,18 @@ export class StoreBalances implements Balances {
     return this.book.get(key)
   }
 
+  async getSettleable (accountId: string): Promise<bigint> {
+    const key = KEY_PREFIX + accountId
+    if (this.atomic !== undefined) {
+      // a third-party store without it: the balance with every reservation (see AtomicBalanceStore)
+      return typeof this.atomic.getSettleableBalance === 'function'
+        ? await this.atomic.getSettleableBalance(key)
+        : await this.atomic.getBalance(key)
+    }
+    await this.load(key)
+    return this.book.getSettleable(key)
+  }
+
   async adjust (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
     const key = KEY_PREFIX + accountId
     if (this.atomic !== undefined) return await this.atomic.adjustBalance(key, delta, minimum, maximum)

@@ -527,7 +527,8 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
         claimed = { ...draft, amount }
         this.claimed.set(tracked.id, claimed)
       } else {
-        const balance = await this.api.balances.get(tracked.id)
+        // debits of packets still in flight left out: they may yet be rejected
+        const balance = await this.api.balances.getSettleable(tracked.id)
         if (balance >= threshold) {
           tracked.retryAttempt = 0
           return true

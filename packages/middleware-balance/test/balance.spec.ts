@@ -76,7 +76,7 @@ class ClaimingBalances extends MapBalances {
   constructor (readonly store: MapStore) { super() }
   async claimSettlement (accountId: string, threshold: bigint, settleTo: bigint, claim: SettlementClaim): Promise<bigint | undefined> {
     // Check and write in one synchronous step, as the store's script does.
-    const balance = this.book.get(accountId)
+    const balance = this.book.getSettleable(accountId)
     if (this.store.map.has(claim.key) || balance >= threshold || settleTo - balance <= 0n) return undefined
     this.claims++
     this.store.map.set(claim.key, claim.before + String(settleTo - balance) + claim.after)

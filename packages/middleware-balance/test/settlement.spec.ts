@@ -17,9 +17,9 @@ import {
 } from '@conn/types'
 import {
   FakePlugin, MapBalances, MapStore, RecordingLogger, RecordingMetrics, deferred, fakeAccount, fakeApi, fulfill, packetContext,
-  rejectionOf, type Deferred, type FakeApi
+  reject, rejectionOf, type Deferred, type FakeApi
 } from '@conn/testkit'
-import { StoreBalances } from '@conn/core'
+import { MemoryStore, StoreBalances } from '@conn/core'
 import { LevelStore } from '@conn/store-level'
 import { BalanceMiddleware, SETTLEMENT_KEY_PREFIX, type BalanceConfig, type BalanceOptions } from '../src/index.ts'
 import { INTERRUPTED } from '../src/settlement.ts'
@@ -113,6 +113,12 @@ interface Rig {
    * False if the balance middleware refused it at the minimum (nothing owed).
    */
   owe: (amount: bigint) => Promise<boolean>
+  /**
+   * An outgoing packet of `amount` to bob left in flight (its debit reserved) until the test answers it:
+   * `answer(true)` fulfills it, `answer(false)` rejects it; both resolve whether it was fulfilled, once booked
+   * and any settlement it triggered is over. Undefined if the balance middleware refused it at the minimum.
+   */
+  hold: (amount: bigint) => Promise<{ answer: (fulfilled: boolean) => Promise<boolean> } | undefined>
   balance: () => Promise<bigint>
 }
 
@@ -150,7 +156,25 @@ async function rig (options: { store?: Store, balances?: Balances, config?: Bala
     await middleware.settled('bob')
     return fulfilled
   }
-  return { api, middleware, plugin, bob, store, balances, logger, metrics, alerts, owe, balance: async () => await balances.get('bob') }
+  const hold = async (amount: bigint): Promise<{ answer: (fulfilled: boolean) => Promise<boolean> } | undefined> => {
+    const reply = deferred<Buffer>()
+    const forwarded = deferred()
+    const outcome = middleware.outgoingData(packetContext({ account: bob, amount, destination: 'test.conn.bob' }), async () => {
+      forwarded.resolve()
+      return await reply.promise
+    }).then((buffer) => buffer === FULFILL, () => false)
+    // refused at the minimum (never forwarded), or reserved and forwarded
+    if (!await Promise.race([forwarded.promise.then(() => true), outcome.then(() => false)])) return undefined
+    return {
+      answer: async (fulfilled) => {
+        reply.resolve(fulfilled ? FULFILL : reject({ code: 'T04' }))
+        const result = await outcome
+        await middleware.settled('bob')
+        return result
+      }
+    }
+  }
+  return { api, middleware, plugin, bob, store, balances, logger, metrics, alerts, owe, hold, balance: async () => await balances.get('bob') }
 }
 
 /** Lets promise callbacks run (the settlement chain is a few ticks deep). */
@@ -494,9 +518,45 @@ describe('settlement never pays twice', () => {
     })
   })
 
+  describe('packets still in flight', () => {
+    const books = [
+      ['MapBalances', () => new MapBalances()],
+      ['StoreBalances on the memory store', () => new StoreBalances(new MemoryStore())],
+      ['StoreBalances on a plain key-value store, as level', () => new StoreBalances(new MapStore())]
+    ] as const
+    for (const [name, balances] of books) {
+      it(`are not settled before they are fulfilled: a debt made of packets then rejected is never paid (${name})`, async () => {
+        const r = await rig({ balances: balances() })
+        const held = await Promise.all([400n, 400n, 400n, 400n, 400n].map(async (amount) => (await r.hold(amount))!))
+        expect(await r.balance(), 'the debits count against the minimum at once').to.equal(-2000n)
+        expect(await r.owe(700n)).to.equal(true)
+        expect(r.plugin.calls, 'owed for sure: 700, above the threshold of -1000').to.deep.equal([])
+        for (const packet of held.slice(0, 4)) expect(await packet.answer(false)).to.equal(false)
+        expect(r.plugin.calls, 'the rejected packets owe nothing').to.deep.equal([])
+        expect(await held[4]!.answer(true)).to.equal(true)
+        expect(r.plugin.calls, 'a settlement of 1,100 once the fulfilled debt crossed the threshold').to.deep.equal([1100n])
+        expect(await r.balance()).to.equal(0n)
+      })
+    }
+
+    it('count when they credit the account: a packet from bob in flight lowers what is settled', async () => {
+      const r = await rig()
+      const reply = deferred<Buffer>()
+      const incoming = r.middleware.incomingData(packetContext({ account: r.bob, amount: 300n, destination: 'test.conn.alice' }), async () => await reply.promise)
+      expect(await r.owe(1500n)).to.equal(true)
+      expect(r.plugin.calls, 'settleTo 0 from -1,500 + 300 in flight from bob').to.deep.equal([1200n])
+      reply.resolve(reject({ code: 'T04' }))
+      await incoming
+      await r.middleware.settled('bob')
+      expect(await r.balance()).to.equal(-300n)
+    })
+  })
+
   describe('property: over any sequence of packets and plugin outcomes, the peer is never paid more than it is owed', () => {
     type Step =
       | { kind: 'owe', amount: number }
+      | { kind: 'hold', amount: number }
+      | { kind: 'answer', fulfilled: boolean }
       | { kind: 'outcomes', outcomes: Outcome[] }
       | { kind: 'tick', ms: number }
       | { kind: 'resolve' }
@@ -504,6 +564,8 @@ describe('settlement never pays twice', () => {
 
     const step: fc.Arbitrary<Step> = fc.oneof(
       fc.record({ kind: fc.constant('owe' as const), amount: fc.integer({ min: 1, max: 3000 }) }),
+      fc.record({ kind: fc.constant('hold' as const), amount: fc.integer({ min: 1, max: 3000 }) }),
+      fc.record({ kind: fc.constant('answer' as const), fulfilled: fc.boolean() }),
       fc.record({ kind: fc.constant('outcomes' as const), outcomes: fc.array(fc.constantFrom<Outcome>('sent', 'refused', 'timeout-paid', 'timeout-lost'), { maxLength: 4 }) }),
       fc.record({ kind: fc.constant('tick' as const), ms: fc.integer({ min: 0, max: 70_000 }) }),
       fc.record({ kind: fc.constant('resolve' as const) }),
@@ -514,6 +576,9 @@ describe('settlement never pays twice', () => {
       await fc.assert(fc.asyncProperty(fc.array(step, { maxLength: 25 }), async (steps) => {
         const r = await rig()
         let owed = 0n
+        /** Packets in flight, oldest first, and the sum of their debits. */
+        const held: Array<{ amount: bigint, answer: (fulfilled: boolean) => Promise<boolean> }> = []
+        const inFlight = (): bigint => held.reduce((sum, packet) => sum + packet.amount, 0n)
         /** Whether the unsettled settlement (if any) really reached the peer: its truthful resolution. */
         const truth = (): SettlementOutcome => r.plugin.reached[r.plugin.reached.length - 1] === true ? 'paid' : 'not-paid'
         const check = async (): Promise<void> => {
@@ -521,12 +586,18 @@ describe('settlement never pays twice', () => {
           const unsettled = r.middleware.getUnsettled()[0]
           const unbooked = unsettled !== undefined && truth() === 'paid' ? BigInt(unsettled.amount) : 0n
           expect(r.plugin.deliveredTotal <= owed, `delivered ${r.plugin.deliveredTotal} > owed ${owed}`).to.equal(true)
-          expect(balance + unbooked).to.equal(r.plugin.deliveredTotal - owed)
+          expect(balance + unbooked).to.equal(r.plugin.deliveredTotal - owed - inFlight())
           expect(r.plugin.maxInFlight).to.be.at.most(1)
         }
         for (const s of steps) {
           if (s.kind === 'owe') {
             if (await r.owe(BigInt(s.amount))) owed += BigInt(s.amount)
+          } else if (s.kind === 'hold') {
+            const packet = await r.hold(BigInt(s.amount))
+            if (packet !== undefined) held.push({ amount: BigInt(s.amount), answer: packet.answer })
+          } else if (s.kind === 'answer') {
+            const packet = held.shift()
+            if (packet !== undefined && await packet.answer(s.fulfilled)) owed += packet.amount
           } else if (s.kind === 'outcomes') {
             r.plugin.outcomes.push(...s.outcomes)
           } else if (s.kind === 'tick') {
@@ -543,7 +614,9 @@ describe('settlement never pays twice', () => {
           }
           await check()
         }
-        // The end: the operator resolves truthfully, the plugin works again: everything owed is paid, once.
+        // The end: the packets in flight are rejected, the operator resolves truthfully, the plugin works again:
+        // everything owed is paid, once.
+        while (held.length > 0) await held.shift()!.answer(false)
         r.plugin.outcomes = []
         if (r.middleware.getUnsettled().length > 0) await r.middleware.resolveSettlement('bob', truth())
         await r.middleware.settled('bob')

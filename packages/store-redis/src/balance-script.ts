@@ -133,6 +133,19 @@ end
 `
 
 /**
+ * The debits among a balance's open reservations, under `debits:<key>` (a sum < 0; no key when there are none):
+ * settlement decisions leave them out, since their packets may yet be rejected. The sum never goes above 0: a
+ * reservation made by an earlier version (which kept no such sum) and closed by this one takes nothing from it.
+ */
+const DEBITS = `
+local function moveDebits (prefix, key, delta)
+  local debits = prefix .. 'debits:' .. key
+  local sum = add(redis.call('GET', debits) or '0', delta)
+  if compare(sum, '0') >= 0 then redis.call('DEL', debits) else redis.call('SET', debits, sum) end
+end
+`
+
+/**
  * One balance change: the key prefix; `index` (reservations by expiry); the balance's key after the prefix; delta; minimum and maximum ('' for none); action 'adjust' | 'reserve' (both checked against the limits) |
  * 'commit' | 'release'; the reservation id ('' for none) and its packet's expiry (ms). Returns 'ok' | 'minimum' | 'maximum', the balance before, and after (or as it would have been).
  */
@@ -153,6 +166,7 @@ local function change (prefix, index, key, delta, minimum, maximum, action, id, 
       -- committed or released already: this is a retry
       return 'ok', before, before
     end
+    if delta:byte(1) == 45 then moveDebits(prefix, key, negate(delta)) end
     if action == 'commit' then return 'ok', before, before end
     local after = add(before, negate(delta))
     redis.call('SET', balance, after)
@@ -166,7 +180,10 @@ local function change (prefix, index, key, delta, minimum, maximum, action, id, 
     return 'maximum', before, after
   end
   redis.call('SET', balance, after)
-  if action == 'reserve' and id ~= '' then redis.call('ZADD', index, expiresAt, id .. ' ' .. key .. ' ' .. delta) end
+  if action == 'reserve' then
+    if id ~= '' then redis.call('ZADD', index, expiresAt, id .. ' ' .. key .. ' ' .. delta) end
+    if delta:byte(1) == 45 then moveDebits(prefix, key, delta) end
+  end
   return 'ok', before, after
 end
 `
@@ -182,7 +199,7 @@ export const BATCH_FIELDS = 7
  * delta, minimum, maximum, action, reservation id, expiry ('-' for no minimum, maximum or id). The keys are built from the prefix (a single
  * Redis or a replicated one, not Redis Cluster). Returns three values per change (see CHANGE), space-separated.
  */
-export const BATCH_SCRIPT = DECIMAL + CHANGE + `
+export const BATCH_SCRIPT = DECIMAL + DEBITS + CHANGE + `
 local prefix = ARGV[1]
 local index = prefix .. 'reservations'
 local results, n = {}, 0
@@ -202,13 +219,14 @@ return table.concat(results, ' ')
  * connector died or lost the store): at most ARGV[2] of them. KEYS[1] the expiry index; ARGV[3] the key prefix;
  * ARGV[4] how long the marker `released:<id>` is kept (ms). Returns how many were released.
  */
-export const SWEEP_SCRIPT = DECIMAL + `
+export const SWEEP_SCRIPT = DECIMAL + DEBITS + `
 local members = redis.call('ZRANGEBYSCORE', KEYS[1], '-inf', ARGV[1], 'LIMIT', 0, tonumber(ARGV[2]))
 for _, member in ipairs(members) do
   local id, key, delta = string.match(member, '^(%S+) (%S+) (%S+)$')
   if id then
     local balance = ARGV[3] .. key
     redis.call('SET', balance, add(redis.call('GET', balance) or '0', negate(delta)))
+    if delta:byte(1) == 45 then moveDebits(ARGV[3], key, negate(delta)) end
     redis.call('SET', ARGV[3] .. 'released:' .. id, '1', 'PX', ARGV[4])
   else
     -- left by conn 0.1 (a bare id, the reservation in a hash of its own): released the same way
@@ -225,13 +243,14 @@ return #members
 `
 
 /**
- * The settlement decision, atomic across connectors. KEYS[1] the balance, KEYS[2] the settlement record.
- * ARGV[1] threshold; ARGV[2] settleTo; ARGV[3], ARGV[4] the record's text before and after its amount.
- * If no record exists and the balance is below the threshold, stores the record for settleTo - balance.
- * Returns { 'claimed', amount } or { 'busy' | 'none', balance }.
+ * The settlement decision, atomic across connectors. KEYS[1] the balance, KEYS[2] the settlement record, KEYS[3]
+ * the balance's debits in flight. ARGV[1] threshold; ARGV[2] settleTo; ARGV[3], ARGV[4] the record's text before
+ * and after its amount. The balance decided on leaves out the debits of packets in flight (they may yet be
+ * rejected). If no record exists and that balance is below the threshold, stores the record for
+ * settleTo - balance. Returns { 'claimed', amount } or { 'busy' | 'none', balance }.
  */
 export const CLAIM_SCRIPT = DECIMAL + `
-local balance = redis.call('GET', KEYS[1]) or '0'
+local balance = add(redis.call('GET', KEYS[1]) or '0', negate(redis.call('GET', KEYS[3]) or '0'))
 if redis.call('EXISTS', KEYS[2]) == 1 then return { 'busy', balance } end
 if compare(balance, ARGV[1]) >= 0 then return { 'none', balance } end
 local amount = add(ARGV[2], negate(balance))

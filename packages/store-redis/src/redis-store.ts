@@ -75,7 +75,7 @@ interface RedisWithBalance extends Redis {
   balanceBatch: (prefix: string, changes: string) => Promise<string>
   sweep: (index: string, now: string, limit: string, prefix: string, keptFor: string) => Promise<number>
   takeTokens: (bucket: string, atLeast: string, atMost: string, capacity: string, refillCount: string, refillPeriod: string, keepFor: string) => Promise<string>
-  claimSettlement: (balance: string, record: string, threshold: string, settleTo: string, before: string, after: string) => Promise<[outcome: 'claimed' | 'busy' | 'none', amount: string]>
+  claimSettlement: (balance: string, record: string, debits: string, threshold: string, settleTo: string, before: string, after: string) => Promise<[outcome: 'claimed' | 'busy' | 'none', amount: string]>
 }
 
 export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore> {
@@ -154,7 +154,7 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
     })
     redis.defineCommand('balanceBatch', { numberOfKeys: 0, lua: BATCH_SCRIPT })
     redis.defineCommand('sweep', { numberOfKeys: 1, lua: SWEEP_SCRIPT })
-    redis.defineCommand('claimSettlement', { numberOfKeys: 2, lua: CLAIM_SCRIPT })
+    redis.defineCommand('claimSettlement', { numberOfKeys: 3, lua: CLAIM_SCRIPT })
     redis.defineCommand('takeTokens', { numberOfKeys: 1, lua: TOKENS_SCRIPT })
     try {
       await redis.connect()
@@ -204,6 +204,12 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
     return BigInt((await this.client().get(this.prefix + key)) ?? '0')
   }
 
+  /** The balance without the debits of packets in flight (`debits:<key>`, kept by the balance scripts). */
+  async getSettleableBalance (key: string): Promise<bigint> {
+    const [balance, debits] = await this.client().mget(this.prefix + key, this.prefix + 'debits:' + key)
+    return BigInt(balance ?? '0') - BigInt(debits ?? '0')
+  }
+
   async adjustBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
     return await this.change(key, delta, 'adjust', minimum, maximum)
   }
@@ -234,7 +240,7 @@ export class RedisStore implements Store, AtomicBalanceStore, Partial<TokenStore
 
   /** The settlement decision in one script: several connectors on this store never both settle one amount. */
   async claimSettlement (key: string, threshold: bigint, settleTo: bigint, claim: SettlementClaim): Promise<bigint | undefined> {
-    const [outcome, amount] = await this.client().claimSettlement(this.prefix + key, this.prefix + 'kv:' + claim.key,
+    const [outcome, amount] = await this.client().claimSettlement(this.prefix + key, this.prefix + 'kv:' + claim.key, this.prefix + 'debits:' + key,
       String(threshold), String(settleTo), claim.before, claim.after)
     return outcome === 'claimed' ? BigInt(amount) : undefined
   }

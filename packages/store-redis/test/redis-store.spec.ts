@@ -131,6 +131,37 @@ describe('redis-store', () => {
       expect(await store!.claimSettlement('balance:bob', -1000n, 5n, claim)).to.equal(1005n - big)
     })
 
+    it('claimSettlement and getSettleableBalance leave out the debits of packets in flight, and count their credits', async () => {
+      const [store, other] = await opened3()
+      const claim = { key: 'settlement:bob', before: '', after: '' }
+      const soon = Date.now() + 30_000
+      await store!.adjustBalance('balance:bob', -700n)
+      await store!.reserveBalance('balance:bob', -400n, -10_000n, undefined, { id: 'p:1', expiresAt: soon })
+      await other!.reserveBalance('balance:bob', -500n, -10_000n, undefined, { id: 'p:2', expiresAt: soon })
+      await store!.reserveBalance('balance:bob', 100n, undefined, 10_000n, { id: 'p:3', expiresAt: soon })
+      expect(await store!.getBalance('balance:bob'), 'every reservation counts against the limits').to.equal(-1500n)
+      expect(await other!.getSettleableBalance('balance:bob')).to.equal(-600n)
+      expect(await store!.claimSettlement('balance:bob', -1000n, 0n, claim), 'owed for sure: 700 - 100').to.equal(undefined)
+      // p:1 rejected (twice: a retry), p:2 fulfilled (twice), p:3 rejected
+      await store!.releaseBalance('balance:bob', -400n, { id: 'p:1', expiresAt: soon })
+      await store!.releaseBalance('balance:bob', -400n, { id: 'p:1', expiresAt: soon })
+      await other!.commitBalance('balance:bob', -500n, { id: 'p:2', expiresAt: soon })
+      await other!.commitBalance('balance:bob', -500n, { id: 'p:2', expiresAt: soon })
+      expect(await store!.getSettleableBalance('balance:bob')).to.equal(-1100n)
+      await store!.releaseBalance('balance:bob', 100n, { id: 'p:3', expiresAt: soon })
+      expect(await store!.claimSettlement('balance:bob', -1000n, 0n, claim)).to.equal(1200n)
+      expect(await admin.exists(store!.prefix + 'debits:balance:bob'), 'no debit left in flight: no key').to.equal(0)
+      // without an id, and through the sweep of a dead instance's reservation
+      await store!.reserveBalance('balance:carl', -30n, -100n)
+      expect(await store!.getSettleableBalance('balance:carl')).to.equal(0n)
+      await store!.commitBalance('balance:carl', -30n)
+      await store!.reserveBalance('balance:carl', -20n, -100n, undefined, { id: 'dead:1', expiresAt: Date.now() - 5000 })
+      expect(await store!.getSettleableBalance('balance:carl')).to.equal(-30n)
+      expect(await other!.sweep()).to.equal(1)
+      expect([await store!.getBalance('balance:carl'), await store!.getSettleableBalance('balance:carl')]).to.deep.equal([-30n, -30n])
+      expect(await admin.exists(store!.prefix + 'debits:balance:carl')).to.equal(0)
+    })
+
     it('claimSettlement by three instances, 90 concurrent claims of one account: exactly one settlement decided', async () => {
       const stores = await opened3()
       await stores[0]!.adjustBalance('balance:bob', -5000n)

@@ -12,6 +12,7 @@ export class MapBalances implements Balances {
   get map (): Map<string, bigint> { return this.book.committed }
 
   async get (accountId: string): Promise<bigint> { return this.book.get(accountId) }
+  async getSettleable (accountId: string): Promise<bigint> { return this.book.getSettleable(accountId) }
 
   async adjust (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
     return this.book.adjust(accountId, delta, minimum, maximum)

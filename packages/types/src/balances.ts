@@ -71,6 +71,12 @@ export interface Balances {
   /** The balance of an account, reservations included (0 if it never changed). */
   get (accountId: string): Promise<bigint>
   /**
+   * The balance settlement decisions use: the committed balance and the reservations that credit the account,
+   * without those that debit it. A packet to the peer still in flight may yet be rejected, so what it would
+   * owe is not settled before it is fulfilled (counting it would pay the peer for packets it never delivered).
+   */
+  getSettleable (accountId: string): Promise<bigint>
+  /**
    * A committed change: adds `delta` (negative to subtract) if the balance stays within [minimum, maximum]
    * (undefined: no limit) and resolves with the new balance; otherwise rejects with BalanceRangeError and
    * changes nothing.
@@ -84,8 +90,8 @@ export interface Balances {
   release (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint>
   /**
    * Optional, for stores shared by several connectors: the settlement decision as one atomic step. If the
-   * balance is below `threshold` and nothing is stored under `claim.key` (no settlement of the account is in
-   * flight or unsettled, by any connector), stores the claim's record for `settleTo - balance` and resolves that
+   * settleable balance (see getSettleable) is below `threshold` and nothing is stored under `claim.key` (no settlement of the account is in
+   * flight or unsettled, by any connector), stores the claim's record for `settleTo - settleable` and resolves that
    * amount; otherwise resolves undefined and changes nothing. So two connectors never both settle one amount.
    */
   claimSettlement? (accountId: string, threshold: bigint, settleTo: bigint, claim: SettlementClaim): Promise<bigint | undefined>
@@ -98,6 +104,11 @@ export interface Balances {
  */
 export interface AtomicBalanceStore {
   getBalance (key: string): Promise<bigint>
+  /**
+   * `Balances.getSettleable` of the balance at `key` (optional: without it settlements are decided on the balance
+   * with every reservation, debits of packets in flight included, which can pay for packets later rejected).
+   */
+  getSettleableBalance? (key: string): Promise<bigint>
   adjustBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint>
   reserveBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint, reservation?: Reservation): Promise<bigint>
   commitBalance (key: string, delta: bigint, reservation?: Reservation): Promise<bigint>
@@ -113,10 +124,18 @@ export interface AtomicBalanceStore {
  */
 export class BalanceBook {
   readonly committed = new Map<string, bigint>()
+  /** Net reservations (credits and debits) by key. */
   readonly pending = new Map<string, bigint>()
+  /** The debits among them (a sum < 0), which the settleable balance leaves out. */
+  readonly pendingDebits = new Map<string, bigint>()
 
   get (key: string): bigint {
     return (this.committed.get(key) ?? 0n) + (this.pending.get(key) ?? 0n)
+  }
+
+  /** The balance without the reservations that debit it (see `Balances.getSettleable`). */
+  getSettleable (key: string): bigint {
+    return this.get(key) - (this.pendingDebits.get(key) ?? 0n)
   }
 
   /** Committed change within limits; returns the new balance (reservations included). */
@@ -128,24 +147,31 @@ export class BalanceBook {
 
   reserve (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): bigint {
     const balance = checkedBalance(this.get(key), delta, minimum, maximum)
-    this.movePending(key, delta)
+    this.movePending(key, delta, 1n)
     return balance
   }
 
   commit (key: string, delta: bigint): bigint {
-    this.movePending(key, -delta)
+    this.movePending(key, delta, -1n)
     this.committed.set(key, (this.committed.get(key) ?? 0n) + delta)
     return this.get(key)
   }
 
   release (key: string, delta: bigint): bigint {
-    this.movePending(key, -delta)
+    this.movePending(key, delta, -1n)
     return this.get(key)
   }
 
-  private movePending (key: string, delta: bigint): void {
-    const pending = (this.pending.get(key) ?? 0n) + delta
-    if (pending === 0n) this.pending.delete(key)
-    else this.pending.set(key, pending)
+  /** A reservation of `reserved` opens (`sign` 1) or closes (`sign` -1). */
+  private movePending (key: string, reserved: bigint, sign: 1n | -1n): void {
+    addTo(this.pending, key, sign * reserved)
+    if (reserved < 0n) addTo(this.pendingDebits, key, sign * reserved)
   }
+}
+
+/** Adds to a map of sums, dropping the sums that come back to 0 (the maps stay as small as what is open). */
+function addTo (sums: Map<string, bigint>, key: string, delta: bigint): void {
+  const sum = (sums.get(key) ?? 0n) + delta
+  if (sum === 0n) sums.delete(key)
+  else sums.set(key, sum)
 }

@@ -170,13 +170,17 @@ describe('conn (the cli process)', function () {
     expect(conn.stderr()).to.include('conn: config error: accounts.alice.plugin: package "ilp-plugin-does-not-exist" is not installed')
   })
 
-  it('runs as its own executable (as npm and pnpm link it) with V8\'s young generation capped by the node flag of its shebang', async () => {
+  it('runs as its own executable (as npm and pnpm link it) with V8\'s young generation capped by the node flag of its shebang', async function () {
+    this.timeout(60_000) // the whole default configuration, loaded cold: a CI machine at load 30 took more than 20 s
     const port = await freePort()
     const child = spawn(BIN, ['--port', String(port)], { env: { PATH: process.env.PATH ?? '' }, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     child.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
     try {
-      while (!out.includes('connector ready')) await new Promise((resolve) => setTimeout(resolve, 20))
+      while (!out.includes('connector ready')) {
+        if (child.exitCode !== null) throw new Error(`conn exited with ${child.exitCode} before it was ready:\n${out}`)
+        await new Promise((resolve) => setTimeout(resolve, 20))
+      }
       const cmdline = (await readFile(`/proc/${child.pid!}/cmdline`, 'utf8')).split('\0')
       expect(cmdline).to.include('--max-semi-space-size=4')
       expect(cmdline.some((arg) => arg.endsWith('bin/conn.js'))).to.equal(true)

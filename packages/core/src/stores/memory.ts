@@ -11,6 +11,7 @@ export class MemoryStore implements Store, AtomicBalanceStore {
   async del (key: string): Promise<void> { this.map.delete(key) }
 
   async getBalance (key: string): Promise<bigint> { return this.balances.get(key) }
+  async getSettleableBalance (key: string): Promise<bigint> { return this.balances.getSettleable(key) }
   async adjustBalance (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
     return this.balances.adjust(key, delta, minimum, maximum)
   }
