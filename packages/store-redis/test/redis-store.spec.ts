@@ -106,6 +106,22 @@ describe('redis-store', () => {
       expect(await store!.releaseBalance('a', -30n)).to.equal(100n)
     })
 
+    it('sends the changes of one tick by 32, the first ones before the tick ends (Redis starts while conn goes on)', async () => {
+      const [store] = await opened3()
+      const client = (store as unknown as { redis: { balanceBatch: (prefix: string, changes: string) => Promise<string> } }).redis
+      const original = client.balanceBatch.bind(client)
+      const sizes: number[] = []
+      client.balanceBatch = async (prefix, changes) => {
+        sizes.push(changes.split(' ').length / 7)
+        return await original(prefix, changes)
+      }
+      const changes = Array.from({ length: 100 }, async () => await store!.reserveBalance('a', 1n, undefined, 1000n))
+      expect(sizes, 'sent within the tick').to.deep.equal([32, 32, 32])
+      const balances = await Promise.all(changes)
+      expect(sizes).to.deep.equal([32, 32, 32, 4])
+      expect(balances).to.deep.equal(Array.from({ length: 100 }, (_, i) => BigInt(i + 1)))
+    })
+
     it('three instances on one prefix, 300 concurrent reservations of 1 against a maximum of 150: exactly 150 granted', async () => {
       const stores = await opened3()
       const results = await Promise.allSettled(Array.from({ length: 300 }, async (_, i) =>
@@ -131,31 +147,32 @@ describe('redis-store', () => {
       expect(await store!.claimSettlement('balance:bob', -1000n, 5n, claim)).to.equal(1005n - big)
     })
 
-    it('claimSettlement and getSettleableBalance leave out the debits of packets in flight, and count their credits', async () => {
+    it('claimSettlement and getSettleableBalance leave out the debits of packets in flight of an account that settles, and count its credits', async () => {
       const [store, other] = await opened3()
       const claim = { key: 'settlement:bob', before: '', after: '' }
       const soon = Date.now() + 30_000
       await store!.adjustBalance('balance:bob', -700n)
-      await store!.reserveBalance('balance:bob', -400n, -10_000n, undefined, { id: 'p:1', expiresAt: soon })
-      await other!.reserveBalance('balance:bob', -500n, -10_000n, undefined, { id: 'p:2', expiresAt: soon })
-      await store!.reserveBalance('balance:bob', 100n, undefined, 10_000n, { id: 'p:3', expiresAt: soon })
+      await store!.reserveBalance('balance:bob', -400n, -10_000n, undefined, { id: 'p:1', expiresAt: soon, settles: true })
+      await other!.reserveBalance('balance:bob', -500n, -10_000n, undefined, { id: 'p:2', expiresAt: soon, settles: true })
+      await store!.reserveBalance('balance:bob', 100n, undefined, 10_000n, { id: 'p:3', expiresAt: soon, settles: true })
       expect(await store!.getBalance('balance:bob'), 'every reservation counts against the limits').to.equal(-1500n)
       expect(await other!.getSettleableBalance('balance:bob')).to.equal(-600n)
       expect(await store!.claimSettlement('balance:bob', -1000n, 0n, claim), 'owed for sure: 700 - 100').to.equal(undefined)
       // p:1 rejected (twice: a retry), p:2 fulfilled (twice), p:3 rejected
-      await store!.releaseBalance('balance:bob', -400n, { id: 'p:1', expiresAt: soon })
-      await store!.releaseBalance('balance:bob', -400n, { id: 'p:1', expiresAt: soon })
-      await other!.commitBalance('balance:bob', -500n, { id: 'p:2', expiresAt: soon })
-      await other!.commitBalance('balance:bob', -500n, { id: 'p:2', expiresAt: soon })
+      await store!.releaseBalance('balance:bob', -400n, { id: 'p:1', expiresAt: soon, settles: true })
+      await store!.releaseBalance('balance:bob', -400n, { id: 'p:1', expiresAt: soon, settles: true })
+      await other!.commitBalance('balance:bob', -500n, { id: 'p:2', expiresAt: soon, settles: true })
+      await other!.commitBalance('balance:bob', -500n, { id: 'p:2', expiresAt: soon, settles: true })
       expect(await store!.getSettleableBalance('balance:bob')).to.equal(-1100n)
-      await store!.releaseBalance('balance:bob', 100n, { id: 'p:3', expiresAt: soon })
+      await store!.releaseBalance('balance:bob', 100n, { id: 'p:3', expiresAt: soon, settles: true })
       expect(await store!.claimSettlement('balance:bob', -1000n, 0n, claim)).to.equal(1200n)
       expect(await admin.exists(store!.prefix + 'debits:balance:bob'), 'no debit left in flight: no key').to.equal(0)
-      // without an id, and through the sweep of a dead instance's reservation
-      await store!.reserveBalance('balance:carl', -30n, -100n)
-      expect(await store!.getSettleableBalance('balance:carl')).to.equal(0n)
-      await store!.commitBalance('balance:carl', -30n)
-      await store!.reserveBalance('balance:carl', -20n, -100n, undefined, { id: 'dead:1', expiresAt: Date.now() - 5000 })
+      // a reservation of an account that does not settle is not kept apart (no command spent on it)
+      await store!.reserveBalance('balance:carl', -30n, -100n, undefined, { id: 'q:1', expiresAt: soon })
+      expect(await store!.getSettleableBalance('balance:carl')).to.equal(-30n)
+      await store!.commitBalance('balance:carl', -30n, { id: 'q:1', expiresAt: soon })
+      // through the sweep of a dead instance's reservation
+      await store!.reserveBalance('balance:carl', -20n, -100n, undefined, { id: 'dead:1', expiresAt: Date.now() - 5000, settles: true })
       expect(await store!.getSettleableBalance('balance:carl')).to.equal(-30n)
       expect(await other!.sweep()).to.equal(1)
       expect([await store!.getBalance('balance:carl'), await store!.getSettleableBalance('balance:carl')]).to.deep.equal([-30n, -30n])

@@ -55,6 +55,12 @@ export function checkedBalance (balance: bigint, delta: bigint, minimum?: bigint
 export interface Reservation {
   readonly id: string
   readonly expiresAt: number
+  /**
+   * The account settles (it has a settlement threshold): a store that keeps the settleable balance apart at a
+   * cost per change (a shared one) keeps it for such reservations only. The same value on the reserve, the
+   * commit and the release of one reservation.
+   */
+  readonly settles?: boolean
 }
 
 /**
