@@ -419,8 +419,7 @@ export class Connector extends EventEmitter<ConnectorEvents> implements Connecto
       sendMoney: async (id, amount) => await this.sendMoney(id, amount),
       balances: this.storeBalances,
       metrics: this.metrics,
-      getService: (name) => this.getService(name),
-      middlewareNames: () => this.middlewares.map((m) => m.name)
+      getService: (name) => this.getService(name)
     }
   }
 

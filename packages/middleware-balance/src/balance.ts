@@ -104,22 +104,6 @@ const settlementChannel = channel(TRACE_CHANNELS.settlement)
 const NEXT_HOP_COMMIT = Symbol('balance: the next hop side\'s commit')
 type CommitSlot = PacketContext & { [NEXT_HOP_COMMIT]?: Promise<void> | null }
 
-/**
- * Set on an incoming packet's context when its sender's reservation is forwarded unconfirmed (see `speculate`):
- * resolves with the balance once it is reserved, or with the refusal. The packet leaves through no account before
- * it resolves: the next hop's side waits for it, together with its own reservation.
- */
-const SENDER_RESERVED = Symbol('balance: the sender side\'s reservation')
-type SenderSlot = PacketContext & { [SENDER_RESERVED]?: Promise<unknown> }
-
-/**
- * Middlewares that never answer a packet with value themselves: they pass it on, or answer it by forwarding it
- * (echo) or with an earlier answer to the same packet (deduplicate). With only these inside this middleware, a
- * packet can go on before its sender's reservation is confirmed, since nothing it reaches before the next hop's
- * side can accept its money.
- */
-const FORWARD_ONLY = new Set(['deduplicate', 'echo', 'expire', 'validateFulfillment', 'stats', 'alert'])
-
 export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAdmin {
   readonly name = 'balance'
   /** The admin API's /balance and /settlements, through the connector (`getService(...)`). */
@@ -134,13 +118,6 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   private readonly retryFirstDelay: number
   private readonly retryMaxDelay: number
   private stopped = false
-  /**
-   * Whether a packet goes on from its sender's side while that side's reservation is on its way to the store (the
-   * next hop's side then sends its own at once and waits for both): with a store shared over the network (one
-   * that decides settlements, the redis store) the two reservations cost one round trip, not two in a row. Only
-   * with FORWARD_ONLY middlewares inside this one; set at start.
-   */
-  private speculate = false
   /**
    * Reservation ids are this (96 random bits, unique per process) and a counter, so stores shared by connectors
    * tell them apart; short, since a shared store writes one per packet and side.
@@ -181,13 +158,6 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
     this.outgoingValueCounter = api.metrics.counter({
       name: 'ilp_connector_outgoing_ilp_packet_value', help: 'Total value of outgoing ILP packets', labelNames: valueLabels
     })
-  }
-
-  start (): void {
-    const names = this.api.middlewareNames?.()
-    const inner = names?.slice(names.indexOf(this.name) + 1)
-    this.speculate = this.api.balances.claimSettlement !== undefined && inner !== undefined && inner.every((name) => FORWARD_ONLY.has(name))
-    if (this.speculate) this.log.debug('sender reservations go on unconfirmed: the next hop\'s side waits for them')
   }
 
   // ---- accounts -----------------------------------------------------------------------------------
@@ -288,8 +258,7 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   readonly incomingData: DataHandler = (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
-    if (tracked === undefined) return next(ctx)
-    return this.speculate ? this.forwardUnconfirmed(ctx, next, tracked, amount) : this.forward(ctx, next, tracked, amount, tracked.incomingValue, undefined)
+    return tracked === undefined ? next(ctx) : this.forward(ctx, next, tracked, amount, tracked.incomingValue)
   }
 
   /**
@@ -299,72 +268,24 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
   readonly outgoingData: DataHandler = (ctx, next) => {
     const amount = ctx.prepare.amount
     const tracked = amount === 0n ? undefined : this.tracked.get(ctx.account.id)
-    const sender = (ctx.incoming as SenderSlot | undefined)?.[SENDER_RESERVED]
-    if (tracked === undefined) return sender === undefined ? next(ctx) : this.afterSender(ctx, next, sender)
-    return this.forward(ctx, next, tracked, -amount, tracked.outgoingValue, sender)
-  }
-
-  /** Names a packet's reservation for the store (see Reservation). */
-  private reservationOf (ctx: PacketContext, tracked: Tracked): Reservation {
-    return {
-      id: this.reservationPrefix + (this.reservationCount++).toString(36),
-      expiresAt: ctx.prepare.expiresAt,
-      settles: tracked.settleThreshold !== undefined
-    }
-  }
-
-  /** A next hop without limits: the packet leaves once its sender's reservation holds. */
-  private async afterSender (ctx: PacketContext, next: NextData, sender: Promise<unknown>): Promise<Buffer> {
-    const reserved = await sender
-    if (typeof reserved !== 'bigint') throw reserved
-    return await next(ctx)
+    return tracked === undefined ? next(ctx) : this.forward(ctx, next, tracked, -amount, tracked.outgoingValue)
   }
 
   /**
    * Reserves `delta` (only the limit it moves towards applies), forwards the packet, then commits or releases
-   * the reservation by the outcome. `sender`: the sender's reservation still on its way (see SENDER_RESERVED),
-   * awaited with this one; the packet leaves only if both hold.
+   * the reservation by the outcome.
    */
-  private async forward (ctx: PacketContext, next: NextData, tracked: Tracked, delta: bigint, value: PacketValue, sender: Promise<unknown> | undefined): Promise<Buffer> {
-    const reservation = this.reservationOf(ctx, tracked)
-    const reserving = this.api.balances.reserve(tracked.id, delta, tracked.minimum, tracked.maximum, reservation)
-    if (sender === undefined) {
-      try {
-        tracked.gauge.set(Number(await reserving))
-      } catch (err) {
-        throw refusal(err)
-      }
-    } else {
-      const own = await reserving.then(undefined, refusal)
-      const theirs = await sender
-      if (typeof own !== 'bigint') throw typeof theirs !== 'bigint' ? theirs : own
-      tracked.gauge.set(Number(own))
-      if (typeof theirs !== 'bigint') {
-        this.finishing++
-        void this.finish(tracked, delta, reservation, false, 'sender refused')
-        throw theirs
-      }
+  private async forward (ctx: PacketContext, next: NextData, tracked: Tracked, delta: bigint, value: PacketValue): Promise<Buffer> {
+    const reservation: Reservation = {
+      id: this.reservationPrefix + (this.reservationCount++).toString(36),
+      expiresAt: ctx.prepare.expiresAt,
+      settles: tracked.settleThreshold !== undefined
     }
-    return await this.complete(ctx, next, tracked, delta, value, reservation, undefined)
-  }
-
-  /**
-   * The sender's side when `speculate`: the packet goes on at once, its reservation on its way (the next hop's
-   * side waits for it before the packet leaves). A refused reservation is the answer, whatever came back.
-   */
-  private async forwardUnconfirmed (ctx: PacketContext, next: NextData, tracked: Tracked, amount: bigint): Promise<Buffer> {
-    const reservation = this.reservationOf(ctx, tracked)
-    const reserved = this.api.balances.reserve(tracked.id, amount, tracked.minimum, tracked.maximum, reservation).then(undefined, refusal)
-    ;(ctx as SenderSlot)[SENDER_RESERVED] = reserved
-    return await this.complete(ctx, next, tracked, amount, tracked.incomingValue, reservation, reserved)
-  }
-
-  /**
-   * Forwards the packet, then commits or releases its reservation by the outcome. `unconfirmed`: the reservation
-   * is still on its way; if it was refused, nothing is booked and the refusal is the answer.
-   */
-  private async complete (ctx: PacketContext, next: NextData, tracked: Tracked, delta: bigint, value: PacketValue,
-    reservation: Reservation, unconfirmed: Promise<unknown> | undefined): Promise<Buffer> {
+    try {
+      tracked.gauge.set(Number(await this.api.balances.reserve(tracked.id, delta, tracked.minimum, tracked.maximum, reservation)))
+    } catch (err) {
+      throw refusal(err)
+    }
     const amount = delta < 0n ? -delta : delta
     const slot = ctx as CommitSlot
     if (ctx.incoming === undefined) slot[NEXT_HOP_COMMIT] = null
@@ -372,21 +293,10 @@ export class BalanceMiddleware implements Middleware, BalanceAdmin, SettlementAd
     try {
       reply = await next(ctx)
     } catch (err) {
-      if (unconfirmed !== undefined) {
-        const reserved = await unconfirmed
-        if (typeof reserved !== 'bigint') throw reserved
-        tracked.gauge.set(Number(reserved))
-      }
       this.finishing++
       void this.finish(tracked, delta, reservation, false, 'packet failed')
       value.failed.inc(Number(amount))
       throw err
-    }
-    if (unconfirmed !== undefined) {
-      const reserved = await unconfirmed
-      // never left (the next hop's side waited for it), or answered inside with an earlier answer (deduplicate)
-      if (typeof reserved !== 'bigint') throw reserved
-      tracked.gauge.set(Number(reserved))
     }
     // A Fulfill goes on to the sender only once both sides' commits are stored, whatever the store: whoever holds
     // a Fulfill from us finds it booked. The next hop's side leaves its commit to the sender's side when that

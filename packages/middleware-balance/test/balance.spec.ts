@@ -22,7 +22,7 @@ interface Setup {
   add: (id: string, balance?: BalanceConfig, options?: { connected?: boolean }) => Promise<Account>
 }
 
-function setup (shared: { balances?: MapBalances, store?: MapStore, sendMoney?: FakeApiOptions['sendMoney'], options?: BalanceOptions, middlewareNames?: string[] } = {}): Setup {
+function setup (shared: { balances?: MapBalances, store?: MapStore, sendMoney?: FakeApiOptions['sendMoney'], options?: BalanceOptions } = {}): Setup {
   const balances = shared.balances ?? new MapBalances()
   const metrics = new RecordingMetrics()
   const logger = new RecordingLogger()
@@ -33,7 +33,6 @@ function setup (shared: { balances?: MapBalances, store?: MapStore, sendMoney?: 
     balances,
     metrics,
     ...(shared.store === undefined ? {} : { store: shared.store }),
-    ...(shared.middlewareNames === undefined ? {} : { middlewareNames: () => shared.middlewareNames! }),
     sendMoney: shared.sendMoney ?? (async (id, amount) => {
       const account = api.accounts.get(id)!
       await middleware.outgoingMoney({ account, amount }, async (ctx) => {
@@ -196,135 +195,17 @@ describe('balance', () => {
     })
   })
 
-  describe('with a shared store (claimSettlement): the sender\'s reservation goes on unconfirmed', () => {
-    const STANDARD = ['errorHandler', 'rateLimit', 'maxPacketAmount', 'throughput', 'balance', 'deduplicate', 'echo', 'expire', 'validateFulfillment', 'stats', 'alert']
-
-    /** Balances whose reservations wait until the test stores them; `reserves` lists them in the order asked. */
-    class SlowBalances extends ClaimingBalances {
-      readonly reserves: Array<{ account: string, delta: bigint, store: () => void }> = []
-      override reserve (accountId: string, delta: bigint, minimum?: bigint, maximum?: bigint): Promise<bigint> {
-        const stored = deferred()
-        this.reserves.push({ account: accountId, delta, store: stored.resolve })
-        return stored.promise.then(async () => await super.reserve(accountId, delta, minimum, maximum))
-      }
-    }
-
-    async function pair (names = STANDARD, aliceMaximum = '1000'): Promise<Setup & { alice: Account, bob: Account, slow: SlowBalances }> {
-      const slow = new SlowBalances(new MapStore())
-      const s = setup({ balances: slow, middlewareNames: names })
-      s.middleware.start()
-      const [alice, bob] = [await s.add('alice', { maximum: aliceMaximum }), await s.add('bob', { minimum: '-1000', maximum: '0' })]
-      return { ...s, alice, bob, slow }
-    }
-
-    /** alice pays `to` (bob) `amount` through both sides; `left` records the accounts the packet left through. */
-    function pay (s: Setup & { alice: Account, bob: Account }, amount: bigint, left: string[], to: Account = s.bob): Promise<Buffer> {
-      const incomingCtx = ctxFor(s.alice, amount)
-      return s.middleware.incomingData(incomingCtx, async () =>
-        await s.middleware.outgoingData(packetContext({ account: to, amount, incoming: incomingCtx }), async () => {
-          left.push(to.id)
-          return FULFILL
-        }))
-    }
-
-    async function settle (): Promise<void> {
-      for (let i = 0; i < 10; i++) await new Promise((resolve) => setImmediate(resolve))
-    }
-
-    it('asks for both reservations before either is stored, and sends the packet on only once both hold', async () => {
-      const s = await pair()
-      const left: string[] = []
-      const paid = pay(s, 100n, left)
-      await settle()
-      expect(s.slow.reserves.map((r) => [r.account, r.delta])).to.deep.equal([['alice', 100n], ['bob', -100n]])
-      s.slow.reserves[1]!.store()
-      await settle()
-      expect(left, 'the sender\'s reservation is not stored yet').to.deep.equal([])
-      s.slow.reserves[0]!.store()
-      expect(await paid).to.equal(FULFILL)
-      expect(left).to.deep.equal(['bob'])
-      expect([await s.balances.get('alice'), await s.balances.get('bob')]).to.deep.equal([100n, -100n])
-    })
-
-    it('a sender over its maximum: the packet never leaves, the next hop\'s reservation is given back, T04 "exceeded maximum balance."', async () => {
-      const s = await pair(STANDARD, '50')
-      const left: string[] = []
-      const paid = rejectionOf(pay(s, 100n, left))
-      await settle()
-      for (const r of s.slow.reserves) r.store()
-      const err = await paid
-      expect(err).to.be.instanceOf(InsufficientLiquidityError)
-      expect(err.message).to.equal('exceeded maximum balance.')
+  describe('reservations', () => {
+    it('tell the store whether the account settles, the same on reserve and commit (a shared store keeps those debits apart)', async () => {
+      const s = setup()
+      const [alice, bob] = [await s.add('alice', { maximum: '1000' }), await s.add('bob', { minimum: '-1000', maximum: '0', settleThreshold: '-500' })]
+      const reserve = sinon.spy(s.balances, 'reserve')
+      const commit = sinon.spy(s.balances, 'commit')
+      await s.middleware.incomingData(ctxFor(alice, 10n), fulfilling())
+      await s.middleware.outgoingData(ctxFor(bob, 10n), fulfilling())
       await s.middleware.answeredBooked()
-      expect(left).to.deep.equal([])
-      expect([await s.balances.get('alice'), await s.balances.get('bob')]).to.deep.equal([0n, 0n])
-    })
-
-    it('a next hop below its minimum: the packet never leaves, the sender\'s reservation is given back, T04 "insufficient funds."', async () => {
-      const s = await pair(STANDARD, '5000')
-      const left: string[] = []
-      const paid = rejectionOf(pay(s, 1001n, left))
-      await settle()
-      for (const r of s.slow.reserves) r.store()
-      const err = await paid
-      expect(err).to.be.instanceOf(InsufficientLiquidityError)
-      expect(err.message).to.equal('insufficient funds. oldBalance=0 proposedBalance=-1001')
-      await s.middleware.answeredBooked()
-      expect(left).to.deep.equal([])
-      expect([await s.balances.get('alice'), await s.balances.get('bob')]).to.deep.equal([0n, 0n])
-    })
-
-    it('a next hop without limits waits for the sender\'s reservation: refused, the packet never leaves', async () => {
-      const s = await pair(STANDARD, '50')
-      const carl = fakeAccount({ id: 'carl' })
-      const left: string[] = []
-      const paid = rejectionOf(pay(s, 100n, left, carl))
-      await settle()
-      expect(left).to.deep.equal([])
-      s.slow.reserves[0]!.store()
-      expect((await paid).message).to.equal('exceeded maximum balance.')
-      expect(left).to.deep.equal([])
-      const ok = pay(s, 40n, left, carl)
-      await settle()
-      expect(left).to.deep.equal([])
-      s.slow.reserves[1]!.store()
-      expect(await ok).to.equal(FULFILL)
-      expect(left).to.deep.equal(['carl'])
-      expect(await s.balances.get('alice')).to.equal(40n)
-    })
-
-    it('a refused sender gets its refusal even when the packet fails inside before any next hop (no route)', async () => {
-      const s = await pair(STANDARD, '50')
-      const paid = rejectionOf(s.middleware.incomingData(ctxFor(s.alice, 100n), async () => { throw new Error('no route found.') }))
-      await settle()
-      s.slow.reserves[0]!.store()
-      expect((await paid).message).to.equal('exceeded maximum balance.')
-      expect(await s.balances.get('alice')).to.equal(0n)
-    })
-
-    it('is off with a middleware inside that could answer with value (a custom one), and without claimSettlement', async () => {
-      for (const [names, balances] of [[[...STANDARD, 'receiver'], new SlowBalances(new MapStore())], [STANDARD, new MapBalances()]] as const) {
-        const s = setup({ balances, middlewareNames: [...names] })
-        s.middleware.start()
-        const [alice, bob] = [await s.add('alice', { maximum: '1000' }), await s.add('bob', { minimum: '-1000', maximum: '0' })]
-        const incomingCtx = ctxFor(alice, 100n)
-        let nextCalled = false
-        const reserve = sinon.spy(balances, 'reserve')
-        const paid = s.middleware.incomingData(incomingCtx, async () => {
-          nextCalled = true
-          return await s.middleware.outgoingData(packetContext({ account: bob, amount: 100n, incoming: incomingCtx }), fulfilling())
-        })
-        await settle()
-        if (balances instanceof SlowBalances) {
-          expect(nextCalled, 'waits for the sender\'s reservation').to.equal(false)
-          balances.reserves[0]!.store()
-          await settle()
-          balances.reserves[1]!.store()
-        }
-        expect(await paid).to.equal(FULFILL)
-        expect(nextCalled).to.equal(true)
-        expect(reserve.callCount).to.equal(2)
-      }
+      expect(reserve.args.map((args) => [args[0], args[4]?.settles])).to.deep.equal([['alice', false], ['bob', true]])
+      expect(commit.args.map((args) => args[2])).to.deep.equal(reserve.args.map((args) => args[4]))
     })
   })
 

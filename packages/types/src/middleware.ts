@@ -78,9 +78,4 @@ export interface MiddlewareApi {
    * not in the constructor: every middleware is created before the services are known.
    */
   getService<K extends ServiceName> (name: K): ConnectorServices[K] | undefined
-  /**
-   * The names of the middlewares in pipeline order, outermost first (optional; known once the connector starts:
-   * ask in `start`, not in the constructor).
-   */
-  middlewareNames? (): readonly string[]
 }
