@@ -2,7 +2,7 @@
  * Three conn processes on one Redis prefix, each with the same accounts on its own BTP ports: the load of two
  * senders spread over all three ends in the balances one instance would hold after the same fulfilled packets,
  * alice's maximum holds across the three, and bob's settlements (threshold crossed on all three at once) each
- * pay once.
+ * pay once, and only for packets bob fulfilled (not for those still in flight that he then rejects).
  */
 import { expect } from 'chai'
 import { randomUUID } from 'node:crypto'
@@ -10,7 +10,7 @@ import { Redis } from 'ioredis'
 import { BtpPlugin as ConnBtpPlugin } from '@conn/plugin-btp'
 import { Node, freePort, sleep, type BtpPluginInstance } from '../helpers/harness.ts'
 import { startConn, type ConnProcess } from '../helpers/process.ts'
-import { OWN_ADDRESS, answer, clientNode, deletePrefix, paymentData, stopEverything } from '../helpers/store.ts'
+import { OWN_ADDRESS, answer, clientNode, deletePrefix, indexOf, paymentData, stopEverything } from '../helpers/store.ts'
 
 const REDIS_URL = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 const BOB = `${OWN_ADDRESS}.bob`
@@ -139,6 +139,34 @@ describe('store-redis: three conn instances on one prefix', function () {
     expect(bobReceived.length).to.be.at.least(WAVES)
     expect(bobReceived.every((amount) => amount > -SETTLE_THRESHOLD)).to.equal(true)
     expect(await redis.zcard(prefix + 'reservations')).to.equal(0) // nothing still reserved
+  })
+
+  it('settles only what bob was delivered: packets still in flight to him, then rejected, are never paid for', async () => {
+    const bobReceived: bigint[] = []
+    for (let i = 0; i < INSTANCES; i++) instances.push(await startInstance(bobReceived))
+    // bob fulfills the even packets at once and holds the odd ones 300 ms, then rejects them: meanwhile their
+    // debits are reserved on his balance, far below the threshold, while the fulfilled ones trigger settlements.
+    for (const instance of instances) {
+      instance.bob.handler = async (prepare) => {
+        const odd = indexOf(prepare.data) % 2 === 1
+        if (odd) await sleep(300)
+        return answer(prepare.data, odd, BOB)
+      }
+    }
+    const outcomes: string[] = []
+    for (let wave = 0; wave < WAVES; wave++) outcomes.push(...await send('carol', wave * 20, 20, CAROL_AMOUNT))
+    expect(outcomes.filter((o) => o === 'fulfill').length).to.equal(WAVES * 10)
+    expect(outcomes.filter((o) => o !== 'fulfill').every((o) => o === 'F99')).to.equal(true)
+    const delivered = BigInt(WAVES * 10) * CAROL_AMOUNT
+    const bobBalance = async (): Promise<bigint> => BigInt(await redis.get(prefix + 'balance:bob') ?? '0')
+    const settledBy = Date.now() + 10000
+    while (Date.now() < settledBy && ((await redis.exists(prefix + 'kv:settlement:bob')) === 1 || await bobBalance() < SETTLE_THRESHOLD)) await sleep(20)
+    const settled = bobReceived.reduce((sum, amount) => sum + amount, 0n)
+    expect(settled > 0n, 'the fulfilled packets took bob below the threshold').to.equal(true)
+    expect(settled <= delivered, `settled ${settled} of ${delivered} delivered`).to.equal(true)
+    expect(await bobBalance()).to.equal(settled - delivered)
+    expect(await bobBalance()).to.be.within(SETTLE_THRESHOLD, 0n)
+    expect([await redis.zcard(prefix + 'reservations'), await redis.exists(prefix + 'debits:balance:bob')]).to.deep.equal([0, 0])
   })
 
   it('rateLimit and throughput are shared: the three together allow what one instance would, not three times as much', async () => {
