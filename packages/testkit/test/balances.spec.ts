@@ -15,6 +15,7 @@ class BalanceMapStore extends MapStore {
 
   commitBalance = async (key: string, delta: bigint): Promise<bigint> => await this.balances.commit(key, delta)
   releaseBalance = async (key: string, delta: bigint): Promise<bigint> => await this.balances.release(key, delta)
+  getSettleableBalance = async (key: string): Promise<bigint> => await this.balances.getSettleable(key)
 }
 
 describe('balances', () => {
@@ -59,7 +60,7 @@ describe('balances', () => {
     it('fails the balance tests of a store that implements only one balance method', async () => {
       const half = (): Store => Object.assign(new MapStore(), { getBalance: async () => 0n })
       const failed = await failures(collect(() => { storeConformance(half) }))
-      expect(Object.keys(failed)).to.have.length(5)
+      expect(Object.keys(failed)).to.have.length(6)
       expect(Object.values(failed).every((m) => m.includes('a store implements all of getBalance, adjustBalance, reserveBalance, commitBalance, releaseBalance or none'))).to.equal(true)
     })
 
@@ -100,6 +101,14 @@ describe('balances', () => {
         'keeps keys apart, including one that is a prefix of another',
         'del removes a key (get resolves undefined), leaves the others, and resolves for a missing key'
       ])
+    })
+
+    it('fails a store whose settleable balance counts the debits in flight (it would pay for packets later rejected)', async () => {
+      class Counting extends BalanceMapStore {
+        override getSettleableBalance = async (key: string): Promise<bigint> => await this.balances.get(key)
+      }
+      const failed = await failures(collect(() => { storeConformance(() => new Counting()) }))
+      expect(Object.keys(failed)).to.deep.equal(['settleable balance (if implemented): leaves out the debits in flight of an account that settles, counts its credits'])
     })
 
     it('opens the store before each test and closes it after', async () => {

@@ -4,7 +4,7 @@
  * as @conn/types describes (BalanceRangeError, nothing changed).
  */
 import assert from 'node:assert/strict'
-import { isBalanceRangeError, type AtomicBalanceStore, type Store } from '@conn/types'
+import { isBalanceRangeError, type AtomicBalanceStore, type Reservation, type Store } from '@conn/types'
 
 const BALANCE_METHODS = ['getBalance', 'adjustBalance', 'reserveBalance', 'commitBalance', 'releaseBalance'] as const
 import { rejectionOf } from '../async.ts'
@@ -143,6 +143,25 @@ export function storeConformance (createStore: () => Store | Promise<Store>, opt
       assert.equal(await store.reserveBalance(key, -30n, 0n), 40n)
       assert.equal(await store.releaseBalance(key, -30n), 70n)
       assert.equal(await store.getBalance(key), 70n)
+    }))
+
+    it('settleable balance (if implemented): leaves out the debits in flight of an account that settles, counts its credits', withBalances(async (store) => {
+      if (typeof store.getSettleableBalance !== 'function') return
+      const key = 'conformance:settleable'
+      const reservation = (name: string): Reservation => ({ id: `conformance-${name}`, expiresAt: Date.now() + 30_000, settles: true })
+      const [debit, rejected, credit] = [reservation('debit'), reservation('rejected'), reservation('credit')]
+      await store.adjustBalance(key, -100n)
+      await store.reserveBalance(key, -50n, -1000n, undefined, debit)
+      await store.reserveBalance(key, -40n, -1000n, undefined, rejected)
+      await store.reserveBalance(key, 20n, undefined, 1000n, credit)
+      assert.equal(await store.getBalance(key), -170n)
+      assert.equal(await store.getSettleableBalance(key), -80n, 'committed -100 and the credit in flight +20')
+      await store.releaseBalance(key, -40n, rejected)
+      await store.commitBalance(key, -50n, debit)
+      assert.equal(await store.getSettleableBalance(key), -130n)
+      await store.releaseBalance(key, 20n, credit)
+      assert.equal(await store.getSettleableBalance(key), -150n)
+      assert.equal(await store.getBalance(key), -150n)
     }))
   })
 }
