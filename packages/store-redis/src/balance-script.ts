@@ -137,8 +137,8 @@ end
  * The debits among a balance's open reservations, under `debits:<key>` (a sum < 0; no key when there are none):
  * settlement decisions leave them out, since their packets may yet be rejected. Kept only for the reservations
  * of accounts that settle (`Reservation.settles`): the two commands it takes per change cost a fifth of Redis's
- * time per packet. The sum never goes above 0: a
- * reservation made by an earlier version (which kept no such sum) and closed by this one takes nothing from it.
+ * time per packet. The sum never goes above 0: a reservation made by an earlier version (which kept no such sum)
+ * and closed by this one takes nothing from it.
  */
 const DEBITS = `
 local function moveDebits (prefix, key, delta)
