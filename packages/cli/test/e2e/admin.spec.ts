@@ -6,7 +6,7 @@
 import { expect } from 'chai'
 import { Harness, freePort, rejectPacket, type ConnectorSpec, type Network } from '../helpers/harness.ts'
 import { AdminClient, parsePrometheus, sampleValue } from '../helpers/admin.ts'
-import { logLines, startConn, type ConnProcess } from '../helpers/process.ts'
+import { adminOnlyEnv, logLines, startConn, type ConnProcess } from '../helpers/process.ts'
 
 /** No spread (amounts arrive unchanged); packets need 2 x 200 ms of life to be forwarded. */
 const FAST = { spread: 0, minMessageWindow: 200, routeBroadcastEnabled: false }
@@ -277,13 +277,7 @@ describe('e2e: admin API', function () {
 
     it('CONNECTOR_ADMIN_API=true with CONNECTOR_ADMIN_API_PORT serves GET /status on 127.0.0.1', async () => {
       const port = await freePort()
-      conn = startConn([], {
-        CONNECTOR_ACCOUNTS: '{}',
-        CONNECTOR_ILP_ADDRESS: 'test.x',
-        CONNECTOR_BACKEND: 'one-to-one',
-        CONNECTOR_ADMIN_API: 'true',
-        CONNECTOR_ADMIN_API_PORT: String(port)
-      })
+      conn = startConn([], adminOnlyEnv(port))
       await conn.waitFor('connector ready')
       const res = await AdminClient.on(port).get('/status')
       expect([res.status, res.json()]).to.deep.equal([200, { balances: {}, connected: {}, localRoutingTable: { 'test.x': { nextHop: '', path: '' } } }])

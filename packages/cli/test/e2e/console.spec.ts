@@ -5,7 +5,7 @@
  */
 import { expect } from 'chai'
 import { freePort } from '../helpers/harness.ts'
-import { startConn, type ConnProcess } from '../helpers/process.ts'
+import { adminOnlyEnv, startConn, type ConnProcess } from '../helpers/process.ts'
 
 describe('e2e: console in the cli', function () {
   this.timeout(20000)
@@ -20,14 +20,7 @@ describe('e2e: console in the cli', function () {
 
   it('serves the console page and its state on the admin API port, and refuses a ping without the token', async () => {
     const port = await freePort()
-    conn = startConn([], {
-      CONNECTOR_ACCOUNTS: '{}',
-      CONNECTOR_ILP_ADDRESS: 'test.x',
-      CONNECTOR_BACKEND: 'one-to-one',
-      CONNECTOR_ADMIN_API: 'true',
-      CONNECTOR_ADMIN_API_PORT: String(port),
-      CONNECTOR_ADMIN_API_TOKEN: 'test-console-token'
-    })
+    conn = startConn([], adminOnlyEnv(port, { CONNECTOR_ADMIN_API_TOKEN: 'test-console-token' }))
     await conn.waitFor('connector ready')
     const page = await fetch(`http://127.0.0.1:${port}/console`)
     expect(page.status).to.equal(200)

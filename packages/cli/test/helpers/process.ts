@@ -49,6 +49,18 @@ export function startConn (args: string[], env: Record<string, string> = {}, cwd
   return { child, stdout: () => out, stderr: () => err, waitFor, exited }
 }
 
+/** A connector with no accounts and the admin API on `port` (127.0.0.1): what the admin and console tests start. */
+export function adminOnlyEnv (port: number, more: Record<string, string> = {}): Record<string, string> {
+  return {
+    CONNECTOR_ACCOUNTS: '{}',
+    CONNECTOR_ILP_ADDRESS: 'test.x',
+    CONNECTOR_BACKEND: 'one-to-one',
+    CONNECTOR_ADMIN_API: 'true',
+    CONNECTOR_ADMIN_API_PORT: String(port),
+    ...more
+  }
+}
+
 /** Parses pino's JSON lines from stdout. */
 export function logLines (stdout: string): Array<Record<string, unknown>> {
   return stdout.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>)
