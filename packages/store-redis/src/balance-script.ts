@@ -158,8 +158,11 @@ local function change (prefix, index, key, delta, minimum, maximum, action, id, 
   -- in the reservation's member, for the sweep)
   local settles = action:byte(-1) == 43
   if settles then action = action:sub(1, -2) end
-  local member = id .. ' ' .. key .. ' ' .. delta
-  if settles then member = member .. ' +' end
+  local member
+  if id ~= '' then
+    member = id .. ' ' .. key .. ' ' .. delta
+    if settles then member = member .. ' +' end
+  end
   local balance = prefix .. key
   local before = redis.call('GET', balance) or '0'
   if action == 'commit' or action == 'release' then

@@ -10,6 +10,7 @@ import { RecordingLogger, rejectionOf, storeConformance } from '@conn/testkit'
 import { isBalanceRangeError, isOperatorError } from '@conn/types'
 import { checkOption } from '@conn/core'
 import manifest, { RedisStore, RedisStoreError, safeUrl } from '../src/index.ts'
+import { BATCH_FIELDS } from '../src/balance-script.ts'
 
 const URL_ = process.env.CONN_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
@@ -112,7 +113,7 @@ describe('redis-store', () => {
       const original = client.balanceBatch.bind(client)
       const sizes: number[] = []
       client.balanceBatch = async (prefix, changes) => {
-        sizes.push(changes.split(' ').length / 7)
+        sizes.push(changes.split(' ').length / BATCH_FIELDS)
         return await original(prefix, changes)
       }
       const changes = Array.from({ length: 100 }, async () => await store!.reserveBalance('a', 1n, undefined, 1000n))

@@ -96,9 +96,10 @@ export interface Balances {
   release (accountId: string, delta: bigint, reservation?: Reservation): Promise<bigint>
   /**
    * Optional, for stores shared by several connectors: the settlement decision as one atomic step. If the
-   * settleable balance (see getSettleable) is below `threshold` and nothing is stored under `claim.key` (no settlement of the account is in
-   * flight or unsettled, by any connector), stores the claim's record for `settleTo - settleable` and resolves that
-   * amount; otherwise resolves undefined and changes nothing. So two connectors never both settle one amount.
+   * settleable balance (see getSettleable) is below `threshold` and nothing is stored under `claim.key` (no
+   * settlement of the account is in flight or unsettled, by any connector), stores the claim's record for
+   * `settleTo - settleable` and resolves that amount; otherwise resolves undefined and changes nothing. So two
+   * connectors never both settle one amount.
    */
   claimSettlement? (accountId: string, threshold: bigint, settleTo: bigint, claim: SettlementClaim): Promise<bigint | undefined>
 }
@@ -153,25 +154,25 @@ export class BalanceBook {
 
   reserve (key: string, delta: bigint, minimum?: bigint, maximum?: bigint): bigint {
     const balance = checkedBalance(this.get(key), delta, minimum, maximum)
-    this.movePending(key, delta, 1n)
+    this.movePending(key, delta, delta < 0n)
     return balance
   }
 
   commit (key: string, delta: bigint): bigint {
-    this.movePending(key, delta, -1n)
+    this.movePending(key, -delta, delta < 0n)
     this.committed.set(key, (this.committed.get(key) ?? 0n) + delta)
     return this.get(key)
   }
 
   release (key: string, delta: bigint): bigint {
-    this.movePending(key, delta, -1n)
+    this.movePending(key, -delta, delta < 0n)
     return this.get(key)
   }
 
-  /** A reservation of `reserved` opens (`sign` 1) or closes (`sign` -1). */
-  private movePending (key: string, reserved: bigint, sign: 1n | -1n): void {
-    addTo(this.pending, key, sign * reserved)
-    if (reserved < 0n) addTo(this.pendingDebits, key, sign * reserved)
+  /** A reservation opens (`change` = its delta) or closes (minus its delta); `debit`: its delta is < 0. */
+  private movePending (key: string, change: bigint, debit: boolean): void {
+    addTo(this.pending, key, change)
+    if (debit) addTo(this.pendingDebits, key, change)
   }
 }
 

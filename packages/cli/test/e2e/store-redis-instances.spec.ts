@@ -45,6 +45,14 @@ describe('store-redis: three conn instances on one prefix', function () {
   })
   after(async () => { await redis.quit() })
 
+  const bobBalance = async (): Promise<bigint> => BigInt(await redis.get(prefix + 'balance:bob') ?? '0')
+
+  /** Waits (up to 10 s) until no settlement of bob is recorded and his balance is back at the threshold or above. */
+  async function bobSettled (): Promise<void> {
+    const settledBy = Date.now() + 10000
+    while (Date.now() < settledBy && ((await redis.exists(prefix + 'kv:settlement:bob')) === 1 || await bobBalance() < SETTLE_THRESHOLD)) await sleep(20)
+  }
+
   /** Pays bob from `sender` `count` times at once, spread over the instances; the outcomes ('fulfill' or the code). */
   async function send (sender: 'alice' | 'carol', from: number, count: number, amount: bigint): Promise<string[]> {
     return await Promise.all(Array.from({ length: count }, async (_, n) => {
@@ -99,9 +107,6 @@ describe('store-redis: three conn instances on one prefix', function () {
   it('spread load: balances exact to the unit, alice\'s maximum holds across the three, each settlement of bob paid once', async () => {
     const bobReceived: bigint[] = []
     for (let i = 0; i < INSTANCES; i++) instances.push(await startInstance(bobReceived))
-    const bobBalance = async (): Promise<bigint> => BigInt(await redis.get(prefix + 'balance:bob') ?? '0')
-    const settling = async (): Promise<boolean> =>
-      (await redis.exists(prefix + 'kv:settlement:bob')) === 1 || await bobBalance() < SETTLE_THRESHOLD
     // Four waves, each of 15 packets of each sender at once over the three instances; each wave takes bob far
     // below the threshold on all three instances together.
     const aliceOutcomes: string[] = []
@@ -114,8 +119,7 @@ describe('store-redis: three conn instances on one prefix', function () {
       ])
       aliceOutcomes.push(...a)
       carolOutcomes.push(...c)
-      const settledBy = Date.now() + 10000
-      while (Date.now() < settledBy && await settling()) await sleep(20)
+      await bobSettled()
     }
     const fulfilled = (outcomes: string[]): bigint => BigInt(outcomes.filter((o) => o === 'fulfill').length)
     const aliceFulfilled = fulfilled(aliceOutcomes)
@@ -158,9 +162,7 @@ describe('store-redis: three conn instances on one prefix', function () {
     expect(outcomes.filter((o) => o === 'fulfill').length).to.equal(WAVES * 10)
     expect(outcomes.filter((o) => o !== 'fulfill').every((o) => o === 'F99')).to.equal(true)
     const delivered = BigInt(WAVES * 10) * CAROL_AMOUNT
-    const bobBalance = async (): Promise<bigint> => BigInt(await redis.get(prefix + 'balance:bob') ?? '0')
-    const settledBy = Date.now() + 10000
-    while (Date.now() < settledBy && ((await redis.exists(prefix + 'kv:settlement:bob')) === 1 || await bobBalance() < SETTLE_THRESHOLD)) await sleep(20)
+    await bobSettled()
     const settled = bobReceived.reduce((sum, amount) => sum + amount, 0n)
     expect(settled > 0n, 'the fulfilled packets took bob below the threshold').to.equal(true)
     expect(settled <= delivered, `settled ${settled} of ${delivered} delivered`).to.equal(true)
